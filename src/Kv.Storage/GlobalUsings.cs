@@ -1,0 +1,1 @@
+global using Version = Kv.Storage.Versions.Version;

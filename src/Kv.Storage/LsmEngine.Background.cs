@@ -1,0 +1,391 @@
+using Kv.Storage.Memtable;
+using Kv.Storage.Versions;
+
+namespace Kv.Storage;
+
+/// <summary>
+/// Background work: flushing immutable memtables to level 0 (flush pool) and leveled compaction
+/// (compaction pool), manual compaction, deleting obsolete files, and shutdown.
+/// </summary>
+public sealed partial class LsmEngine
+{
+    private readonly object _compactionLock = new();
+    private readonly object _obsoleteLock = new();
+    private bool _flushScheduled;
+    private bool _compactionScheduled;
+    private volatile bool _shuttingDown;
+    private volatile Exception? _backgroundError;
+    private long _flushes;
+    private long _compactions;
+    private long _trivialMoves;
+    private long _compactionRead;
+    private long _compactionWritten;
+
+    private void ScheduleFlush()
+    {
+        lock (_mutex)
+        {
+            if (_flushScheduled || _imm.Length == 0 || _shuttingDown)
+            {
+                return;
+            }
+            _flushScheduled = true;
+        }
+        _env.Flushes.Schedule(FlushJob);
+    }
+
+    private void FlushJob()
+    {
+        try
+        {
+            if (!_shuttingDown && _backgroundError is null)
+            {
+                FlushOldestImmutable();
+            }
+        }
+        catch (Exception e)
+        {
+            SetBackgroundError(e);
+        }
+        finally
+        {
+            lock (_mutex)
+            {
+                _flushScheduled = false;
+                Monitor.PulseAll(_mutex);
+            }
+        }
+        ScheduleFlush();
+        MaybeScheduleCompaction();
+    }
+
+    private void FlushOldestImmutable()
+    {
+        MemTable imm;
+        lock (_mutex)
+        {
+            if (_imm.Length == 0)
+            {
+                return;
+            }
+            imm = _imm[0];
+        }
+        long number = NewOutputNumber();
+        FileMetadata? meta;
+        using (var it = imm.NewIterator())
+        {
+            meta = BuildTable(it, number);
+        }
+        var edit = new VersionEdit();
+        if (meta is not null)
+        {
+            _fs.SyncDirectory(Directory);
+            edit.NewFiles.Add((0, meta));
+        }
+        lock (_mutex)
+        {
+            // Every WAL older than the next unflushed memtable's is now redundant.
+            edit.LogNumber = _imm.Length > 1 ? _imm[1].WalNumber : _mem.WalNumber;
+        }
+        edit.LastSequence = LastSequence;
+        lock (_manifestLock)
+        {
+            _versions.LogAndApply(edit, _mutex, () =>
+            {
+                _imm = _imm[1..];
+                _pendingOutputs.Remove(number);
+            });
+        }
+        _env.ReleaseMemtable(imm.ApproximateMemoryUsage);
+        Interlocked.Increment(ref _flushes);
+        DeleteObsoleteFiles(atOpen: false);
+    }
+
+    private void MaybeScheduleCompaction()
+    {
+        lock (_mutex)
+        {
+            if (_compactionScheduled || _shuttingDown || _backgroundError is not null
+                || CompactionPlan.Pick(_versions, Options) is null)
+            {
+                return;
+            }
+            _compactionScheduled = true;
+        }
+        _env.Compactions.Schedule(CompactionJob);
+    }
+
+    private void CompactionJob()
+    {
+        bool ran = false;
+        try
+        {
+            if (!_shuttingDown && _backgroundError is null && Monitor.TryEnter(_compactionLock))
+            {
+                try
+                {
+                    ran = RunPickedCompaction();
+                }
+                finally
+                {
+                    Monitor.Exit(_compactionLock);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            SetBackgroundError(e);
+        }
+        finally
+        {
+            lock (_mutex)
+            {
+                _compactionScheduled = false;
+                Monitor.PulseAll(_mutex);
+            }
+        }
+        if (ran)
+        {
+            MaybeScheduleCompaction();
+        }
+    }
+
+    private bool RunPickedCompaction()
+    {
+        CompactionPlan? plan;
+        lock (_mutex)
+        {
+            plan = CompactionPlan.Pick(_versions, Options);
+            plan?.Base.Ref();
+        }
+        if (plan is null)
+        {
+            return false;
+        }
+        try
+        {
+            Execute(plan);
+        }
+        finally
+        {
+            plan.Base.Unref();
+        }
+        return true;
+    }
+
+    /// <summary>Compacts every level's files overlapping the user-key range [begin, end] down to the last level that holds data.</summary>
+    public void CompactRange(byte[]? begin = null, byte[]? end = null)
+    {
+        ThrowIfDisposed();
+        Flush();
+        lock (_compactionLock)
+        {
+            for (int level = 0; level < Version.NumLevels - 1; level++)
+            {
+                CompactionPlan? plan;
+                lock (_mutex)
+                {
+                    plan = CompactionPlan.ForRange(_versions.Current, level, begin, end);
+                    plan?.Base.Ref();
+                }
+                if (plan is null)
+                {
+                    continue;
+                }
+                try
+                {
+                    Execute(plan);
+                }
+                finally
+                {
+                    plan.Base.Unref();
+                }
+            }
+        }
+        ThrowIfBackgroundError();
+    }
+
+    private void Execute(CompactionPlan plan)
+    {
+        if (plan.IsTrivialMove)
+        {
+            FileMetadata f = plan.Inputs[0][0];
+            var move = new VersionEdit();
+            move.DeletedFiles.Add((plan.Level, f.Number));
+            move.NewFiles.Add((plan.Level + 1, f));
+            move.CompactPointers.Add((plan.Level, f.Largest));
+            lock (_manifestLock)
+            {
+                _versions.LogAndApply(move, _mutex);
+            }
+            Interlocked.Increment(ref _trivialMoves);
+            return;
+        }
+        ulong smallestSnapshot;
+        lock (_mutex)
+        {
+            smallestSnapshot = _snapshots.First?.Value.Sequence ?? LastSequence;
+        }
+        var job = new CompactionJob(this, plan, smallestSnapshot);
+        try
+        {
+            VersionEdit edit = job.Run();
+            if (job.OutputNumbers.Count > 0)
+            {
+                _fs.SyncDirectory(Directory);
+            }
+            lock (_manifestLock)
+            {
+                _versions.LogAndApply(edit, _mutex);
+            }
+        }
+        finally
+        {
+            lock (_mutex)
+            {
+                foreach (long n in job.OutputNumbers)
+                {
+                    _pendingOutputs.Remove(n);
+                }
+            }
+        }
+        Interlocked.Increment(ref _compactions);
+        Interlocked.Add(ref _compactionRead, plan.InputBytes);
+        Interlocked.Add(ref _compactionWritten, job.BytesWritten);
+        DeleteObsoleteFiles(atOpen: false);
+    }
+
+    internal bool ShuttingDown => _shuttingDown;
+
+    internal TableCache Tables => _tables;
+
+    internal Kv.Storage.Table.TableBuilder CreateTableBuilder(long number) =>
+        new(_fs.Create(FileNames.Table(Directory, number)), Options.BlockSize, Options.BloomBitsPerKey);
+
+    internal void DeleteTable(long number) => TryDelete(FileNames.Table(Directory, number));
+
+    private void DeleteObsoleteFiles(bool atOpen)
+    {
+        lock (_obsoleteLock)
+        {
+            HashSet<long> live;
+            long logNumber;
+            long manifest;
+            lock (_mutex)
+            {
+                live = _versions.LiveFiles();
+                live.UnionWith(_pendingOutputs);
+                logNumber = _versions.LogNumber;
+                manifest = _versions.ManifestNumber;
+            }
+            foreach (string name in _fs.ListFiles(Directory))
+            {
+                FileNames.Kind kind = FileNames.Parse(name, out long number);
+                bool keep = kind switch
+                {
+                    FileNames.Kind.Table => live.Contains(number),
+                    FileNames.Kind.Wal => number >= logNumber,
+                    FileNames.Kind.Manifest => number >= manifest,
+                    FileNames.Kind.Temp => !atOpen,
+                    _ => true,
+                };
+                if (keep)
+                {
+                    continue;
+                }
+                if (kind == FileNames.Kind.Table)
+                {
+                    _tables.Evict(number);
+                }
+                TryDelete(Path.Combine(Directory, name));
+            }
+        }
+    }
+
+    private void SetBackgroundError(Exception e)
+    {
+        if (_backgroundError is null)
+        {
+            _backgroundError = e;
+            LogEvent($"background error, writes are refused from now on: {e.Message}");
+        }
+        lock (_mutex)
+        {
+            Monitor.PulseAll(_mutex);
+        }
+    }
+
+    private void ThrowIfBackgroundError()
+    {
+        if (_backgroundError is Exception e)
+        {
+            throw new IOException($"storage engine in {Directory} refuses writes after a background error: {e.Message}", e);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_writeLock)
+        {
+            if (_closing)
+            {
+                return;
+            }
+            _closing = true;
+            while (_leaderActive)
+            {
+                Monitor.Wait(_writeLock);
+            }
+        }
+        _syncTimer?.Dispose();
+        try
+        {
+            if (_backgroundError is null)
+            {
+                _wal.Sync();
+            }
+        }
+        catch (IOException e)
+        {
+            LogEvent($"could not sync the WAL at close: {e.Message}");
+        }
+        lock (_writeLock)
+        {
+            // Interval-mode writes waiting for a sync: the sync above (or its failure) settles them.
+            foreach (PendingWrite w in _awaitingSync)
+            {
+                w.Done = true;
+                w.Completion?.TrySetResult();
+            }
+            _awaitingSync.Clear();
+            Monitor.PulseAll(_writeLock);
+        }
+        lock (_mutex)
+        {
+            _shuttingDown = true;
+            while (_flushScheduled || _compactionScheduled)
+            {
+                Monitor.Wait(_mutex, 100);
+            }
+            _disposed = true;
+        }
+        long held = _mem.ApproximateMemoryUsage;
+        foreach (MemTable m in _imm)
+        {
+            held += m.ApproximateMemoryUsage;
+        }
+        _env.ReleaseMemtable(held);
+        _env.Unregister(this);
+        _wal.Dispose();
+        _versions.Dispose();
+        _tables.Dispose();
+        _lock.Dispose();
+        if (_ownsEnv)
+        {
+            _env.Dispose();
+        }
+    }
+}

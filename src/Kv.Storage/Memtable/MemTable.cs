@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+
+namespace Kv.Storage.Memtable;
+
+/// <summary>Result of a point lookup in one layer of the tree.</summary>
+internal enum LookupResult
+{
+    NotFound,
+    Found,
+    Deleted,
+}
+
+/// <summary>The in-memory write buffer: a skiplist plus the WAL file that backs it.</summary>
+internal sealed class MemTable
+{
+    private const int NodeOverhead = 64;
+    private readonly SkipList _list;
+    private long _memoryUsage;
+    private long _entries;
+
+    public MemTable(long walNumber, uint seed)
+    {
+        WalNumber = walNumber;
+        _list = new SkipList(seed);
+    }
+
+    /// <summary>Number of the WAL file whose records this memtable holds.</summary>
+    public long WalNumber { get; }
+
+    public long ApproximateMemoryUsage => Volatile.Read(ref _memoryUsage);
+
+    public long Count => Volatile.Read(ref _entries);
+
+    public bool IsEmpty => _list.First is null;
+
+    /// <summary>Adds an entry. Single writer only.</summary>
+    public void Add(ulong sequence, EntryType type, ReadOnlySpan<byte> userKey, ReadOnlySpan<byte> value)
+    {
+        int keyLength = userKey.Length + InternalKey.TagSize;
+        var data = new byte[keyLength + value.Length];
+        userKey.CopyTo(data);
+        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(userKey.Length), InternalKey.Tag(sequence, type));
+        value.CopyTo(data.AsSpan(keyLength));
+        _list.Insert(data, keyLength);
+        Volatile.Write(ref _memoryUsage, _memoryUsage + data.Length + NodeOverhead);
+        Volatile.Write(ref _entries, _entries + 1);
+    }
+
+    /// <summary>Looks up the newest version of a user key visible at the lookup key's sequence.</summary>
+    public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlySpan<byte> value)
+    {
+        value = default;
+        SkipList.Node? node = _list.Seek(lookupKey);
+        if (node is null)
+        {
+            return LookupResult.NotFound;
+        }
+        ReadOnlySpan<byte> key = node.Key;
+        if (!InternalKey.UserKey(key).SequenceEqual(InternalKey.UserKey(lookupKey)))
+        {
+            return LookupResult.NotFound;
+        }
+        if (InternalKey.TypeOf(key) == EntryType.Deletion)
+        {
+            return LookupResult.Deleted;
+        }
+        value = node.Value;
+        return LookupResult.Found;
+    }
+
+    public Iterators.IInternalIterator NewIterator() => new MemTableIterator(_list);
+}

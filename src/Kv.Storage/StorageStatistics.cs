@@ -1,0 +1,31 @@
+namespace Kv.Storage;
+
+/// <summary>Counters and shape of one engine, as `kv storage stats` prints them.</summary>
+public sealed record StorageStatistics
+{
+    public long Puts { get; init; }
+    public long Deletes { get; init; }
+    public long Gets { get; init; }
+    public long WriteGroups { get; init; }
+    public long WalBytes { get; init; }
+    public long WalSyncs { get; init; }
+    public long Flushes { get; init; }
+    public long Compactions { get; init; }
+    public long TrivialMoves { get; init; }
+    public long CompactionBytesRead { get; init; }
+    public long CompactionBytesWritten { get; init; }
+    public long Stalls { get; init; }
+    public TimeSpan StallTime { get; init; }
+    public long Slowdowns { get; init; }
+    public long[] LevelFiles { get; init; } = [];
+    public long[] LevelBytes { get; init; } = [];
+    public long MemtableBytes { get; init; }
+    public int ImmutableMemtables { get; init; }
+    public long BlockCacheHits { get; init; }
+    public long BlockCacheMisses { get; init; }
+    public long BlockCacheUsage { get; init; }
+    public ulong LastSequence { get; init; }
+    public int LiveSnapshots { get; init; }
+    public int OpenTables { get; init; }
+    public string? BackgroundError { get; init; }
+}

@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using System.Text;
+using Kv.Storage.IO;
+using Kv.Storage.Iterators;
+using Kv.Storage.Memtable;
+using Kv.Storage.Util;
+
+namespace Kv.Storage.Table;
+
+/// <summary>
+/// An open table: footer, index and filter are read and verified at open and kept in memory; data
+/// blocks are read on demand, verified, and kept in the shared block cache.
+/// </summary>
+internal sealed class TableReader : IDisposable
+{
+    private readonly IRandomAccessFile _file;
+    private readonly BlockCache _cache;
+    private readonly long _cacheId;
+    private readonly Block _index;
+    private readonly byte[]? _filter;
+
+    private TableReader(IRandomAccessFile file, string name, BlockCache cache)
+    {
+        _file = file;
+        Name = name;
+        _cache = cache;
+        _cacheId = cache.NewId();
+        long length = file.Length;
+        if (length < TableFormat.FooterSize)
+        {
+            throw new StorageCorruptionException(name, 0, $"file of {length} bytes is too short to be a table");
+        }
+        var footer = new byte[TableFormat.FooterSize];
+        ReadExactly(length - TableFormat.FooterSize, footer);
+        (BlockHandle metaHandle, BlockHandle indexHandle) = TableFormat.ReadFooter(footer, name, length - TableFormat.FooterSize);
+        _index = ReadBlock(indexHandle);
+        Block meta = ReadBlock(metaHandle);
+        BlockIterator it = meta.NewIterator();
+        if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.FilterName)))
+        {
+            _filter = ReadBlock(DecodeHandle(it.Value, meta)).Data;
+        }
+        if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.PropertiesName)))
+        {
+            Properties = TableProperties.TryDecode(ReadBlock(DecodeHandle(it.Value, meta)).Data);
+        }
+    }
+
+    public string Name { get; }
+
+    public TableProperties? Properties { get; }
+
+    public static TableReader Open(IFileSystem fs, string path, BlockCache cache)
+    {
+        IRandomAccessFile file = fs.OpenRead(path);
+        try
+        {
+            return new TableReader(file, Path.GetFileName(path), cache);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Point lookup of the newest version of the lookup key's user key at or below its sequence.</summary>
+    public LookupResult Get(ReadOnlySpan<byte> lookupKey, uint userKeyHash, out byte[]? value)
+    {
+        value = null;
+        if (_filter is not null && !BloomFilter.MayContain(_filter, userKeyHash))
+        {
+            return LookupResult.NotFound;
+        }
+        BlockIterator index = _index.NewIterator();
+        index.Seek(lookupKey);
+        if (!index.Valid)
+        {
+            return LookupResult.NotFound;
+        }
+        Block block = GetDataBlock(DecodeHandle(index.Value, _index));
+        BlockIterator it = block.NewIterator();
+        it.Seek(lookupKey);
+        if (!it.Valid)
+        {
+            return LookupResult.NotFound;
+        }
+        ReadOnlySpan<byte> key = it.Key;
+        if (key.Length < InternalKey.TagSize || !InternalKey.UserKey(key).SequenceEqual(InternalKey.UserKey(lookupKey)))
+        {
+            return LookupResult.NotFound;
+        }
+        if (InternalKey.TypeOf(key) == EntryType.Deletion)
+        {
+            return LookupResult.Deleted;
+        }
+        value = it.Value.ToArray();
+        return LookupResult.Found;
+    }
+
+    public IInternalIterator NewIterator(bool fillCache = true) => new TableIterator(this, _index, fillCache);
+
+    /// <summary>Reads and checks every block of the table; returns the number of data blocks.</summary>
+    public long VerifyAll()
+    {
+        long blocks = 0;
+        BlockIterator index = _index.NewIterator();
+        for (index.SeekToFirst(); index.Valid; index.Next())
+        {
+            Block b = ReadBlock(DecodeHandle(index.Value, _index));
+            BlockIterator it = b.NewIterator();
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                if (it.Key.Length < InternalKey.TagSize)
+                {
+                    throw b.Corrupt("entry key shorter than its tag");
+                }
+            }
+            blocks++;
+        }
+        return blocks;
+    }
+
+    internal Block GetDataBlock(BlockHandle handle, bool fillCache = true)
+    {
+        Block? cached = _cache.Lookup(_cacheId, handle.Offset);
+        if (cached is not null)
+        {
+            return cached;
+        }
+        Block block = ReadBlock(handle);
+        if (fillCache)
+        {
+            _cache.Insert(_cacheId, handle.Offset, block);
+        }
+        return block;
+    }
+
+    internal static BlockHandle DecodeHandle(ReadOnlySpan<byte> encoded, Block from)
+    {
+        int pos = 0;
+        if (!BlockHandle.TryDecode(encoded, ref pos, out BlockHandle handle))
+        {
+            throw from.Corrupt("bad block handle");
+        }
+        return handle;
+    }
+
+    private Block ReadBlock(BlockHandle handle)
+    {
+        if (handle.Offset + handle.Size + TableFormat.BlockTrailerSize > _file.Length)
+        {
+            throw new StorageCorruptionException(Name, handle.Offset, $"block of {handle.Size} bytes runs past the end of the file");
+        }
+        var buf = new byte[handle.Size + TableFormat.BlockTrailerSize];
+        ReadExactly(handle.Offset, buf);
+        int n = (int)handle.Size;
+        uint stored = Crc32C.Unmask(BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(n + 1)));
+        if (stored != Crc32C.Compute(buf.AsSpan(0, n + 1)))
+        {
+            throw new StorageCorruptionException(Name, handle.Offset, "block checksum mismatch");
+        }
+        if (buf[n] != TableFormat.NoCompression)
+        {
+            throw new StorageCorruptionException(Name, handle.Offset, $"unknown block compression type {buf[n]}");
+        }
+        Array.Resize(ref buf, n);
+        return new Block(buf, Name, handle.Offset);
+    }
+
+    private void ReadExactly(long offset, Span<byte> dst)
+    {
+        if (_file.Read(offset, dst) != dst.Length)
+        {
+            throw new StorageCorruptionException(Name, offset, "unexpected end of file");
+        }
+    }
+
+    public void Dispose()
+    {
+        _cache.EraseTable(_cacheId);
+        _file.Dispose();
+    }
+}

@@ -1,0 +1,222 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using Kv.Storage.IO;
+using Kv.Storage.Util;
+
+namespace Kv.Storage.Wal;
+
+/// <summary>How a log read ended.</summary>
+internal enum LogEnd
+{
+    /// <summary>Clean end of file.</summary>
+    EndOfFile,
+
+    /// <summary>An incomplete or damaged tail with no valid record after it: a write torn by a crash.</summary>
+    TornTail,
+
+    /// <summary>Damage followed by valid records: real corruption, never skipped over.</summary>
+    Corruption,
+}
+
+/// <summary>
+/// Reads log records in order. Stops at the first damaged record and classifies it: a torn tail if
+/// no block after it starts with a valid record, otherwise corruption (point-in-time recovery).
+/// </summary>
+internal sealed class LogReader
+{
+    private readonly IRandomAccessFile _file;
+    private readonly string _name;
+    private readonly long _fileLength;
+    private readonly byte[] _block = new byte[LogFormat.BlockSize];
+    private readonly ArrayBufferWriter<byte> _scratch = new();
+    private long _blockStart = -LogFormat.BlockSize;
+    private int _blockLength;
+    private int _pos;
+    private bool _eof;
+
+    public LogReader(IRandomAccessFile file, string name)
+    {
+        _file = file;
+        _name = name;
+        _fileLength = file.Length;
+        _pos = 0;
+        _blockLength = 0;
+    }
+
+    /// <summary>How reading ended, once <see cref="TryRead"/> returned false.</summary>
+    public LogEnd End { get; private set; } = LogEnd.EndOfFile;
+
+    /// <summary>Offset of the damaged record, for <see cref="LogEnd.TornTail"/> and <see cref="LogEnd.Corruption"/>.</summary>
+    public long ErrorOffset { get; private set; }
+
+    public string ErrorDetail { get; private set; } = string.Empty;
+
+    /// <summary>Offset just past the last good record.</summary>
+    public long GoodLength { get; private set; }
+
+    /// <summary>Reads the next record; the span is valid until the next call.</summary>
+    public bool TryRead(out ReadOnlySpan<byte> record)
+    {
+        record = default;
+        if (_eof)
+        {
+            return false;
+        }
+        bool inFragment = false;
+        long recordStart = 0;
+        _scratch.Clear();
+        while (true)
+        {
+            long physicalOffset = _blockStart + _pos;
+            int result = ReadPhysical(out byte type, out int start, out int length);
+            if (result == 0)
+            {
+                if (inFragment)
+                {
+                    return Fail(recordStart, "record truncated after its first fragment");
+                }
+                _eof = true;
+                End = LogEnd.EndOfFile;
+                return false;
+            }
+            if (result < 0)
+            {
+                return Fail(inFragment ? recordStart : physicalOffset, ErrorDetail);
+            }
+            ReadOnlySpan<byte> payload = _block.AsSpan(start, length);
+            switch (type)
+            {
+                case LogFormat.FullType:
+                    if (inFragment)
+                    {
+                        return Fail(recordStart, "full record inside a fragmented record");
+                    }
+                    record = payload;
+                    GoodLength = _blockStart + _pos;
+                    return true;
+                case LogFormat.FirstType:
+                    if (inFragment)
+                    {
+                        return Fail(recordStart, "first fragment inside a fragmented record");
+                    }
+                    inFragment = true;
+                    recordStart = physicalOffset;
+                    _scratch.Write(payload);
+                    break;
+                case LogFormat.MiddleType:
+                    if (!inFragment)
+                    {
+                        return Fail(physicalOffset, "middle fragment without a first fragment");
+                    }
+                    _scratch.Write(payload);
+                    break;
+                case LogFormat.LastType:
+                    if (!inFragment)
+                    {
+                        return Fail(physicalOffset, "last fragment without a first fragment");
+                    }
+                    _scratch.Write(payload);
+                    record = _scratch.WrittenSpan;
+                    GoodLength = _blockStart + _pos;
+                    return true;
+                default:
+                    return Fail(physicalOffset, $"unknown record type {type}");
+            }
+        }
+    }
+
+    private bool Fail(long offset, string detail)
+    {
+        _eof = true;
+        ErrorOffset = offset;
+        ErrorDetail = detail;
+        End = AnyValidRecordAfter(offset) ? LogEnd.Corruption : LogEnd.TornTail;
+        return false;
+    }
+
+    /// <summary>1 = record, 0 = end of file, -1 = damaged (ErrorDetail set).</summary>
+    private int ReadPhysical(out byte type, out int start, out int length)
+    {
+        type = 0;
+        start = 0;
+        length = 0;
+        while (true)
+        {
+            if (_blockLength - _pos < LogFormat.HeaderSize)
+            {
+                if (_blockLength < LogFormat.BlockSize && _blockStart >= 0)
+                {
+                    // Last block of the file: fewer than 7 bytes left is an incomplete header or nothing.
+                    if (_blockLength - _pos > 0)
+                    {
+                        ErrorDetail = "truncated record header";
+                        return -1;
+                    }
+                    return 0;
+                }
+                _blockStart += LogFormat.BlockSize;
+                if (_blockStart >= _fileLength)
+                {
+                    _blockLength = 0;
+                    _pos = 0;
+                    return 0;
+                }
+                _blockLength = _file.Read(_blockStart, _block);
+                _pos = 0;
+                continue;
+            }
+            ReadOnlySpan<byte> header = _block.AsSpan(_pos, LogFormat.HeaderSize);
+            uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            int len = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
+            type = header[6];
+            if (_pos + LogFormat.HeaderSize + len > _blockLength)
+            {
+                ErrorDetail = _blockLength < LogFormat.BlockSize ? "truncated record" : "record length runs past its block";
+                return -1;
+            }
+            if (type == LogFormat.ZeroType && len == 0 && storedCrc == 0)
+            {
+                ErrorDetail = "zeroed space where a record was expected";
+                return -1;
+            }
+            uint actual = Crc32C.Compute(_block.AsSpan(_pos + 6, 1 + len));
+            if (Crc32C.Unmask(storedCrc) != actual)
+            {
+                ErrorDetail = "checksum mismatch";
+                return -1;
+            }
+            start = _pos + LogFormat.HeaderSize;
+            length = len;
+            _pos += LogFormat.HeaderSize + len;
+            return 1;
+        }
+    }
+
+    /// <summary>Whether any later block begins with an intact record: tells corruption from a torn tail.</summary>
+    private bool AnyValidRecordAfter(long offset)
+    {
+        var block = new byte[LogFormat.BlockSize];
+        for (long b = (offset / LogFormat.BlockSize + 1) * LogFormat.BlockSize; b < _fileLength; b += LogFormat.BlockSize)
+        {
+            int n = _file.Read(b, block);
+            if (n < LogFormat.HeaderSize)
+            {
+                return false;
+            }
+            uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(block);
+            int len = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(4));
+            byte type = block[6];
+            if (type is < LogFormat.FullType or > LogFormat.LastType || LogFormat.HeaderSize + len > n)
+            {
+                continue;
+            }
+            if (Crc32C.Unmask(storedCrc) == Crc32C.Compute(block.AsSpan(6, 1 + len)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public override string ToString() => _name;
+}
