@@ -359,6 +359,7 @@ public sealed partial class LsmEngine
             {
                 w.Done = true;
                 w.Completion?.TrySetResult();
+                w.Signal();
             }
             _awaitingSync.Clear();
             Monitor.PulseAll(_writeLock);

@@ -24,7 +24,6 @@ public sealed partial class LsmEngine
     private readonly Timer? _syncTimer;
     private bool _leaderActive;
     private bool _closing;
-    private int _syncWaiters;
     private int _switchRequested;
     private long _puts;
     private long _deletes;
@@ -52,7 +51,17 @@ public sealed partial class LsmEngine
         public readonly WriteKind Kind = kind;
         public readonly TaskCompletionSource? Completion = completion;
         public bool Done;
+        public bool Leader;
         public Exception? Error;
+
+        /// <summary>Wakes a synchronous writer: its write is done or it now leads.</summary>
+        public void Signal()
+        {
+            lock (this)
+            {
+                Monitor.Pulse(this);
+            }
+        }
     }
 
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>; with <paramref name="durable"/>, returns after fsync.</summary>
@@ -198,17 +207,16 @@ public sealed partial class LsmEngine
 
     private void WaitFor(PendingWrite w)
     {
-        lock (_writeLock)
+        lock (w)
         {
-            if (!w.Done)
+            while (!Volatile.Read(ref w.Done) && !Volatile.Read(ref w.Leader))
             {
-                _syncWaiters++;
-                while (!w.Done)
-                {
-                    Monitor.Wait(_writeLock);
-                }
-                _syncWaiters--;
+                Monitor.Wait(w);
             }
+        }
+        if (!w.Done)
+        {
+            RunLeader(); // leadership was handed to us; our write heads the queue
         }
         if (w.Error is not null)
         {
@@ -260,6 +268,24 @@ public sealed partial class LsmEngine
                 error = e;
             }
             Complete(group, error, synced);
+            lock (_writeLock)
+            {
+                if (_writers.Count == 0)
+                {
+                    _leaderActive = false;
+                    Monitor.PulseAll(_writeLock);
+                    return;
+                }
+                PendingWrite front = _writers.Peek();
+                if (front.Completion is null)
+                {
+                    // Like LevelDB: the next synchronous writer leads the next group while this
+                    // thread returns to its caller, so no caller commits for everyone for long.
+                    Volatile.Write(ref front.Leader, true);
+                    front.Signal();
+                    return;
+                }
+            }
         }
     }
 
@@ -276,7 +302,6 @@ public sealed partial class LsmEngine
                     continue;
                 }
                 w.Error = error;
-                w.Done = true;
                 (finished ??= []).Add(w);
             }
             if (synced || error is not null)
@@ -284,14 +309,9 @@ public sealed partial class LsmEngine
                 foreach (PendingWrite w in _awaitingSync)
                 {
                     w.Error = error;
-                    w.Done = true;
                     (finished ??= []).Add(w);
                 }
                 _awaitingSync.Clear();
-            }
-            if (_syncWaiters > 0)
-            {
-                Monitor.PulseAll(_writeLock);
             }
         }
         if (finished is null)
@@ -300,8 +320,10 @@ public sealed partial class LsmEngine
         }
         foreach (PendingWrite w in finished)
         {
+            Volatile.Write(ref w.Done, true);
             if (w.Completion is null)
             {
+                w.Signal();
                 continue;
             }
             if (w.Error is null)

@@ -26,6 +26,7 @@ internal sealed class TableBuilder : IDisposable
     private long _rawKeyBytes;
     private long _rawValueBytes;
     private long _dataBlocks;
+    private bool _finished;
 
     public TableBuilder(IWritableFile file, int blockSize, int bitsPerKey)
     {
@@ -37,7 +38,7 @@ internal sealed class TableBuilder : IDisposable
     public long Entries { get; private set; }
 
     /// <summary>Bytes written so far plus the data block being built.</summary>
-    public long FileSize => _offset + _data.CurrentSizeEstimate;
+    public long FileSize => _finished ? _offset : _offset + _data.CurrentSizeEstimate;
 
     public byte[]? Smallest { get; private set; }
 
@@ -86,6 +87,7 @@ internal sealed class TableBuilder : IDisposable
         TableFormat.WriteFooter(footer, metaHandle, indexHandle);
         _file.Append(footer);
         _offset += TableFormat.FooterSize;
+        _finished = true;
     }
 
     public void Sync() => _file.Sync();

@@ -38,11 +38,11 @@ internal sealed class TableReader : IDisposable
         BlockIterator it = meta.NewIterator();
         if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.FilterName)))
         {
-            _filter = ReadBlock(DecodeHandle(it.Value, meta)).Data;
+            _filter = ReadContents(DecodeHandle(it.Value, meta));
         }
         if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.PropertiesName)))
         {
-            Properties = TableProperties.TryDecode(ReadBlock(DecodeHandle(it.Value, meta)).Data);
+            Properties = TableProperties.TryDecode(ReadContents(DecodeHandle(it.Value, meta)));
         }
     }
 
@@ -146,7 +146,10 @@ internal sealed class TableReader : IDisposable
         return handle;
     }
 
-    private Block ReadBlock(BlockHandle handle)
+    private Block ReadBlock(BlockHandle handle) => new(ReadContents(handle), Name, handle.Offset);
+
+    /// <summary>Reads a block's bytes and checks its trailer (type and CRC).</summary>
+    private byte[] ReadContents(BlockHandle handle)
     {
         if (handle.Offset + handle.Size + TableFormat.BlockTrailerSize > _file.Length)
         {
@@ -165,7 +168,7 @@ internal sealed class TableReader : IDisposable
             throw new StorageCorruptionException(Name, handle.Offset, $"unknown block compression type {buf[n]}");
         }
         Array.Resize(ref buf, n);
-        return new Block(buf, Name, handle.Offset);
+        return buf;
     }
 
     private void ReadExactly(long offset, Span<byte> dst)
