@@ -100,25 +100,47 @@ internal sealed class TableReader : IDisposable
 
     public IInternalIterator NewIterator(bool fillCache = true) => new TableIterator(this, _index, fillCache);
 
-    /// <summary>Reads and checks every block of the table; returns the number of data blocks.</summary>
+    /// <summary>Reads and checks every block of the table; throws at the first corruption. Returns the number of data blocks.</summary>
     public long VerifyAll()
     {
         long blocks = 0;
-        BlockIterator index = _index.NewIterator();
-        for (index.SeekToFirst(); index.Valid; index.Next())
+        foreach (StorageCorruptionException e in Verify(_ => blocks++))
         {
-            Block b = ReadBlock(DecodeHandle(index.Value, _index));
-            BlockIterator it = b.NewIterator();
-            for (it.SeekToFirst(); it.Valid; it.Next())
-            {
-                if (it.Key.Length < InternalKey.TagSize)
-                {
-                    throw b.Corrupt("entry key shorter than its tag");
-                }
-            }
-            blocks++;
+            throw e;
         }
         return blocks;
+    }
+
+    /// <summary>Reads and checks every data block, reporting each bad one (with its block number) and going on.</summary>
+    public IEnumerable<StorageCorruptionException> Verify(Action<long>? onGoodBlock = null)
+    {
+        BlockIterator index = _index.NewIterator();
+        long number = 0;
+        for (index.SeekToFirst(); index.Valid; index.Next(), number++)
+        {
+            StorageCorruptionException? error = null;
+            try
+            {
+                Block b = ReadBlock(DecodeHandle(index.Value, _index));
+                BlockIterator it = b.NewIterator();
+                for (it.SeekToFirst(); it.Valid; it.Next())
+                {
+                    if (it.Key.Length < InternalKey.TagSize)
+                    {
+                        throw b.Corrupt("entry key shorter than its tag");
+                    }
+                }
+                onGoodBlock?.Invoke(number);
+            }
+            catch (StorageCorruptionException e)
+            {
+                error = new StorageCorruptionException(e.FileName, e.Offset, $"data block {number}: {e.Detail}");
+            }
+            if (error is not null)
+            {
+                yield return error;
+            }
+        }
     }
 
     internal Block GetDataBlock(BlockHandle handle, bool fillCache = true)

@@ -1,0 +1,166 @@
+using System.Text;
+using Kv.Storage.IO;
+using Kv.Storage.Util;
+using Kv.Storage.Wal;
+
+namespace Kv.Storage.Tests;
+
+public class LogFormatSpec
+{
+    private const string Path = "/db/000001.log";
+
+    private static FaultInjectionFileSystem WriteLog(params byte[][] records)
+    {
+        var fs = new FaultInjectionFileSystem();
+        using var w = new LogWriter(fs.Create(Path));
+        foreach (byte[] r in records)
+        {
+            w.AddRecord(r);
+        }
+        w.Sync();
+        return fs;
+    }
+
+    private static (List<byte[]> Records, LogReader Reader) ReadAll(FaultInjectionFileSystem fs)
+    {
+        var list = new List<byte[]>();
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var reader = new LogReader(f, "000001.log");
+        while (reader.TryRead(out ReadOnlySpan<byte> rec))
+        {
+            list.Add(rec.ToArray());
+        }
+        return (list, reader);
+    }
+
+    private static byte[] Filled(int length, byte seed)
+    {
+        var b = new byte[length];
+        for (int i = 0; i < b.Length; i++)
+        {
+            b[i] = (byte)(seed + i * 31);
+        }
+        return b;
+    }
+
+    [Fact]
+    public void Crc32c_matches_the_standard_check_value_and_masks_reversibly()
+    {
+        Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
+        Assert.Equal(0u, Crc32C.Compute([]));
+        uint c = Crc32C.Compute("hello"u8);
+        Assert.NotEqual(c, Crc32C.Mask(c));
+        Assert.Equal(c, Crc32C.Unmask(Crc32C.Mask(c)));
+        Assert.Equal(Crc32C.Compute("hello world"u8), Crc32C.Extend(Crc32C.Compute("hello "u8), "world"u8));
+    }
+
+    [Fact]
+    public void A_record_is_written_byte_exactly_as_documented()
+    {
+        FaultInjectionFileSystem fs = WriteLog(Encoding.ASCII.GetBytes("kv"));
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var bytes = new byte[f.Length];
+        f.Read(0, bytes);
+        // masked crc32c(type 1 + "kv") LE, length 2 LE, type FULL, payload. The CRC bytes were
+        // computed by an independent bitwise CRC32C (Python), not by this code.
+        uint crc = Crc32C.Mask(Crc32C.Compute([1, (byte)'k', (byte)'v']));
+        byte[] expected = [(byte)crc, (byte)(crc >> 8), (byte)(crc >> 16), (byte)(crc >> 24), 2, 0, 1, (byte)'k', (byte)'v'];
+        Assert.Equal(expected, bytes);
+        Assert.Equal("BF-61-10-3C-02-00-01-6B-76", BitConverter.ToString(bytes));
+    }
+
+    [Fact]
+    public void Records_spanning_several_blocks_round_trip()
+    {
+        byte[] big = Filled(3 * LogFormat.BlockSize + 123, 7);
+        byte[] small = Filled(10, 3);
+        FaultInjectionFileSystem fs = WriteLog(small, big, small, Filled(LogFormat.BlockSize, 9));
+        (List<byte[]> records, LogReader reader) = ReadAll(fs);
+        Assert.Equal(LogEnd.EndOfFile, reader.End);
+        Assert.Equal(4, records.Count);
+        Assert.Equal(big, records[1]);
+        Assert.Equal(small, records[2]);
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(6)]
+    [InlineData(1)]
+    [InlineData(0)]
+    public void When_fewer_than_seven_bytes_remain_the_block_is_padded(int leftover)
+    {
+        // First record leaves exactly `leftover` bytes in block 0.
+        byte[] first = Filled(LogFormat.BlockSize - LogFormat.HeaderSize - leftover, 1);
+        byte[] second = Filled(100, 2);
+        FaultInjectionFileSystem fs = WriteLog(first, second);
+        (List<byte[]> records, LogReader reader) = ReadAll(fs);
+        Assert.Equal(LogEnd.EndOfFile, reader.End);
+        Assert.Equal([first, second], records);
+        long expectedLength = leftover == 7
+            ? LogFormat.BlockSize - 0 + 0 // a 7-byte gap holds an empty FIRST fragment header
+            : LogFormat.BlockSize;
+        if (leftover < 7)
+        {
+            Assert.Equal(expectedLength + LogFormat.HeaderSize + 100, fs.GetLength(Path));
+        }
+    }
+
+    [Fact]
+    public void A_torn_tail_at_every_offset_yields_exactly_the_whole_records_before_it()
+    {
+        byte[][] records = [Filled(100, 1), Filled(LogFormat.BlockSize, 2), Filled(50, 3), Filled(5000, 4)];
+        FaultInjectionFileSystem full = WriteLog(records);
+        long length = full.GetLength(Path);
+        var ends = new List<long>();
+        long pos = 0;
+        foreach (byte[] r in records)
+        {
+            // Whole-record end offsets, computed by writing prefixes.
+            FaultInjectionFileSystem prefix = WriteLog(records[..(ends.Count + 1)]);
+            ends.Add(prefix.GetLength(Path));
+            pos += r.Length;
+        }
+        for (long cut = 0; cut <= length; cut++)
+        {
+            FaultInjectionFileSystem fs = WriteLog(records);
+            fs.Truncate(Path, cut);
+            (List<byte[]> got, LogReader reader) = ReadAll(fs);
+            int whole = ends.Count(e => e <= cut);
+            Assert.Equal(whole, got.Count);
+            for (int i = 0; i < whole; i++)
+            {
+                Assert.Equal(records[i], got[i]);
+            }
+            Assert.NotEqual(LogEnd.Corruption, reader.End);
+        }
+    }
+
+    [Theory]
+    [InlineData(0, "checksum")] // crc
+    [InlineData(4, "")] // length
+    [InlineData(6, "")] // type
+    [InlineData(9, "checksum")] // payload
+    public void A_flipped_bit_in_a_middle_record_is_corruption_not_a_skip(int offsetInSecondRecord, string detail)
+    {
+        byte[][] records = [Filled(100, 1), Filled(100, 2), Filled(100, 3), Filled(LogFormat.BlockSize, 4), Filled(100, 5)];
+        FaultInjectionFileSystem fs = WriteLog(records);
+        long second = LogFormat.HeaderSize + 100;
+        fs.FlipBit(Path, second + offsetInSecondRecord, 1);
+        (List<byte[]> got, LogReader reader) = ReadAll(fs);
+        Assert.Single(got);
+        Assert.Equal(records[0], got[0]);
+        Assert.Equal(LogEnd.Corruption, reader.End);
+        Assert.Equal(second, reader.ErrorOffset);
+        Assert.Contains(detail, reader.ErrorDetail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Damage_in_the_last_block_with_nothing_valid_after_it_is_a_torn_tail()
+    {
+        FaultInjectionFileSystem fs = WriteLog(Filled(100, 1), Filled(100, 2));
+        fs.FlipBit(Path, LogFormat.HeaderSize + 100 + 20, 0);
+        (List<byte[]> got, LogReader reader) = ReadAll(fs);
+        Assert.Single(got);
+        Assert.Equal(LogEnd.TornTail, reader.End);
+    }
+}
