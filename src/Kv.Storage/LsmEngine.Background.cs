@@ -173,22 +173,34 @@ public sealed partial class LsmEngine
         {
             plan.Base.Unref();
         }
+        DeleteObsoleteFiles(atOpen: false);
         return true;
     }
 
-    /// <summary>Compacts every level's files overlapping the user-key range [begin, end] down to the last level that holds data.</summary>
+    /// <summary>
+    /// Rewrites every entry in the user-key range [begin, end] (null = open): each level down to the
+    /// deepest one holding the range is compacted into the next, and that bottom level is rewritten in
+    /// place, so obsolete versions and expired tombstones in the range are gone afterwards.
+    /// </summary>
     public void CompactRange(byte[]? begin = null, byte[]? end = null)
     {
         ThrowIfDisposed();
         Flush();
         lock (_compactionLock)
         {
-            for (int level = 0; level < Version.NumLevels - 1; level++)
+            int deepest;
+            lock (_mutex)
             {
+                deepest = CompactionPlan.DeepestLevel(_versions.Current, begin, end);
+            }
+            for (int level = 0; level <= deepest; level++)
+            {
+                // Level 0 always moves down; the deepest level (if not 0) is compacted in place.
+                bool inPlace = level == deepest && level > 0;
                 CompactionPlan? plan;
                 lock (_mutex)
                 {
-                    plan = CompactionPlan.ForRange(_versions.Current, level, begin, end);
+                    plan = CompactionPlan.ForRange(_versions.Current, level, begin, end, inPlace);
                     plan?.Base.Ref();
                 }
                 if (plan is null)
@@ -203,6 +215,7 @@ public sealed partial class LsmEngine
                 {
                     plan.Base.Unref();
                 }
+                DeleteObsoleteFiles(atOpen: false);
             }
         }
         ThrowIfBackgroundError();
@@ -255,7 +268,6 @@ public sealed partial class LsmEngine
         Interlocked.Increment(ref _compactions);
         Interlocked.Add(ref _compactionRead, plan.InputBytes);
         Interlocked.Add(ref _compactionWritten, job.BytesWritten);
-        DeleteObsoleteFiles(atOpen: false);
     }
 
     internal bool ShuttingDown => _shuttingDown;
@@ -300,6 +312,7 @@ public sealed partial class LsmEngine
                 {
                     _tables.Evict(number);
                 }
+                LogEvent($"deleting obsolete {name}"); // DEBUG
                 TryDelete(Path.Combine(Directory, name));
             }
         }

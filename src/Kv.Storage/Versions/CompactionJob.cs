@@ -126,7 +126,7 @@ internal sealed class CompactionJob(LsmEngine engine, CompactionPlan plan, ulong
         }
         foreach (FileMetadata f in plan.Inputs[1])
         {
-            edit.DeletedFiles.Add((plan.OutputLevel, f.Number));
+            edit.DeletedFiles.Add((plan.Level + 1, f.Number));
         }
         foreach (FileMetadata f in _outputs)
         {

@@ -7,10 +7,12 @@ namespace Kv.Storage.Versions;
 /// </summary>
 internal sealed class CompactionPlan
 {
-    private CompactionPlan(Version v, int level, List<FileMetadata> inputs, List<FileMetadata> below)
+    private CompactionPlan(Version v, int level, int outputLevel, bool manual, List<FileMetadata> inputs, List<FileMetadata> below)
     {
         Base = v;
         Level = level;
+        OutputLevel = outputLevel;
+        _manual = manual;
         Inputs = [inputs, below];
         foreach (FileMetadata f in inputs)
         {
@@ -22,18 +24,22 @@ internal sealed class CompactionPlan
         }
     }
 
+    private readonly bool _manual;
+
     public Version Base { get; }
 
     public int Level { get; }
 
-    public int OutputLevel => Level + 1;
+    /// <summary>Level + 1, or Level itself when a manual compaction rewrites the bottom level in place.</summary>
+    public int OutputLevel { get; }
 
     /// <summary>[0]: files of <see cref="Level"/>; [1]: overlapping files of the output level.</summary>
     public List<FileMetadata>[] Inputs { get; }
 
     public long InputBytes { get; }
 
-    public bool IsTrivialMove => Level > 0 && Inputs[0].Count == 1 && Inputs[1].Count == 0;
+    /// <summary>A single file with nothing below it moves down without being rewritten (never in manual compactions, which exist to rewrite).</summary>
+    public bool IsTrivialMove => !_manual && Level > 0 && Inputs[0].Count == 1 && Inputs[1].Count == 0;
 
     public static long MaxBytesForLevel(StorageOptions o, int level)
     {
@@ -90,21 +96,37 @@ internal sealed class CompactionPlan
             }
             inputs = [pick];
         }
-        return WithBelow(v, bestLevel, inputs);
+        return WithBelow(v, bestLevel, inputs, manual: false);
     }
 
-    /// <summary>A manual compaction of the files of <paramref name="level"/> overlapping [begin, end], or null if there are none.</summary>
-    public static CompactionPlan? ForRange(Version v, int level, byte[]? begin, byte[]? end)
+    /// <summary>The deepest level holding a file that overlaps [begin, end], or -1.</summary>
+    public static int DeepestLevel(Version v, byte[]? begin, byte[]? end)
     {
-        List<FileMetadata> inputs = level == 0 ? [.. v.Files[0]] : v.Overlapping(level, begin, end);
-        if (level == 0 && v.Overlapping(0, begin, end).Count == 0)
+        for (int level = Version.NumLevels - 1; level >= 0; level--)
+        {
+            if (v.Overlapping(level, begin, end).Count > 0)
+            {
+                return level;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// A manual compaction of the files of <paramref name="level"/> overlapping [begin, end] into the
+    /// next level, or (<paramref name="inPlace"/>) rewritten within the level; null if there are none.
+    /// </summary>
+    public static CompactionPlan? ForRange(Version v, int level, byte[]? begin, byte[]? end, bool inPlace)
+    {
+        if (v.Overlapping(level, begin, end).Count == 0)
         {
             return null;
         }
-        return inputs.Count == 0 ? null : WithBelow(v, level, inputs);
+        List<FileMetadata> inputs = level == 0 ? [.. v.Files[0]] : v.Overlapping(level, begin, end);
+        return inPlace ? new CompactionPlan(v, level, level, true, inputs, []) : WithBelow(v, level, inputs, manual: true);
     }
 
-    private static CompactionPlan WithBelow(Version v, int level, List<FileMetadata> inputs)
+    private static CompactionPlan WithBelow(Version v, int level, List<FileMetadata> inputs, bool manual)
     {
         byte[] smallest = inputs[0].SmallestUserKey.ToArray();
         byte[] largest = inputs[0].LargestUserKey.ToArray();
@@ -119,6 +141,6 @@ internal sealed class CompactionPlan
                 largest = f.LargestUserKey.ToArray();
             }
         }
-        return new CompactionPlan(v, level, inputs, v.Overlapping(level + 1, smallest, largest));
+        return new CompactionPlan(v, level, level + 1, manual, inputs, v.Overlapping(level + 1, smallest, largest));
     }
 }

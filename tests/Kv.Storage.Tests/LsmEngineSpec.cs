@@ -1,0 +1,233 @@
+using static Kv.Storage.Tests.EngineHarness;
+
+namespace Kv.Storage.Tests;
+
+public class LsmEngineSpec
+{
+    [Fact]
+    public void Put_get_delete_and_overwrite()
+    {
+        using var h = new EngineHarness();
+        h.Engine.Put(B("a"), B("1"));
+        h.Engine.Put(B("b"), B("2"));
+        h.Engine.Put(B("a"), B("3"));
+        h.Engine.Delete(B("b"));
+        Assert.Equal("3", S(h.Engine.Get(B("a"))));
+        Assert.Null(h.Engine.Get(B("b")));
+        Assert.Null(h.Engine.Get(B("c")));
+        h.Engine.Put(B("empty"), []);
+        Assert.Equal(Array.Empty<byte>(), h.Engine.Get(B("empty"))!);
+    }
+
+    [Fact]
+    public void Data_survives_flush_compaction_and_reopen()
+    {
+        using var h = new EngineHarness();
+        for (int i = 0; i < 5000; i++)
+        {
+            h.Engine.Put(B($"key{i:D5}"), B($"value{i}-{new string('x', 50)}"));
+        }
+        for (int i = 0; i < 5000; i += 3)
+        {
+            h.Engine.Delete(B($"key{i:D5}"));
+        }
+        h.Engine.CompactRange();
+        StorageStatistics s = h.Engine.GetStatistics();
+        Assert.True(s.Flushes > 0);
+        Assert.Equal(0, s.LevelFiles[0]);
+        h.Reopen();
+        for (int i = 0; i < 5000; i++)
+        {
+            byte[]? v = h.Engine.Get(B($"key{i:D5}"));
+            Assert.Equal(i % 3 == 0 ? "<null>" : $"value{i}-{new string('x', 50)}", S(v));
+        }
+    }
+
+    [Fact]
+    public void A_snapshot_keeps_its_view_through_writes_flushes_and_compactions()
+    {
+        using var h = new EngineHarness();
+        h.Engine.Put(B("k"), B("old"));
+        h.Engine.Put(B("gone"), B("here"));
+        using Snapshot snap = h.Engine.GetSnapshot();
+        h.Engine.Put(B("k"), B("new"));
+        h.Engine.Delete(B("gone"));
+        h.Engine.Put(B("later"), B("x"));
+        h.Engine.CompactRange();
+        Assert.Equal("old", S(h.Engine.Get(B("k"), snap)));
+        Assert.Equal("here", S(h.Engine.Get(B("gone"), snap)));
+        Assert.Null(h.Engine.Get(B("later"), snap));
+        Assert.Equal("new", S(h.Engine.Get(B("k"))));
+        using StorageIterator it = h.Engine.NewIterator(new ReadOptions { Snapshot = snap });
+        var keys = new List<string>();
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            keys.Add(S(it.Key.ToArray()) + "=" + S(it.Value.ToArray()));
+        }
+        Assert.Equal(["gone=here", "k=old"], keys);
+    }
+
+    [Fact]
+    public void Iterators_respect_bounds_and_prefixes()
+    {
+        using var h = new EngineHarness();
+        foreach (string k in new[] { "a", "ab", "abc", "abd", "ac", "b", "b\xff" })
+        {
+            h.Engine.Put(B(k), B(k.ToUpperInvariant()));
+        }
+        h.Engine.Delete(B("abd"));
+        Assert.Equal(["ab", "abc"], h.Engine.ScanPrefix(B("ab")).Select(kv => S(kv.Key)));
+        using StorageIterator it = h.Engine.NewIterator(new ReadOptions { LowerBound = B("ab"), UpperBound = B("b") });
+        var seen = new List<string>();
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            seen.Add(S(it.Key.ToArray()));
+        }
+        Assert.Equal(["ab", "abc", "ac"], seen);
+        it.Seek(B("abc0"));
+        Assert.Equal("ac", S(it.Key.ToArray()));
+        Assert.Null(ReadOptions.PrefixSuccessor([0xFF, 0xFF]));
+        Assert.Equal(new byte[] { 0x01 }, ReadOptions.PrefixSuccessor([0x00, 0xFF]));
+    }
+
+    [Fact]
+    public void Bad_arguments_get_clear_errors()
+    {
+        using var h = new EngineHarness();
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => h.Engine.Put([], B("v"))).Message, StringComparison.Ordinal);
+        Assert.Contains("65537", Assert.Throws<ArgumentException>(() => h.Engine.Put(new byte[65537], B("v"))).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => h.Engine.Get([]));
+        Assert.Throws<ArgumentException>(() => new WriteBatch().Put(B("k"), new byte[LsmEngine.MaxValueSize + 1]));
+        Assert.Throws<ArgumentException>(() => LsmEngine.Open("/x", new StorageOptions { FileSystem = h.Fs, WriteBufferSize = 10 }));
+        h.Engine.Put(new byte[65536], B("max key is fine"));
+        var other = LsmEngine.Open("/other", new StorageOptions { FileSystem = h.Fs });
+        Snapshot foreign = other.GetSnapshot();
+        Assert.Throws<ArgumentException>(() => h.Engine.Get(B("k"), foreign));
+        other.Dispose();
+        h.Engine.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => h.Engine.Put(B("k"), B("v")));
+        Assert.Throws<ObjectDisposedException>(() => h.Engine.Get(B("k")));
+    }
+
+    [Fact]
+    public void A_directory_open_elsewhere_is_refused_even_by_another_process()
+    {
+        string dir = TestPaths.NewTempDir();
+        using (var engine = LsmEngine.Open(dir))
+        {
+            var e = Assert.Throws<StorageLockedException>(() => LsmEngine.Open(dir));
+            Assert.Contains("already in use", e.Message, StringComparison.Ordinal);
+            // A separate process (the kv tool) is refused too, with exit code 4.
+            (int code, _, string err) = CliRunner.Run("storage", "get", "k", "--dir", dir);
+            Assert.Equal(4, code);
+            Assert.Contains("already in use", err, StringComparison.Ordinal);
+        }
+        using var reopened = LsmEngine.Open(dir);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public void Missing_directory_without_create_if_missing_is_an_error()
+    {
+        var fs = new Kv.Storage.IO.FaultInjectionFileSystem();
+        Assert.Throws<DirectoryNotFoundException>(() => LsmEngine.Open("/none", new StorageOptions { FileSystem = fs, CreateIfMissing = false }));
+    }
+
+    [Fact]
+    public async Task Async_and_batched_writes_are_atomic_and_ordered()
+    {
+        using var h = new EngineHarness();
+        var tasks = new List<Task>();
+        for (int t = 0; t < 50; t++)
+        {
+            var batch = new WriteBatch();
+            for (int i = 0; i < 20; i++)
+            {
+                batch.Put(B($"t{t:D2}/{i:D2}"), B($"{t}:{i}"));
+            }
+            tasks.Add(h.Engine.WriteAsync(batch, durable: t % 2 == 0));
+        }
+        await Task.WhenAll(tasks);
+        await h.Engine.DeleteAsync(B("t00/00"), durable: true);
+        Assert.Equal(999, h.Engine.ScanPrefix(B("t")).Count());
+        Assert.Equal((ulong)1001, h.Engine.LastSequence);
+    }
+
+    [Fact]
+    public void Tombstones_are_kept_until_their_grace_period_has_passed()
+    {
+        var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var h = new EngineHarness(Small with { TombstoneGracePeriod = TimeSpan.FromHours(1), TimeProvider = clock });
+        h.Engine.Put(B("k"), B("v"));
+        h.Engine.Delete(B("k"));
+        h.Engine.CompactRange();
+        Assert.Equal(1, CountEntries(h, "k")); // the tombstone is still there
+        clock.Advance(TimeSpan.FromHours(2));
+        h.Engine.CompactRange();
+        Assert.Equal(0, CountEntries(h, "k"));
+        Assert.Null(h.Engine.Get(B("k")));
+    }
+
+    [Fact]
+    public void Compaction_filter_removes_keys_without_resurrecting_older_versions()
+    {
+        var filter = new DropValues("expired");
+        using var h = new EngineHarness(Small with { CompactionFilter = filter });
+        h.Engine.Put(B("a"), B("live"));
+        h.Engine.Put(B("b"), B("old"));
+        h.Engine.CompactRange(); // b=old now sits in a deep level
+        h.Engine.Put(B("b"), B("expired"));
+        h.Engine.Put(B("c"), B("expired"));
+        h.Engine.Flush();
+        h.Engine.CompactRange(null, null);
+        Assert.Equal("live", S(h.Engine.Get(B("a"))));
+        Assert.Null(h.Engine.Get(B("b"))); // not b=old
+        Assert.Null(h.Engine.Get(B("c")));
+        Assert.True(filter.Calls > 0);
+    }
+
+    private static int CountEntries(EngineHarness h, string key)
+    {
+        // Count raw internal entries for the key across all tables, tombstones included.
+        var v = h.Engine.GetStatistics();
+        int count = 0;
+        foreach (string name in h.Fs.ListFiles(Dir))
+        {
+            if (!name.EndsWith(".sst", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            using var reader = Table.TableReader.Open(h.Fs, $"{Dir}/{name}", new Table.BlockCache(0));
+            using var it = reader.NewIterator();
+            for (it.SeekToFirst(); it.Valid; it.Next())
+            {
+                if (InternalKey.UserKey(it.Key).SequenceEqual(B(key)))
+                {
+                    count++;
+                }
+            }
+        }
+        _ = v;
+        return count;
+    }
+
+    private sealed class DropValues(string marker) : ICompactionFilter
+    {
+        public int Calls;
+
+        public CompactionDecision Filter(int level, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+        {
+            Interlocked.Increment(ref Calls);
+            return value.SequenceEqual(B(marker)) ? CompactionDecision.Remove : CompactionDecision.Keep;
+        }
+    }
+}
+
+internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
