@@ -312,7 +312,6 @@ public sealed partial class LsmEngine
                 {
                     _tables.Evict(number);
                 }
-                LogEvent($"deleting obsolete {name}"); // DEBUG
                 TryDelete(Path.Combine(Directory, name));
             }
         }

@@ -12,7 +12,7 @@ internal sealed class EngineHarness : IDisposable
     {
         Fs = new FaultInjectionFileSystem();
         Env = new StorageEnvironment(blockCacheBytes: 1 << 20, memtableBudgetBytes: 64L << 20, flushThreads: 1, compactionThreads: 1);
-        Options = (options ?? Small) with { FileSystem = Fs, Environment = Env, Log = Console.Error.WriteLine };
+        Options = (options ?? Small) with { FileSystem = Fs, Environment = Env };
         Engine = LsmEngine.Open(Dir, Options);
     }
 
