@@ -20,7 +20,7 @@ DB_BENCH=$(command -v db_bench || command -v rocksdb_db_bench || echo /usr/bin/r
 dotnet build -c Release bench/Kv.Bench -v quiet -nologo >&2
 KV="dotnet bench/Kv.Bench/bin/Release/net10.0/Kv.Bench.dll storage"
 
-ops() { awk -v name="$1" '$1 == name || $1 == name":" { for (i = 1; i <= NF; i++) if ($i == "ops/s" || $i == "ops/sec;") { print $(i-1); exit } }'; }
+ops() { awk -v name="$1" '$1 == name || $1 == name":" { for (i = 1; i <= NF; i++) if ($i == "ops/s" || $i == "ops/sec" || $i == "ops/sec;") { print $(i-1); exit } }'; }
 
 run_rocks() { # benchmarks threads num sync
   "$DB_BENCH" --benchmarks="$1" --threads="$2" --num="$3" --sync="$4" --key_size=16 --value_size=100 \
