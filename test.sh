@@ -4,10 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 dotnet restore Kv.sln
 dotnet build Kv.sln --no-restore -c Debug
-dotnet test Kv.sln --no-build -c Debug --logger "console;verbosity=normal" 2>&1 | tee /tmp/kv-test-output.txt
+status=0
+dotnet test Kv.sln --no-build -c Debug --logger "console;verbosity=normal" 2>&1 | tee /tmp/kv-test-output.txt || status=$?
 # One plain summary line, counted across test assemblies.
-passed=$(grep -Eo 'Passed: +[0-9]+' /tmp/kv-test-output.txt | awk '{s+=$2} END {print s+0}')
-failed=$(grep -Eo 'Failed: +[0-9]+' /tmp/kv-test-output.txt | awk '{s+=$2} END {print s+0}')
-skipped=$(grep -Eo 'Skipped: +[0-9]+' /tmp/kv-test-output.txt | awk '{s+=$2} END {print s+0}')
+count() { { grep -Eo "^ +$1: +[0-9]+" /tmp/kv-test-output.txt || true; } | awk '{s+=$2} END {print s+0}'; }
+passed=$(count Passed)
+failed=$(count Failed)
+skipped=$(count Skipped)
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
-[ "${failed}" -eq 0 ] && [ "${passed}" -gt 0 ]
+[ "${status}" -eq 0 ] && [ "${failed}" -eq 0 ] && [ "${passed}" -gt 0 ]

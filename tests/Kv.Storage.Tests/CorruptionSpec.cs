@@ -24,6 +24,27 @@ public class CorruptionSpec
         return report;
     }
 
+    /// <summary>100 durable puts of 400 B in one WAL; the engine is then abandoned without writing anything more.</summary>
+    private static (EngineHarness H, string Wal) HundredDurableWritesInOneWal()
+    {
+        var h = new EngineHarness(EngineHarness.Small with { WriteBufferSize = 8 << 20 });
+        for (int i = 0; i < 100; i++)
+        {
+            h.Engine.Put(B($"k{i:D3}"), B(new string('x', 400)), durable: true);
+        }
+        string wal = h.Fs.ListFiles(Dir).Single(n => n.EndsWith(".log", StringComparison.Ordinal));
+        h.Fs.FailWrites = true;
+        try
+        {
+            h.Engine.Dispose();
+        }
+        catch (IOException)
+        {
+        }
+        h.Fs.FailWrites = false;
+        return (h, wal);
+    }
+
     private static string OnlyTable(EngineHarness h) => h.Fs.ListFiles(Dir).Single(n => n.EndsWith(".sst", StringComparison.Ordinal));
 
     [Fact]
@@ -91,21 +112,7 @@ public class CorruptionSpec
     [Fact]
     public void A_corrupt_wal_record_in_the_middle_stops_replay_there_and_is_reported()
     {
-        var h = new EngineHarness(EngineHarness.Small with { WriteBufferSize = 8 << 20 });
-        for (int i = 0; i < 100; i++)
-        {
-            h.Engine.Put(B($"k{i:D3}"), B(new string('x', 400)), durable: true);
-        }
-        string wal = h.Fs.ListFiles(Dir).Single(n => n.EndsWith(".log", StringComparison.Ordinal));
-        h.Fs.FailWrites = true;
-        try
-        {
-            h.Engine.Dispose();
-        }
-        catch (IOException)
-        {
-        }
-        h.Fs.FailWrites = false;
+        (EngineHarness h, string wal) = HundredDurableWritesInOneWal();
         // Record 50 starts at 50 * (7 + 20 + 2 + 4 + 1 + 2 + 400) bytes, within block 0 (all records are whole here).
         int recordSize = 7 + WriteBatch.HeaderSize + 1 + 1 + 4 + 2 + 400;
         h.Fs.FlipBit($"{Dir}/{wal}", 50L * recordSize + 30, 2);
@@ -125,21 +132,7 @@ public class CorruptionSpec
     [Fact]
     public void Absolute_consistency_refuses_to_open_on_wal_corruption()
     {
-        var h = new EngineHarness(EngineHarness.Small with { WriteBufferSize = 8 << 20 });
-        for (int i = 0; i < 100; i++)
-        {
-            h.Engine.Put(B($"k{i:D3}"), B(new string('x', 400)), durable: true);
-        }
-        string wal = h.Fs.ListFiles(Dir).Single(n => n.EndsWith(".log", StringComparison.Ordinal));
-        h.Fs.FailWrites = true;
-        try
-        {
-            h.Engine.Dispose();
-        }
-        catch (IOException)
-        {
-        }
-        h.Fs.FailWrites = false;
+        (EngineHarness h, string wal) = HundredDurableWritesInOneWal();
         h.Fs.FlipBit($"{Dir}/{wal}", 1000, 0);
         var e = Assert.Throws<StorageCorruptionException>(() =>
             LsmEngine.Open(Dir, h.Options with { RecoveryMode = WalRecoveryMode.AbsoluteConsistency }));

@@ -56,6 +56,19 @@ public class CrashSpec
         Assert.True(roundsThatLostUnsyncedWrites > 5, "the simulated power cuts should lose unsynced writes");
     }
 
+    [Fact]
+    public async Task In_interval_mode_durable_writes_complete_after_the_timed_fsync_and_survive_a_power_cut()
+    {
+        using var h = new EngineHarness(EngineHarness.Small with { SyncMode = SyncMode.Interval, SyncInterval = TimeSpan.FromMilliseconds(5) });
+        var tasks = Enumerable.Range(0, 20).Select(i => h.Engine.PutAsync(B($"d{i:D2}"), B("v"), durable: true)).ToList();
+        await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(10));
+        h.Engine.Put(B("d20"), B("v"), durable: true); // synchronous caller waits for the timer too
+        long syncs = h.Engine.GetStatistics().WalSyncs;
+        Assert.InRange(syncs, 1, 21);
+        h.CrashAndReopen();
+        Assert.Equal(21, h.Engine.ScanPrefix(B("d")).Count());
+    }
+
     /// <summary>
     /// kill -9 of a real process at random moments, 20 rounds: every write the child reported as
     /// acknowledged (durable) must be readable, and each round's keys must form a gap-free prefix.
