@@ -283,6 +283,10 @@ public sealed partial class LsmEngine
     {
         lock (_obsoleteLock)
         {
+            // List first, then snapshot what is live: a file created after the listing is not
+            // looked at, and one created before it was registered as a pending output before
+            // its creation, so it is in the snapshot. (The other order deletes new outputs.)
+            IReadOnlyList<string> names = _fs.ListFiles(Directory);
             HashSet<long> live;
             long logNumber;
             long manifest;
@@ -293,7 +297,7 @@ public sealed partial class LsmEngine
                 logNumber = _versions.LogNumber;
                 manifest = _versions.ManifestNumber;
             }
-            foreach (string name in _fs.ListFiles(Directory))
+            foreach (string name in names)
             {
                 FileNames.Kind kind = FileNames.Parse(name, out long number);
                 bool keep = kind switch
