@@ -96,12 +96,18 @@ public class LogFormatSpec
         (List<byte[]> records, LogReader reader) = ReadAll(fs);
         Assert.Equal(LogEnd.EndOfFile, reader.End);
         Assert.Equal([first, second], records);
-        long expectedLength = leftover == 7
-            ? LogFormat.BlockSize - 0 + 0 // a 7-byte gap holds an empty FIRST fragment header
-            : LogFormat.BlockSize;
-        if (leftover < 7)
+        Assert.Equal(LogFormat.BlockSize + LogFormat.HeaderSize + 100, fs.GetLength(Path));
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var gap = new byte[leftover];
+        f.Read(LogFormat.BlockSize - leftover, gap);
+        if (leftover < LogFormat.HeaderSize)
         {
-            Assert.Equal(expectedLength + LogFormat.HeaderSize + 100, fs.GetLength(Path));
+            Assert.All(gap, b => Assert.Equal(0, b)); // zero-filled trailer
+        }
+        else
+        {
+            // Exactly 7 bytes left: they hold an empty FIRST fragment; the payload follows as LAST.
+            Assert.Equal(new byte[] { 0, 0, LogFormat.FirstType }, gap[4..]);
         }
     }
 
