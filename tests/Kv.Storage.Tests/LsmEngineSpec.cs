@@ -189,7 +189,6 @@ public class LsmEngineSpec
     private static int CountEntries(EngineHarness h, string key)
     {
         // Count raw internal entries for the key across all tables, tombstones included.
-        var v = h.Engine.GetStatistics();
         int count = 0;
         foreach (string name in h.Fs.ListFiles(Dir))
         {
@@ -207,7 +206,6 @@ public class LsmEngineSpec
                 }
             }
         }
-        _ = v;
         return count;
     }
 

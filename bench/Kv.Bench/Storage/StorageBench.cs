@@ -50,10 +50,10 @@ public static class StorageBench
                 }
                 Result r = name switch
                 {
-                    "fillseq" => RunThreads(threads, num, t => Fill(engine, t, threads, num, keySize, valueSize, sync, sequential: true)),
-                    "fillrandom" => RunThreads(threads, num, t => Fill(engine, t, threads, num, keySize, valueSize, sync, sequential: false)),
-                    "readrandom" => RunThreads(threads, num, t => ReadRandom(engine, t, num, keySize)),
-                    "readseq" => RunThreads(1, num, _ => ReadSeq(engine)),
+                    "fillseq" => RunThreads(threads, t => Fill(engine, t, threads, num, keySize, valueSize, sync, sequential: true)),
+                    "fillrandom" => RunThreads(threads, t => Fill(engine, t, threads, num, keySize, valueSize, sync, sequential: false)),
+                    "readrandom" => RunThreads(threads, t => ReadRandom(engine, t, num, keySize)),
+                    "readseq" => RunThreads(1, _ => ReadSeq(engine)),
                     _ => throw new ArgumentException($"unknown benchmark '{name}' (known: fillseq, fillrandom, readrandom, readseq)"),
                 };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -83,7 +83,7 @@ public static class StorageBench
 
     private sealed record ThreadResult(long Ops, long[] LatencyTicks, long Found);
 
-    private static Result RunThreads(int threads, long num, Func<int, ThreadResult> body)
+    private static Result RunThreads(int threads, Func<int, ThreadResult> body)
     {
         var results = new ThreadResult[threads];
         var start = new Barrier(threads + 1);
@@ -118,9 +118,8 @@ public static class StorageBench
         double tickMicros = 1e6 / Stopwatch.Frequency;
         double p50 = all.Count == 0 ? 0 : all[(int)(all.Count * 0.50)] * tickMicros;
         double p99 = all.Count == 0 ? 0 : all[Math.Min(all.Count - 1, (int)(all.Count * 0.99))] * tickMicros;
-        string note = found >= 0 ? $", {found} found" : string.Empty;
-        _ = num;
-        return new Result(ops, ops / seconds, seconds * 1e6 / Math.Max(1, ops) * threads, p50, p99, found >= 0 ? note : string.Empty);
+        string note = found >= 0 ? $", {found} found" : string.Empty; // fills report -1: nothing to find
+        return new Result(ops, ops / seconds, seconds * 1e6 / Math.Max(1, ops) * threads, p50, p99, note);
     }
 
     private static void FormatKey(Span<byte> dst, long k)
