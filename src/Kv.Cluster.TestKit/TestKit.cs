@@ -1,0 +1,128 @@
+using Kv.Cluster.Actor;
+using Kv.Cluster.Remote;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Kv.Cluster.TestKit;
+
+/// <summary>
+/// Base class of actor tests: a system (<see cref="Sys"/>) with a default probe
+/// (<see cref="TestActor"/>), more systems on demand (in-process multi-system specs, optionally
+/// with remoting on free loopback ports), and everything terminated at the end of the test.
+/// </summary>
+public abstract class TestKit : IAsyncDisposable, IDisposable
+{
+    private readonly List<ActorSystem> _systems = [];
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly Lock _lazyLock = new();
+    private TestProbe? _testActor;
+    private ActorSystem? _sys;
+
+    /// <summary>Creates the kit; logs go to <paramref name="output"/> when given.</summary>
+    protected TestKit(ITestOutputHelper? output = null)
+    {
+        Output = output;
+        _loggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Debug);
+            b.AddProvider(new TestOutputLoggerProvider(output));
+        });
+    }
+
+    /// <summary>The test's output.</summary>
+    protected ITestOutputHelper? Output { get; }
+
+    /// <summary>The default system (local only unless <see cref="DefaultOptions"/> says otherwise).</summary>
+    protected ActorSystem Sys
+    {
+        get
+        {
+            lock (_lazyLock)
+                return _sys ??= CreateSystem(GetType().Name, DefaultOptions);
+        }
+    }
+
+    /// <summary>Options of <see cref="Sys"/>.</summary>
+    protected virtual ActorSystemOptions DefaultOptions => new();
+
+    /// <summary>The default probe.</summary>
+    protected TestProbe Probe
+    {
+        get
+        {
+            lock (_lazyLock)
+                return _testActor ??= new TestProbe(Sys, "testActor");
+        }
+    }
+
+    /// <summary>The default probe's ref.</summary>
+    protected IActorRef TestActor => Probe.Ref;
+
+    /// <summary>A new probe in <paramref name="system"/> (default <see cref="Sys"/>).</summary>
+    protected TestProbe CreateTestProbe(ActorSystem? system = null, string? name = null) => new(system ?? Sys, name);
+
+    /// <summary>Another system, terminated with the test. Logs go to the test output.</summary>
+    protected ActorSystem CreateSystem(string name, ActorSystemOptions? options = null)
+    {
+        var system = ActorSystem.Create(name, (options ?? new ActorSystemOptions()) with { LoggerFactory = _loggerFactory, LogLevel = LogLevel.Debug });
+        lock (_systems)
+            _systems.Add(system);
+        return system;
+    }
+
+    /// <summary>A system with remoting on a free loopback port.</summary>
+    protected ActorSystem CreateRemoteSystem(string name, RemoteOptions? remote = null, ActorSystemOptions? options = null) =>
+        CreateSystem(name, (options ?? new ActorSystemOptions()) with { Remote = remote ?? FastRemote() });
+
+    /// <summary>Remote settings with short timings for tests.</summary>
+    public static RemoteOptions FastRemote(int port = 0) => new()
+    {
+        Hostname = "127.0.0.1",
+        Port = port,
+        Secret = "test-secret",
+        HandshakeTimeout = TimeSpan.FromSeconds(2),
+        ReconnectMinBackoff = TimeSpan.FromMilliseconds(20),
+        ReconnectMaxBackoff = TimeSpan.FromMilliseconds(300),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+        WatchFailureTimeout = TimeSpan.FromSeconds(2),
+    };
+
+    /// <summary>Shortcut for the default probe.</summary>
+    protected T ExpectMsg<T>(TimeSpan? timeout = null) => Probe.ExpectMsg<T>(timeout);
+
+    /// <summary>Shortcut for the default probe.</summary>
+    protected T ExpectMsg<T>(Predicate<T> predicate, TimeSpan? timeout = null) => Probe.ExpectMsg<T>(predicate, timeout, null);
+
+    /// <summary>Shortcut for the default probe.</summary>
+    protected T ExpectMsg<T>(T expected, TimeSpan? timeout = null) where T : notnull => Probe.ExpectMsg(expected, timeout);
+
+    /// <summary>Shortcut for the default probe.</summary>
+    protected void ExpectNoMsg(TimeSpan? duration = null) => Probe.ExpectNoMsg(duration);
+
+    /// <summary>Polls <paramref name="condition"/> until true; fails after <paramref name="timeout"/>.</summary>
+    protected static void AwaitCondition(Func<bool> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var end = DateTime.UtcNow + (timeout is { } t ? TestKitSettings.Dilated(t) : TestKitSettings.DefaultTimeout);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > end)
+                throw new TestKitException($"condition not met in time{(what is null ? "" : ": " + what)}");
+            Thread.Sleep(10);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        ActorSystem[] systems;
+        lock (_systems)
+            systems = [.. _systems];
+        var all = Task.WhenAll(systems.Select(s => s.Terminate()));
+        await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+        _loggerFactory.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+}
