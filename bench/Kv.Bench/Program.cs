@@ -1,3 +1,4 @@
+using Kv.Bench.Actors;
 using Kv.Bench.Storage;
 
 namespace Kv.Bench;
@@ -9,7 +10,12 @@ public static class Program
     {
         if (args.Length == 0 || args[0] is "-h" or "--help")
         {
-            Console.WriteLine("usage: Kv.Bench storage [--benchmarks fillrandom,readrandom,fillseq,readseq] [--num N] [--key-size B] [--value-size B] [--sync] [--threads N] [--db DIR]");
+            Console.WriteLine("""
+                usage: Kv.Bench storage [--benchmarks fillrandom,readrandom,fillseq,readseq] [--num N] [--key-size B] [--value-size B] [--sync] [--threads N] [--db DIR]
+                       Kv.Bench actors pingpong [--pairs N] [--messages N] [--in-flight N] [--throughput N] [--runs N]
+                       Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
+                       Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
+                """);
             return args.Length == 0 ? 2 : 0;
         }
         try
@@ -17,7 +23,9 @@ public static class Program
             return args[0] switch
             {
                 "storage" => StorageBench.Run(BenchArgs.Parse(args[1..])),
-                _ => Fail($"unknown benchmark area '{args[0]}' (known: storage)"),
+                "actors" when args.Length > 1 => ActorsBench.Run(BenchArgs.Parse(args[2..]), args[1]),
+                "remote" when args.Length > 1 => RemotePingPongBench.Run(BenchArgs.Parse(args[2..]), args[1]),
+                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong)"),
             };
         }
         catch (ArgumentException e)

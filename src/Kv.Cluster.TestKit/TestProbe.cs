@@ -13,7 +13,8 @@ public sealed class TestProbe : ICanTell
     private readonly BlockingCollection<Envelope> _queue = new(new ConcurrentQueue<Envelope>());
     private DateTime? _deadline;
 
-    internal TestProbe(ActorSystem system, string? name)
+    /// <summary>A probe in <paramref name="system"/> (TestKit.CreateTestProbe does this for you).</summary>
+    public TestProbe(ActorSystem system, string? name = null)
     {
         System = system;
         Ref = system.ActorOf(Props.Create(() => new ProbeActor(_queue)), name);
