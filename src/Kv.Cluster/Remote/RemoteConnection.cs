@@ -95,10 +95,34 @@ internal sealed class RemoteConnection : IDisposable
         Socket.Close();
     }
 
+    /// <summary>Releases everything; never throws (a broken connection must not break the loop that owns it).</summary>
     public void Dispose()
     {
-        Input.Complete();
-        Output.Complete();
-        Stream.Dispose();
+        var closed = new IOException("connection closed");
+        try
+        {
+            Input.Complete(closed);
+        }
+        catch (Exception)
+        {
+            // best effort
+        }
+        try
+        {
+            // Completing with an exception discards buffered bytes instead of writing them to a dead socket.
+            Output.Complete(closed);
+        }
+        catch (Exception)
+        {
+            // best effort
+        }
+        try
+        {
+            Stream.Dispose();
+        }
+        catch (Exception)
+        {
+            // best effort
+        }
     }
 }
