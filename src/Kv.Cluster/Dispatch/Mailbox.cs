@@ -1,6 +1,6 @@
-using Kv.Cluster.Event;
 using System.Collections.Concurrent;
 using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
 
 namespace Kv.Cluster.Dispatch;
 

@@ -1,7 +1,7 @@
-using Kv.Cluster.Event;
 using System.Net.Sockets;
 using Google.Protobuf;
 using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
 using Kv.Cluster.Remote.Protos;
 using Kv.Cluster.Remote.Serialization;
 
