@@ -143,7 +143,11 @@ internal sealed class Mailbox : IThreadPoolWorkItem
         }
         finally
         {
-            Volatile.Write(ref _status, Idle);
+            // A full fence, not a release store: the re-check below must not be reordered before
+            // the flag is cleared, or a sender that saw "scheduled" and a run that saw "empty"
+            // would both walk away from a queued message (store-load reordering; Kestrel's IOQueue
+            // uses a barrier here for the same reason).
+            Interlocked.Exchange(ref _status, Idle);
             if (!_system.IsEmpty || (!_closed && _suspended == 0 && (!_user.IsEmpty || _cell.HasUnstashed)))
                 Schedule();
         }
