@@ -24,6 +24,18 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
     private static IActorRef Remote(ActorSystem from, ActorSystem to, string path) =>
         from.ResolveActorRef(ActorPath.Parse(to.Address + path));
 
+    /// <summary>An echo on B, reached once from A and watched by a probe on A.</summary>
+    private (IActorRef Echo, TestProbe Probe) WatchedEcho(ActorSystem a, ActorSystem b)
+    {
+        b.ActorOf(Props.Create<Echo>(), "echo");
+        var echo = Remote(a, b, "/user/echo");
+        var probe = CreateTestProbe(a);
+        probe.Watch(echo);
+        echo.Tell("ping", probe.Ref);
+        probe.ExpectMsg("ping", TimeSpan.FromSeconds(5));
+        return (echo, probe);
+    }
+
     [Fact]
     public async Task Tell_and_Ask_cross_systems_and_keep_order_per_pair()
     {
@@ -46,12 +58,7 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
     public void Remote_death_watch_reports_a_stopped_actor_and_a_missing_one()
     {
         var (a, b) = TwoSystems();
-        b.ActorOf(Props.Create<Echo>(), "echo");
-        var echo = Remote(a, b, "/user/echo");
-        var probe = CreateTestProbe(a);
-        probe.Watch(echo);
-        echo.Tell("ping", probe.Ref);
-        probe.ExpectMsg("ping");
+        var (echo, probe) = WatchedEcho(a, b);
         echo.Tell("stop", null);
         var t = probe.ExpectTerminated(echo, TimeSpan.FromSeconds(5));
         Assert.True(t.ExistenceConfirmed);
@@ -193,12 +200,7 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
     public void An_unreachable_watched_system_is_declared_failed_and_quarantined_and_then_refuses_it()
     {
         var (a, b) = TwoSystems();
-        b.ActorOf(Props.Create<Echo>(), "echo");
-        var echo = Remote(a, b, "/user/echo");
-        var probe = CreateTestProbe(a);
-        probe.Watch(echo);
-        echo.Tell("ping", probe.Ref);
-        probe.ExpectMsg("ping", TimeSpan.FromSeconds(5));
+        var (echo, probe) = WatchedEcho(a, b);
         var sw = Stopwatch.StartNew();
         a.Transport!.Rules.Set(b.Address, FaultRule.Blackhole);
         var t = probe.ExpectTerminated(echo, TimeSpan.FromSeconds(10));
@@ -216,12 +218,7 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
     public async Task Terminate_of_a_remote_system_gives_Terminated_for_its_actors()
     {
         var (a, b) = TwoSystems();
-        b.ActorOf(Props.Create<Echo>(), "echo");
-        var echo = Remote(a, b, "/user/echo");
-        var probe = CreateTestProbe(a);
-        probe.Watch(echo);
-        echo.Tell("ping", probe.Ref);
-        probe.ExpectMsg("ping", TimeSpan.FromSeconds(5));
+        var (echo, probe) = WatchedEcho(a, b);
         await b.Terminate();
         probe.ExpectTerminated(echo, TimeSpan.FromSeconds(10));
     }

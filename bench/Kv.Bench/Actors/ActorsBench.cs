@@ -94,7 +94,8 @@ public static class ActorsBench
         public static readonly Ball Instance = new();
     }
 
-    private sealed class Pong : ActorBase
+    /// <summary>Replies with what it got (also the remote benchmark's echo).</summary>
+    internal sealed class Pong : ActorBase
     {
         protected override bool Receive(object message)
         {

@@ -112,21 +112,12 @@ public static class RemotePingPongBench
         args.RejectUnknown();
         var system = ActorSystem.Create("server", new ActorSystemOptions { Remote = new RemoteOptions { Secret = Secret }, DeadLetterLogLimit = 0 });
         for (int i = 0; i < echoes; i++)
-            system.ActorOf(Props.Create(() => new Echo()), $"echo{i}");
+            system.ActorOf(Props.Create(() => new ActorsBench.Pong()), $"echo{i}");
         Console.WriteLine(system.Address);
         Console.Out.Flush();
         Console.In.ReadToEnd();
         system.Terminate().Wait();
         return 0;
-    }
-
-    private sealed class Echo : ActorBase
-    {
-        protected override bool Receive(object message)
-        {
-            Sender.Tell(message, Self);
-            return true;
-        }
     }
 
     private sealed class Client(IActorRef echo, long messages, CountdownEvent done) : ActorBase

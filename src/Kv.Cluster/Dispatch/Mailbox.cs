@@ -43,21 +43,10 @@ internal sealed class Mailbox : IThreadPoolWorkItem
 
     public void Post(in Envelope envelope)
     {
-        if (_closed)
-        {
-            _cell.System.DeadLetters.Tell(new DeadLetter(envelope.Message, envelope.Sender, _cell.Self), envelope.Sender);
-            return;
-        }
-        if (_slots is not null && !_slots.Wait(_pushTimeout))
-        {
-            _cell.System.DeadLetters.Tell(new DeadLetter(envelope.Message, envelope.Sender, _cell.Self), envelope.Sender);
-            return;
-        }
-        _user.Enqueue(envelope);
-        if (_closed)
-            DrainToDeadLetters();
+        if (_closed || (_slots is not null && !_slots.Wait(_pushTimeout)))
+            ToDeadLetters(envelope);
         else
-            Schedule();
+            Enqueue(envelope);
     }
 
     public async ValueTask PostAsync(Envelope envelope, CancellationToken cancellationToken)
@@ -65,16 +54,22 @@ internal sealed class Mailbox : IThreadPoolWorkItem
         if (_slots is not null && !_closed)
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         if (_closed)
-        {
-            _cell.System.DeadLetters.Tell(new DeadLetter(envelope.Message, envelope.Sender, _cell.Self), envelope.Sender);
-            return;
-        }
+            ToDeadLetters(envelope);
+        else
+            Enqueue(envelope);
+    }
+
+    private void Enqueue(in Envelope envelope)
+    {
         _user.Enqueue(envelope);
         if (_closed)
-            DrainToDeadLetters();
+            DrainToDeadLetters(); // closed while we enqueued: nobody else will look at the queue
         else
             Schedule();
     }
+
+    private void ToDeadLetters(in Envelope envelope) =>
+        _cell.System.DeadLetters.Tell(new DeadLetter(envelope.Message, envelope.Sender, _cell.Self), envelope.Sender);
 
     public void PostSystem(SystemMessage message)
     {
@@ -105,7 +100,7 @@ internal sealed class Mailbox : IThreadPoolWorkItem
         {
             _slots?.Release();
             if (e.Message is not PoisonPill)
-                _cell.System.DeadLetters.Tell(new DeadLetter(e.Message, e.Sender, _cell.Self), e.Sender);
+                ToDeadLetters(e);
         }
     }
 
