@@ -34,6 +34,9 @@ public sealed record ActorSystemOptions
     /// <summary>Remoting; null for a local-only system.</summary>
     public RemoteOptions? Remote { get; init; }
 
+    /// <summary>Cluster membership settings (used by <c>Cluster.Get</c>; needs <see cref="Remote"/>).</summary>
+    public Kv.Cluster.Cluster.ClusterOptions? Cluster { get; init; }
+
     /// <summary>Registers the message types this system sends over the wire.</summary>
     public Action<SerializationRegistry>? Serialization { get; init; }
 

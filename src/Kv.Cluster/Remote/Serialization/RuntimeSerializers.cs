@@ -27,6 +27,19 @@ internal static class RuntimeSerializers
 
     public static void RegisterAll(SerializationRegistry r)
     {
+        // Cluster membership (protobuf, runtime ids 30..49).
+        r.AddRuntimeProtobuf<Cluster.Protos.GossipEnvelopeData>(30);
+        r.AddRuntimeProtobuf<Cluster.Protos.GossipStatusData>(31);
+        r.AddRuntimeProtobuf<Cluster.Protos.InitJoinData>(32);
+        r.AddRuntimeProtobuf<Cluster.Protos.InitJoinAckData>(33);
+        r.AddRuntimeProtobuf<Cluster.Protos.JoinData>(34);
+        r.AddRuntimeProtobuf<Cluster.Protos.WelcomeData>(35);
+        r.AddRuntimeProtobuf<Cluster.Protos.JoinRefusedData>(36);
+        r.AddRuntimeProtobuf<Cluster.Protos.LeaveData>(37);
+        r.AddRuntimeProtobuf<Cluster.Protos.DownData>(38);
+        r.AddRuntimeProtobuf<Cluster.Protos.HeartbeatData>(40);
+        r.AddRuntimeProtobuf<Cluster.Protos.HeartbeatResponseData>(41);
+
         r.AddRuntime<string>(String, static (s, o, _) => Encoding.UTF8.GetBytes(s, o), static (d, _) => DecodeUtf8(d.Span));
         r.AddRuntime<byte[]>(Bytes, static (b, o, _) => o.Write(b), static (d, _) => d.ToArray());
         r.AddRuntime<long>(Int64, static (v, o, _) => WriteInt64(o, v), static (d, _) => BinaryPrimitives.ReadInt64LittleEndian(ReadFixed(d.Span, 8)));

@@ -56,6 +56,14 @@ public sealed class SerializationRegistry
             (data, ctx) => serializer.Read(data.Span, ctx)));
     }
 
+    internal void AddRuntimeProtobuf<T>(uint typeId) where T : IMessage<T>, new()
+    {
+        var parser = new MessageParser<T>(static () => new T());
+        Add(new Binding(typeof(T), ProtobufSerializerId, typeId,
+            static (m, output, _) => ((IMessage)m).WriteTo(output),
+            (data, _) => parser.ParseFrom(data.Span)));
+    }
+
     internal void AddRuntime<T>(uint typeId, Action<T, IBufferWriter<byte>, ISerializationContext> write, Func<ReadOnlyMemory<byte>, ISerializationContext, T> read)
         where T : notnull =>
         Add(new Binding(typeof(T), RuntimeSerializerId, typeId, (m, o, c) => write((T)m, o, c), (d, c) => read(d, c)));
