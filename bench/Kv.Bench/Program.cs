@@ -1,4 +1,5 @@
 using Kv.Bench.Actors;
+using Kv.Bench.Cluster;
 using Kv.Bench.Storage;
 
 namespace Kv.Bench;
@@ -15,6 +16,7 @@ public static class Program
                        Kv.Bench actors pingpong [--pairs N] [--messages N] [--in-flight N] [--throughput N] [--runs N]
                        Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
+                       Kv.Bench cluster membership [--window SECONDS]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -25,7 +27,8 @@ public static class Program
                 "storage" => StorageBench.Run(BenchArgs.Parse(args[1..])),
                 "actors" when args.Length > 1 => ActorsBench.Run(BenchArgs.Parse(args[2..]), args[1]),
                 "remote" when args.Length > 1 => RemotePingPongBench.Run(BenchArgs.Parse(args[2..]), args[1]),
-                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong)"),
+                "cluster" when args.Length > 1 => ClusterMembershipBench.Run(BenchArgs.Parse(args[2..]), args[1]),
+                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership)"),
             };
         }
         catch (ArgumentException e)

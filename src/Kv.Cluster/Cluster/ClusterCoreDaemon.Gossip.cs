@@ -153,6 +153,10 @@ internal sealed partial class ClusterCoreDaemon
             next = next.WithMember(_gossip.Member(_self)!);
         }
         Update(next);
+        // Tell the sender at once that we have seen its news (a status is small): the leader
+        // reaches convergence in one round trip instead of waiting for random gossip rounds.
+        if (_gossip.Member(from) is not null)
+            SendStatusTo(from);
     }
 
     // ---- leader -----------------------------------------------------------------------------
@@ -204,6 +208,11 @@ internal sealed partial class ClusterCoreDaemon
             return;
         next = next.PruneTombstones(NowMs, (long)_options.PruneGossipTombstonesAfter.TotalMilliseconds);
         Update(next.Changed(_self));
+        foreach (var m in _gossip.ReachableMembers)
+        {
+            if (m.UniqueAddress != _self)
+                SendGossipTo(m.UniqueAddress); // leader decisions spread in one hop
+        }
         foreach (var m in removed)
         {
             Log.Info($"leader removed {m.Address} (uid {m.UniqueAddress.Uid}, was {m.Status})");

@@ -28,7 +28,8 @@ internal sealed class SplitBrainResolver : ReceiveActor
     {
         _cluster = cluster;
         _options = cluster.Options;
-        var every = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(100).Ticks, _options.StableAfter.Ticks / 10));
+        // Fine enough that the decision lands close to stable-after, not a tenth of it later.
+        var every = TimeSpan.FromTicks(Math.Clamp(_options.StableAfter.Ticks / 40, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromMilliseconds(500).Ticks));
         _tick = Context.System.Scheduler.ScheduleTellRepeatedly(every, every, Self, Tick.Instance, null);
         Receive<ClusterCommands.GossipUpdated>(g => OnGossip(g.Gossip));
         Receive<Tick>(_ => Decide());
