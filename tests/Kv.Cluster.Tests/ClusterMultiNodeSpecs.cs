@@ -19,6 +19,10 @@ public sealed class ClusterMultiNodeSpecs(ITestOutputHelper output)
         MultiNodeTestRunner.RunAsync<ClusterKillRestartSpec>(output);
 
     [Fact]
+    public Task A_node_restarted_before_it_was_removed_replaces_its_old_incarnation() =>
+        MultiNodeTestRunner.RunAsync<ClusterQuickRestartSpec>(output);
+
+    [Fact]
     public Task A_3_2_partition_keeps_the_majority_and_the_minority_downs_itself() =>
         MultiNodeTestRunner.RunAsync<ClusterPartitionSpec>(output);
 }
@@ -126,6 +130,41 @@ public sealed class ClusterKillRestartSpec : ClusterMultiNodeSpecBase
         await Await(ctx, () => AllUp(cluster, 3) && cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid != oldUid,
             TimeSpan.FromSeconds(30), "new incarnation of n3 Up");
         await ctx.EnterBarrier("rejoined");
+    }
+}
+
+public sealed class ClusterQuickRestartSpec : ClusterMultiNodeSpecBase
+{
+    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3"];
+
+    public override async Task RunAsync(MultiNodeContext ctx)
+    {
+        var cluster = Join(ctx, "n1", "n2");
+        if (ctx.Role == "n3" && ctx.Incarnation == 1)
+        {
+            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
+            await ctx.EnterBarrier("converged");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
+        }
+        if (ctx.Role == "n3")
+        {
+            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "new incarnation Up");
+            await ctx.EnterBarrier("replaced");
+            return;
+        }
+        await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
+        await ctx.EnterBarrier("converged");
+        var victim = ctx.AddressOf("n3");
+        var oldUid = cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid;
+        // Kill and restart at once: the old incarnation is still a member when the new one asks to join.
+        await ctx.RunOn("n1", async () =>
+        {
+            await ctx.Kill("n3");
+            await ctx.Restart("n3");
+        });
+        await Await(ctx, () => AllUp(cluster, 3) && cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid != oldUid,
+            TimeSpan.FromSeconds(30), "the new incarnation replaced the old one");
+        await ctx.EnterBarrier("replaced");
     }
 }
 

@@ -134,4 +134,39 @@ public sealed class ClusterSpec(ITestOutputHelper output) : TestKit.TestKit(outp
         Assert.Equal(2, nodes[0].Cluster.State.Members.Count);
         Assert.All(nodes[0].Cluster.State.Members, m => Assert.Equal(MemberStatus.Up, m.Status));
     }
+
+    [Fact]
+    public void Malformed_stale_and_foreign_gossip_is_refused_without_touching_the_state()
+    {
+        var nodes = StartCluster(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        using var logs = new LogCapture(a.System);
+        var core = b.System.ResolveActorRef(ActorPath.Parse(a.System.Address + "/system/cluster"));
+        var from = GossipCodec.ToProto(b.Cluster.SelfUniqueAddress);
+        var to = GossipCodec.ToProto(a.Cluster.SelfUniqueAddress);
+        var before = a.Cluster.State;
+
+        // Malformed: an unknown member status.
+        var gossip = new Kv.Cluster.Cluster.Protos.GossipData();
+        gossip.Members.Add(new Kv.Cluster.Cluster.Protos.MemberData { Node = from, Status = 99 });
+        core.Tell(new Kv.Cluster.Cluster.Protos.GossipEnvelopeData { From = from, To = to, Gossip = gossip }, null);
+        logs.Expect(LogLevel.Warning, "ignoring malformed gossip", TimeSpan.FromSeconds(5));
+
+        // Stale: an empty version (older than anything) that would mark A down if it were applied.
+        var stale = new Kv.Cluster.Cluster.Protos.GossipData();
+        stale.Members.Add(new Kv.Cluster.Cluster.Protos.MemberData { Node = from, Status = (uint)MemberStatus.Up, UpNumber = 1 });
+        stale.Members.Add(new Kv.Cluster.Cluster.Protos.MemberData { Node = to, Status = (uint)MemberStatus.Down, UpNumber = 2 });
+        core.Tell(new Kv.Cluster.Cluster.Protos.GossipEnvelopeData { From = from, To = to, Gossip = stale }, null);
+
+        // Foreign: from a node of another cluster.
+        var foreign = from.Clone();
+        foreign.System = "other";
+        core.Tell(new Kv.Cluster.Cluster.Protos.GossipEnvelopeData { From = foreign, To = to, Gossip = GossipCodec.ToProto(Gossip.Empty) }, null);
+        logs.Expect(LogLevel.Warning, "it belongs to cluster 'other'", TimeSpan.FromSeconds(5));
+
+        Thread.Sleep(1000);
+        Assert.Equal(MemberStatus.Up, a.Cluster.SelfMember!.Status);
+        Assert.False(a.System.IsTerminating);
+        Assert.Equal(before.Members.Select(m => (m.UniqueAddress, m.Status)), a.Cluster.State.Members.Select(m => (m.UniqueAddress, m.Status)));
+    }
 }

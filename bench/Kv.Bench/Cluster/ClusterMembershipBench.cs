@@ -118,7 +118,9 @@ public static class ClusterMembershipBench
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"status up={s.Members.Count(m => m.Status == MemberStatus.Up)} total={s.Members.Count} unreachable={s.Unreachable.Count} bytes={system.Transport!.Stats.BytesSent}"));
         }
-        return 0;
+        // A downed or removed node says why in its exit code (10 = downed), as the node host will.
+        var reason = CoordinatedShutdown.Get(system).Reason;
+        return reason?.ExitCode ?? 0;
     }
 
     private sealed class NodeProcess

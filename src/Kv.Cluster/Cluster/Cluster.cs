@@ -126,7 +126,8 @@ public sealed class Cluster
 
     internal void SetLiveness(HashSet<UniqueAddress> seemsDead) => _seemsDead = seemsDead;
 
-    internal bool SeemsDead(UniqueAddress node) => _seemsDead.Contains(node);
+    /// <summary>The failure detector gave up on it, or remoting quarantined that incarnation (a new uid appeared at its address).</summary>
+    internal bool SeemsDead(UniqueAddress node) => _seemsDead.Contains(node) || _system.Transport!.IsQuarantined(node.Uid);
 
     private void FireUp()
     {
