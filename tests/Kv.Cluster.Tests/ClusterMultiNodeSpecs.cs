@@ -94,25 +94,27 @@ public sealed class ClusterJoinLeaveSpec : ClusterMultiNodeSpecBase
     }
 }
 
-public sealed class ClusterKillRestartSpec : ClusterMultiNodeSpecBase
+/// <summary>n3 is killed with SIGKILL and restarted (new uid, same port): after its removal, or at once.</summary>
+public abstract class KillRestartSpecBase : ClusterMultiNodeSpecBase
 {
     public override IReadOnlyList<string> Roles => ["n1", "n2", "n3"];
+
+    /// <summary>Restart before the old incarnation was removed (it must be replaced), or after.</summary>
+    protected abstract bool RestartAtOnce { get; }
 
     public override async Task RunAsync(MultiNodeContext ctx)
     {
         var cluster = Join(ctx, "n1", "n2");
-        if (ctx.Role == "n3" && ctx.Incarnation == 1)
-        {
-            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
-            await ctx.EnterBarrier("converged");
-            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
-        }
         if (ctx.Role == "n3")
         {
-            // The restarted incarnation: joins again with a new uid.
-            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "rejoined: 3 members Up");
-            await ctx.EnterBarrier("rejoined");
-            return;
+            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), ctx.Incarnation == 1 ? "3 members Up" : "new incarnation Up");
+            if (ctx.Incarnation > 1)
+            {
+                await ctx.EnterBarrier("rejoined");
+                return;
+            }
+            await ctx.EnterBarrier("converged");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
         }
         await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
         await ctx.EnterBarrier("converged");
@@ -120,52 +122,31 @@ public sealed class ClusterKillRestartSpec : ClusterMultiNodeSpecBase
         var oldUid = cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid;
         var started = DateTime.UtcNow;
         await ctx.RunOn("n1", () => ctx.Kill("n3"));
-        await Await(ctx, () => cluster.State.Unreachable.Any(m => m.Address.Equals(victim)) || cluster.State.Members.All(m => !m.Address.Equals(victim)),
-            TimeSpan.FromSeconds(15), "n3 unreachable");
-        ctx.Log($"n3 unreachable after {(DateTime.UtcNow - started).TotalMilliseconds:0} ms");
-        await Await(ctx, () => AllUp(cluster, 2), TimeSpan.FromSeconds(20), "n3 downed and removed");
-        ctx.Log($"n3 removed after {(DateTime.UtcNow - started).TotalMilliseconds:0} ms");
-        await ctx.EnterBarrier("removed");
+        if (!RestartAtOnce)
+        {
+            await Await(ctx, () => cluster.State.Unreachable.Any(m => m.Address.Equals(victim)) || cluster.State.Members.All(m => !m.Address.Equals(victim)),
+                TimeSpan.FromSeconds(15), "n3 unreachable");
+            ctx.Log($"n3 unreachable after {(DateTime.UtcNow - started).TotalMilliseconds:0} ms");
+            await Await(ctx, () => AllUp(cluster, 2), TimeSpan.FromSeconds(20), "n3 downed and removed");
+            ctx.Log($"n3 removed after {(DateTime.UtcNow - started).TotalMilliseconds:0} ms");
+            await ctx.EnterBarrier("removed");
+        }
+        // Restarted at once, the old incarnation is still a member when the new one asks to join.
         await ctx.RunOn("n1", () => ctx.Restart("n3"));
         await Await(ctx, () => AllUp(cluster, 3) && cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid != oldUid,
-            TimeSpan.FromSeconds(30), "new incarnation of n3 Up");
+            TimeSpan.FromSeconds(30), "the new incarnation of n3 Up");
         await ctx.EnterBarrier("rejoined");
     }
 }
 
-public sealed class ClusterQuickRestartSpec : ClusterMultiNodeSpecBase
+public sealed class ClusterKillRestartSpec : KillRestartSpecBase
 {
-    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3"];
+    protected override bool RestartAtOnce => false;
+}
 
-    public override async Task RunAsync(MultiNodeContext ctx)
-    {
-        var cluster = Join(ctx, "n1", "n2");
-        if (ctx.Role == "n3" && ctx.Incarnation == 1)
-        {
-            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
-            await ctx.EnterBarrier("converged");
-            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
-        }
-        if (ctx.Role == "n3")
-        {
-            await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "new incarnation Up");
-            await ctx.EnterBarrier("replaced");
-            return;
-        }
-        await Await(ctx, () => AllUp(cluster, 3), TimeSpan.FromSeconds(30), "3 members Up");
-        await ctx.EnterBarrier("converged");
-        var victim = ctx.AddressOf("n3");
-        var oldUid = cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid;
-        // Kill and restart at once: the old incarnation is still a member when the new one asks to join.
-        await ctx.RunOn("n1", async () =>
-        {
-            await ctx.Kill("n3");
-            await ctx.Restart("n3");
-        });
-        await Await(ctx, () => AllUp(cluster, 3) && cluster.State.Members.Single(m => m.Address.Equals(victim)).UniqueAddress.Uid != oldUid,
-            TimeSpan.FromSeconds(30), "the new incarnation replaced the old one");
-        await ctx.EnterBarrier("replaced");
-    }
+public sealed class ClusterQuickRestartSpec : KillRestartSpecBase
+{
+    protected override bool RestartAtOnce => true;
 }
 
 public sealed class ClusterPartitionSpec : ClusterMultiNodeSpecBase

@@ -129,31 +129,20 @@ public sealed class Cluster
     /// <summary>The failure detector gave up on it, or remoting quarantined that incarnation (a new uid appeared at its address).</summary>
     internal bool SeemsDead(UniqueAddress node) => _seemsDead.Contains(node) || _system.Transport!.IsQuarantined(node.Uid);
 
-    private void FireUp()
-    {
-        List<Action> callbacks;
-        lock (_lock)
-        {
-            if (_upFired)
-                return;
-            _upFired = true;
-            callbacks = [.. _onUp];
-            _onUp.Clear();
-        }
-        foreach (var c in callbacks)
-            Run(c);
-    }
+    private void FireUp() => Fire(ref _upFired, _onUp);
 
-    private void FireRemoved()
+    private void FireRemoved() => Fire(ref _removedFired, _onRemoved);
+
+    private void Fire(ref bool fired, List<Action> pending)
     {
         List<Action> callbacks;
         lock (_lock)
         {
-            if (_removedFired)
+            if (fired)
                 return;
-            _removedFired = true;
-            callbacks = [.. _onRemoved];
-            _onRemoved.Clear();
+            fired = true;
+            callbacks = [.. pending];
+            pending.Clear();
         }
         foreach (var c in callbacks)
             Run(c);
