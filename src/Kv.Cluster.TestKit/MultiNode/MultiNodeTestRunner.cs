@@ -323,7 +323,8 @@ public sealed class MultiNodeTestRunner
             case "restart":
             {
                 var role = _roles[parts[1]];
-                if (role.Process is { HasExited: false })
+                // A role that has just finished may still be exiting: give it a moment.
+                if (role.Process is { } running && !running.WaitForExit(10_000))
                 {
                     _ = sender?.Control?.SendAsync($"failed {role.Name} is still running");
                     return;
