@@ -70,7 +70,11 @@ public sealed class ClusterSpec(ITestOutputHelper output) : TestKit.TestKit(outp
         nodes[0].Cluster.Subscribe(probe.Ref, false, typeof(MemberEvent));
         probe.ExpectMsg<CurrentClusterState>();
         var leaver = nodes[2];
+        var removed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        leaver.Cluster.RegisterOnMemberRemoved(() => removed.TrySetResult());
+        Assert.False(removed.Task.IsCompleted);
         await CoordinatedShutdown.Get(leaver.System).Run(ShutdownReason.ClusterLeaving).WaitAsync(TimeSpan.FromSeconds(20));
+        await removed.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(ShutdownReason.ClusterLeaving, CoordinatedShutdown.Get(leaver.System).Reason);
         probe.FishForMessage<MemberLeft>(e => e.Member.Address.Equals(leaver.System.Address), TimeSpan.FromSeconds(10));
         probe.FishForMessage<MemberRemoved>(e => e.Member.Address.Equals(leaver.System.Address), TimeSpan.FromSeconds(10));
