@@ -1,0 +1,173 @@
+using System.Collections.Immutable;
+
+namespace Kv.Actors.Objects;
+
+/// <summary>
+/// A dotted version vector set (Riak's dvvset): per actor id a counter and the values written by that
+/// actor that are not yet dominated (newest first; value k of id i has dot (i, counter - k)), plus
+/// anonymous values not yet given a dot. A write that carries the context of an earlier read
+/// replaces exactly what that read saw; concurrent writes stay as siblings. Immutable.
+/// </summary>
+public sealed class DvvSet<T>
+{
+    private static readonly IEqualityComparer<T> Eq = EqualityComparer<T>.Default;
+
+    /// <summary>One actor's counter and its surviving values, newest first.</summary>
+    public sealed record Entry(string Id, long Counter, ImmutableList<T> Values)
+    {
+        public bool Equals(Entry? other) => other is not null && Id == other.Id && Counter == other.Counter && Values.SequenceEqual(other.Values, Eq);
+
+        public override int GetHashCode() => HashCode.Combine(Id, Counter, Values.Count);
+    }
+
+    public DvvSet(ImmutableList<Entry> entries, ImmutableList<T> anonymous)
+    {
+        Entries = entries;
+        Anonymous = anonymous;
+    }
+
+    /// <summary>Entries sorted by id (ordinal).</summary>
+    public ImmutableList<Entry> Entries { get; }
+
+    /// <summary>Values without a dot yet (a client's new value before a vnode stamps it).</summary>
+    public ImmutableList<T> Anonymous { get; }
+
+    public static readonly DvvSet<T> Empty = new([], []);
+
+    /// <summary>A new value with no causal context (a blind write).</summary>
+    public static DvvSet<T> New(T value) => new([], [value]);
+
+    /// <summary>A new value written with the context of an earlier read.</summary>
+    public static DvvSet<T> New(VersionVector context, T value) =>
+        new(context.Counters.Select(kv => new Entry(kv.Key, kv.Value, [])).ToImmutableList(), [value]);
+
+    /// <summary>Gives the client's single anonymous value a dot from actor <paramref name="id"/> (no server state).</summary>
+    public static DvvSet<T> Create(DvvSet<T> client, string id) => new(Event(client.Entries, id, Single(client)), []);
+
+    /// <summary>
+    /// The coordinating vnode's write: sync the client's context with the stored set
+    /// <paramref name="server"/> (dropping what the client had seen), then add the new value with a
+    /// new dot from <paramref name="id"/>. Concurrent values survive as siblings.
+    /// </summary>
+    public static DvvSet<T> Update(DvvSet<T> client, DvvSet<T> server, string id)
+    {
+        var synced = Sync(new DvvSet<T>(client.Entries, []), server);
+        return new DvvSet<T>(Event(synced.Entries, id, Single(client)), synced.Anonymous);
+    }
+
+    private static T Single(DvvSet<T> client) =>
+        client.Anonymous.Count == 1 ? client.Anonymous[0] : throw new ArgumentException("a client write carries exactly one new value");
+
+    private static ImmutableList<Entry> Event(ImmutableList<Entry> entries, string id, T value)
+    {
+        var b = ImmutableList.CreateBuilder<Entry>();
+        bool done = false;
+        foreach (var e in entries)
+        {
+            int c = string.CompareOrdinal(e.Id, id);
+            if (!done && c == 0)
+            {
+                b.Add(e with { Counter = e.Counter + 1, Values = e.Values.Insert(0, value) });
+                done = true;
+                continue;
+            }
+            if (!done && c > 0)
+            {
+                b.Add(new Entry(id, 1, [value]));
+                done = true;
+            }
+            b.Add(e);
+        }
+        if (!done)
+            b.Add(new Entry(id, 1, [value]));
+        return b.ToImmutable();
+    }
+
+    /// <summary>Merges two sets (replica sync, read repair): commutative, associative, idempotent.</summary>
+    public static DvvSet<T> Sync(DvvSet<T> a, DvvSet<T> b)
+    {
+        ImmutableList<T> anonymous;
+        if (Less(a, b))
+            anonymous = b.Anonymous;
+        else if (Less(b, a))
+            anonymous = a.Anonymous;
+        else
+            anonymous = a.Anonymous.AddRange(b.Anonymous.Where(v => !a.Anonymous.Contains(v, Eq)));
+        var entries = ImmutableList.CreateBuilder<Entry>();
+        int i = 0, j = 0;
+        while (i < a.Entries.Count || j < b.Entries.Count)
+        {
+            if (j >= b.Entries.Count || (i < a.Entries.Count && string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) < 0))
+                entries.Add(a.Entries[i++]);
+            else if (i >= a.Entries.Count || string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) > 0)
+                entries.Add(b.Entries[j++]);
+            else
+                entries.Add(Merge(a.Entries[i++], b.Entries[j++]));
+        }
+        return new DvvSet<T>(entries.ToImmutable(), anonymous);
+    }
+
+    private static Entry Merge(Entry x, Entry y)
+    {
+        long n1 = x.Counter, n2 = y.Counter;
+        int l1 = x.Values.Count, l2 = y.Values.Count;
+        if (n1 >= n2)
+            return n1 - l1 >= n2 - l2 ? x : x with { Values = Take(x.Values, n1 - n2 + l2) };
+        return n2 - l2 >= n1 - l1 ? y : y with { Values = Take(y.Values, n2 - n1 + l1) };
+    }
+
+    private static ImmutableList<T> Take(ImmutableList<T> values, long n) => n >= values.Count ? values : values.GetRange(0, (int)n);
+
+    /// <summary>The causal context of the set (what a read returns to the client).</summary>
+    public VersionVector Join() =>
+        new(Entries.ToImmutableSortedDictionary(e => e.Id, e => e.Counter, StringComparer.Ordinal));
+
+    /// <summary>Every surviving value: anonymous ones, then per entry newest first.</summary>
+    public IReadOnlyList<T> Values => [.. Anonymous, .. Entries.SelectMany(e => e.Values)];
+
+    /// <summary>Number of values (siblings).</summary>
+    public int Size => Anonymous.Count + Entries.Sum(e => e.Values.Count);
+
+    /// <summary>True when the causal history of <paramref name="a"/> is strictly contained in that of <paramref name="b"/>.</summary>
+    public static bool Less(DvvSet<T> a, DvvSet<T> b) => Greater(b.Entries, a.Entries);
+
+    private static bool Greater(ImmutableList<Entry> x, ImmutableList<Entry> y)
+    {
+        bool strict = false;
+        int i = 0, j = 0;
+        while (true)
+        {
+            if (i >= x.Count && j >= y.Count)
+                return strict;
+            if (j >= y.Count)
+                return true;
+            if (i >= x.Count)
+                return false;
+            int c = string.CompareOrdinal(x[i].Id, y[j].Id);
+            if (c == 0)
+            {
+                if (x[i].Counter < y[j].Counter)
+                    return false;
+                if (x[i].Counter > y[j].Counter)
+                    strict = true;
+                i++;
+                j++;
+            }
+            else if (c < 0)
+            {
+                strict = true;
+                i++;
+            }
+            else
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>Equality of entries and anonymous values (in order).</summary>
+    public bool SameAs(DvvSet<T> other) => Entries.SequenceEqual(other.Entries) && Anonymous.SequenceEqual(other.Anonymous, Eq);
+
+    public override string ToString() =>
+        "{[" + string.Join(", ", Entries.Select(e => $"{{{e.Id},{e.Counter},[{string.Join(",", e.Values)}]}}")) + "],[" + string.Join(",", Anonymous) + "]}";
+}
