@@ -2,9 +2,9 @@ namespace Kv.Actors.Ring;
 
 /// <summary>
 /// Ownership of Q partitions by nodes (Riak's claim goals): balanced (every node owns floor(Q/n) or
-/// ceil(Q/n)), any <c>targetN</c> consecutive partitions owned by distinct nodes when there are at
-/// least targetN nodes (so a preference list of up to targetN never repeats a node), and as few
-/// moves from the previous ownership as it can.
+/// ceil(Q/n)), any <c>targetN</c> consecutive partitions owned by distinct nodes when the node count
+/// allows it (more than targetN nodes, or exactly targetN dividing Q), so a preference list of up
+/// to targetN never repeats a node, and as few moves from the previous ownership as it can.
 /// </summary>
 public static class Claim
 {
