@@ -1,0 +1,165 @@
+using System.Text;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Objects;
+using Kv.Actors.Vnode;
+using Kv.Cluster.Actor;
+using Kv.Cluster.TestKit;
+using Kv.Storage;
+using Xunit.Abstractions;
+
+namespace Kv.Actors.Tests;
+
+/// <summary>Coordinators against probes standing in for replicas (exact control of who answers what), and vnodes on real storage.</summary>
+public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
+{
+    private static readonly byte[] Ns = "default"u8.ToArray();
+    private static readonly byte[] Key = "k"u8.ToArray();
+
+    private static Sibling V(string s) => new(Encoding.UTF8.GetBytes(s), "text/plain", 1, false);
+
+    private static DvvSet<Sibling> Stamped(string value, string vnode) => DvvSet<Sibling>.Create(DvvSet<Sibling>.New(V(value)), vnode);
+
+    private (IActorRef Coordinator, TestProbe[] Replicas) Put(int n, int w, int dw, TimeSpan timeout)
+    {
+        var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
+        var coordinator = Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V("x"), replicas.Select(r => r.Ref).ToList(), w, dw, timeout, TestActor)));
+        return (coordinator, replicas);
+    }
+
+    [Fact]
+    public void A_put_succeeds_after_W_acks_with_DW_durable()
+    {
+        var (_, replicas) = Put(3, 2, 2, TimeSpan.FromSeconds(5));
+        var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
+        var stored = Stamped("x", "r0");
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, stored, true, null));
+        var apply1 = replicas[1].ExpectMsg<VnodeApply>();
+        replicas[2].ExpectMsg<VnodeApply>();
+        Assert.True(apply1.Durable);
+        Assert.True(apply1.Object.SameAs(stored));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // one ack is not a quorum
+        replicas[1].Reply(new VnodePutReply(1, apply1.RequestId, stored, true, null));
+        var ok = ExpectMsg<PutSucceeded>();
+        Assert.Equal(2, ok.Acks);
+        Assert.Equal(2, ok.DurableAcks);
+    }
+
+    [Fact]
+    public void A_put_without_enough_replicas_fails_at_the_timeout_saying_how_many_answered()
+    {
+        var (coordinator, replicas) = Put(3, 3, 1, TimeSpan.FromMilliseconds(300));
+        Probe.Watch(coordinator);
+        var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, Stamped("x", "r0"), true, null));
+        var apply = replicas[1].ExpectMsg<VnodeApply>();
+        replicas[1].Reply(new VnodePutReply(1, apply.RequestId, apply.Object, false, null));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(2));
+        Assert.Equal((2, 3), (failed.Answered, failed.Needed));
+        Assert.Contains("2 of 3 replicas answered", failed.ToString(), StringComparison.Ordinal);
+        Probe.ExpectTerminated(coordinator);
+    }
+
+    [Fact]
+    public void A_put_fails_at_once_when_errors_make_the_quorum_impossible()
+    {
+        var (_, replicas) = Put(3, 2, 1, TimeSpan.FromSeconds(10));
+        var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, null, false, "disk full"));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(1));
+        Assert.Equal("disk full", failed.Detail);
+    }
+
+    private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)
+    {
+        var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
+        var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, replicas.Select(x => x.Ref).ToList(), r, notFoundOk, basicQuorum, timeout, TestActor)));
+        return (coordinator, replicas);
+    }
+
+    [Fact]
+    public void A_get_merges_concurrent_versions_into_siblings_and_repairs_stale_replicas()
+    {
+        var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var a = Stamped("a", "r0");
+        var b = Stamped("b", "r1");
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, a, null));
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, b, null));
+        var ok = ExpectMsg<GetSucceeded>();
+        Assert.Equal(["a", "b"], ok.Siblings.Select(s => s.ToString()).Order());
+        Assert.Equal(VersionVector.Of(("r0", 1), ("r1", 1)), ok.Context);
+        replicas[2].Reply(new VnodeGetReply(2, gets[2].RequestId, null, null)); // missing on the third
+        // Read repair: every replica that lacked part of the merged object gets it.
+        foreach (var r in replicas)
+        {
+            var repair = r.ExpectMsg<VnodeApply>();
+            Assert.Equal(2, repair.Object.Size);
+            Assert.Equal(VnodeApply.NoReply, repair.RequestId);
+        }
+    }
+
+    [Fact]
+    public void A_get_applies_notfound_ok_and_basic_quorum()
+    {
+        var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, null, null));
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, null, null));
+        ExpectMsg<NotFound>();
+
+        // notfound_ok off: not-founds do not count, so one found value out of R = 2 is not enough yet.
+        var (_, strict) = Get(3, 2, false, false, TimeSpan.FromMilliseconds(400));
+        var g = strict.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        strict[0].Reply(new VnodeGetReply(0, g[0].RequestId, null, null));
+        strict[1].Reply(new VnodeGetReply(1, g[1].RequestId, Stamped("a", "r1"), null));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, failed.Answered);
+
+        // basic_quorum: a majority of not-founds answers at once.
+        var (_, basic) = Get(3, 2, false, true, TimeSpan.FromSeconds(5));
+        var bg = basic.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        basic[0].Reply(new VnodeGetReply(0, bg[0].RequestId, null, null));
+        basic[1].Reply(new VnodeGetReply(1, bg[1].RequestId, null, null));
+        ExpectMsg<NotFound>(TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task Vnodes_on_real_storage_keep_siblings_resolve_with_context_and_survive_a_restart()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-vnode-").FullName;
+        try
+        {
+            var options = new StorageOptions();
+            var vnodes = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options)), "vnode" + i)).ToList();
+            // A coordinator starts its request as soon as it exists and answers TestActor.
+            void Put(VersionVector ctx, string value) =>
+                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, ctx, V(value), vnodes, 2, 2, TimeSpan.FromSeconds(5), TestActor)));
+            Put(VersionVector.Empty, "one");
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+            Put(VersionVector.Empty, "two"); // blind: concurrent with "one"
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, vnodes, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            var read = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
+            Assert.Equal(["one", "two"], read.Siblings.Select(s => s.ToString()).Order());
+            Put(read.Context, "three"); // with the merged context: replaces both
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+
+            // Restart every vnode on the same directories: the data and the identities survive.
+            foreach (var v in vnodes)
+            {
+                Probe.Watch(v);
+                Sys.Stop(v);
+                Probe.ExpectTerminated(v);
+            }
+            var again = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options)), "again" + i)).ToList();
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 3, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            var after = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
+            Assert.Equal(["three"], after.Siblings.Select(s => s.ToString()));
+        }
+        finally
+        {
+            await Sys.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
