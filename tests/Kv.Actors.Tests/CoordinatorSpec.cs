@@ -155,6 +155,26 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 3, true, false, TimeSpan.FromSeconds(5), TestActor)));
             var after = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
             Assert.Equal(["three"], after.Siblings.Select(s => s.ToString()));
+
+            // Sibling limit: blind writes pile up siblings until the limit refuses the next one.
+            void BlindPut(string value) =>
+                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V(value), again, 2, 2, TimeSpan.FromSeconds(5), TestActor, 3)));
+            BlindPut("s1");
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+            BlindPut("s2");
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+            BlindPut("s3");
+            var refused = ExpectMsg<PutRefused>(TimeSpan.FromSeconds(5));
+            Assert.StartsWith("too many siblings (4 > 3)", refused.Reason, StringComparison.Ordinal);
+
+            // DELETE is a tombstone written with the read's context: afterwards the key reads as not found.
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            var beforeDelete = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
+            Assert.Equal(3, beforeDelete.Siblings.Count);
+            Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, beforeDelete.Context, Sibling.Tombstone(9), again, 2, 2, TimeSpan.FromSeconds(5), TestActor)));
+            ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            ExpectMsg<NotFound>(TimeSpan.FromSeconds(5));
         }
         finally
         {

@@ -5,6 +5,9 @@ namespace Kv.Actors.Coordinators;
 /// <summary>A write succeeded: W replicas acknowledged, DW of them durably.</summary>
 public sealed record PutSucceeded(DvvSet<Sibling> Object, int Acks, int DurableAcks);
 
+/// <summary>A write was refused by the replicas (e.g. too many siblings); nothing was stored.</summary>
+public sealed record PutRefused(string Reason);
+
 /// <summary>A read found the object (possibly with siblings); its context goes back with the next write.</summary>
 public sealed record GetSucceeded(DvvSet<Sibling> Object)
 {

@@ -34,8 +34,11 @@ public sealed class PutCoordinator : ReceiveActor
         public static readonly Timeout Instance = new();
     }
 
-    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<IActorRef> preflist, int w, int dw, TimeSpan timeout, IActorRef replyTo)
+    private readonly int _maxSiblings;
+
+    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<IActorRef> preflist, int w, int dw, TimeSpan timeout, IActorRef replyTo, int maxSiblings = 100)
     {
+        _maxSiblings = maxSiblings;
         if (preflist.Count == 0 || w < 1 || w > preflist.Count || dw < 0 || dw > w)
             throw new ArgumentException($"invalid put quorum: n={preflist.Count} w={w} dw={dw}");
         (_ns, _key, _context, _value, _preflist, _w, _dw, _timeout, _replyTo) = (ns, key, context, value, preflist, w, dw, timeout, replyTo);
@@ -46,7 +49,7 @@ public sealed class PutCoordinator : ReceiveActor
     protected override void PreStart()
     {
         _timer = Context.System.Scheduler.ScheduleTellOnce(_timeout, Self, Timeout.Instance, null);
-        _preflist[0].Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId), Self);
+        _preflist[0].Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId, _maxSiblings), Self);
     }
 
     protected override void PostStop() => _timer?.Cancel();
@@ -55,6 +58,11 @@ public sealed class PutCoordinator : ReceiveActor
     {
         if (reply.RequestId != _requestId)
             return;
+        if (_object is null && reply.Error is { } refusal && refusal.StartsWith(VnodeActor.TooManySiblings, StringComparison.Ordinal))
+        {
+            Finish(new PutRefused(refusal));
+            return;
+        }
         if (reply.Error is not null || reply.Object is null)
         {
             _errors++;

@@ -6,7 +6,7 @@ namespace Kv.Actors.Vnode;
 public sealed record VnodeGet(byte[] Namespace, byte[] Key, long RequestId);
 
 /// <summary>The coordinating vnode's write: stamp the client's value with a new dot from this vnode and store it.</summary>
-public sealed record VnodeCoordinatePut(byte[] Namespace, byte[] Key, VersionVector Context, Sibling Value, long RequestId);
+public sealed record VnodeCoordinatePut(byte[] Namespace, byte[] Key, VersionVector Context, Sibling Value, long RequestId, int MaxSiblings = 100);
 
 /// <summary>Merge an object from another replica (replication, read repair, handoff) and store it.</summary>
 public sealed record VnodeApply(byte[] Namespace, byte[] Key, DvvSet<Sibling> Object, bool Durable, long RequestId)

@@ -16,6 +16,9 @@ namespace Kv.Actors.Vnode;
 public sealed class VnodeActor : ReceiveActor
 {
     private const string IdFile = "VNODE_ID";
+
+    /// <summary>Start of the error a write gets when it would exceed the sibling limit.</summary>
+    public const string TooManySiblings = "too many siblings";
     private readonly int _partition;
     private readonly string _directory;
     private readonly StorageOptions _options;
@@ -92,6 +95,12 @@ public sealed class VnodeActor : ReceiveActor
             var key = StorageKey(put.Namespace, put.Key);
             var stored = Read(key) ?? DvvSet<Sibling>.Empty;
             var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(put.Context, put.Value), stored, VnodeId);
+            if (updated.Size > put.MaxSiblings)
+            {
+                // Riak's guard against sibling explosion: refuse, store nothing.
+                sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, $"{TooManySiblings} ({updated.Size} > {put.MaxSiblings}); write with the context of a read to resolve them"), Self);
+                return;
+            }
             await _engine!.PutAsync(key, KvObjectCodec.Encode(updated), durable: true);
             sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: true, null), Self);
         }

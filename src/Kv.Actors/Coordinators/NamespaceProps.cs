@@ -1,0 +1,43 @@
+namespace Kv.Actors.Coordinators;
+
+/// <summary>
+/// Per-namespace settings (Riak's bucket properties) with the defaults of DESIGN.md section 6.
+/// Validate() names the first bad setting.
+/// </summary>
+public sealed record NamespaceProps
+{
+    public int NVal { get; init; } = 3;
+    public int R { get; init; } = 2;
+    public int W { get; init; } = 2;
+    public int DW { get; init; } = 2;
+    public int PR { get; init; }
+    public int PW { get; init; }
+    public bool NotFoundOk { get; init; } = true;
+    public bool BasicQuorum { get; init; }
+    public bool AllowMult { get; init; } = true;
+    public bool LastWriteWins { get; init; }
+    public int SiblingsWarn { get; init; } = 25;
+    public int SiblingsMax { get; init; } = 100;
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    public static readonly NamespaceProps Default = new();
+
+    public NamespaceProps Validate(string name)
+    {
+        void Check(bool ok, string setting, object value, string rule)
+        {
+            if (!ok)
+                throw new ArgumentOutOfRangeException(setting, value, $"namespace '{name}': {setting} = {value}: {rule}");
+        }
+        Check(NVal >= 1, "n_val", NVal, "must be at least 1");
+        Check(R >= 1 && R <= NVal, "r", R, "must be 1..n_val");
+        Check(W >= 1 && W <= NVal, "w", W, "must be 1..n_val");
+        Check(DW >= 0 && DW <= W, "dw", DW, "must be 0..w");
+        Check(PR >= 0 && PR <= R, "pr", PR, "must be 0..r");
+        Check(PW >= 0 && PW <= W, "pw", PW, "must be 0..w");
+        Check(!(AllowMult && LastWriteWins), "last_write_wins", LastWriteWins, "cannot be on together with allow_mult");
+        Check(SiblingsWarn >= 1 && SiblingsMax >= SiblingsWarn, "max_siblings", SiblingsMax, "must be >= warn_siblings >= 1");
+        Check(Timeout > TimeSpan.Zero, "timeout", Timeout, "must be positive");
+        return this;
+    }
+}
