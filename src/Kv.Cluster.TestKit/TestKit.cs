@@ -74,6 +74,16 @@ public abstract class TestKit : IAsyncDisposable, IDisposable
     protected ActorSystem CreateRemoteSystem(string name, RemoteOptions? remote = null, ActorSystemOptions? options = null) =>
         CreateSystem(name, (options ?? new ActorSystemOptions()) with { Remote = remote ?? FastRemote() });
 
+    /// <summary>A loopback port free right now (for systems that must come back on the same port).</summary>
+    public static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        int port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
     /// <summary>Remote settings with short timings for tests.</summary>
     public static RemoteOptions FastRemote(int port = 0) => new()
     {

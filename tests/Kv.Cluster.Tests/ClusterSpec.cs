@@ -29,18 +29,9 @@ public sealed class ClusterSpec(ITestOutputHelper output) : TestKit.TestKit(outp
         return (system, ClusterExt.Get(system));
     }
 
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        int p = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return p;
-    }
-
     private List<(ActorSystem System, ClusterExt Cluster)> StartCluster(int n)
     {
-        var ports = Enumerable.Range(0, n).Select(_ => FreePort()).ToList();
+        var ports = Enumerable.Range(0, n).Select(_ => TestKit.TestKit.FreePort()).ToList();
         var seeds = ports.Take(2).Select(p => $"kv://kv@127.0.0.1:{p}").ToArray();
         var nodes = ports.Select(p => Node(p, Fast(seeds))).ToList();
         AwaitCondition(() => nodes.All(x => x.Cluster.State.Members.Count == n && x.Cluster.State.Members.All(m => m.Status == MemberStatus.Up) && x.Cluster.State.Convergence),

@@ -60,7 +60,7 @@ public sealed class MultiNodeTestRunner
         _listener.Start();
         foreach (var role in _spec.Roles)
         {
-            _ports[role] = FreePort();
+            _ports[role] = TestKit.FreePort();
             _roles[role] = new RoleState(role);
         }
         using var stop = new CancellationTokenSource();
@@ -108,15 +108,6 @@ public sealed class MultiNodeTestRunner
     private bool AllDone() => _roles.Values.All(r => r.Exited || r.Killed) && _pendingRestarts.Count == 0 && _roles.Values.Any(r => r.Finished);
 
     private void Log(string line) => _log.Enqueue($"{_clock.Elapsed.TotalSeconds,8:0.000} {line}");
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private void StartProcess(RoleState role)
     {

@@ -261,9 +261,6 @@ internal sealed partial class ActorCell
         _mailbox.Post(new Envelope(new Terminated(d.Actor, d.ExistenceConfirmed, d.AddressTerminated), d.Actor));
     }
 
-    /// <summary>Actors this actor watches (the remote watcher asks for those at a lost address).</summary>
-    internal bool IsWatching(IActorRef subject) => _watching?.Contains(subject) == true;
-
     // ---- termination -------------------------------------------------------------------------
 
     private void BeginTerminate()

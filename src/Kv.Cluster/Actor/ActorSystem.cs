@@ -38,7 +38,7 @@ public sealed class ActorSystem : IAsyncDisposable
         TimeProvider = options.TimeProvider;
         LoggerFactory = options.LoggerFactory ?? NullLoggerFactory.Instance;
         EventStream = new EventStream();
-        _scheduler = new TimerScheduler(TimeProvider);
+        _scheduler = new TimerScheduler(TimeProvider, e => CreateLogger("Scheduler").Error(e, $"a scheduled action failed: {e.Message}"));
         Serialization = new SerializationRegistry();
         options.Serialization?.Invoke(Serialization);
 

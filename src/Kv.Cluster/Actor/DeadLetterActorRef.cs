@@ -88,6 +88,4 @@ public sealed class DeadLetterActorRef : InternalActorRef
     public override void Stop()
     {
     }
-
-    internal static LogLevel Level => LogLevel.Information;
 }

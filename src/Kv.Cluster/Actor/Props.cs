@@ -4,7 +4,7 @@ namespace Kv.Cluster.Actor;
 /// How to make an actor: a factory (called again at every restart), an optional supervisor
 /// strategy for its children and an optional bounded mailbox. Immutable.
 /// </summary>
-public sealed class Props
+public sealed record Props
 {
     private Props(Func<ActorBase> factory, Type actorType)
     {
@@ -38,7 +38,7 @@ public sealed class Props
         new(static () => new TActor(), typeof(TActor));
 
     /// <summary>Same props with a supervisor strategy for the children.</summary>
-    public Props WithSupervisorStrategy(SupervisorStrategy strategy) => Copy(p => p.SupervisorStrategy = strategy);
+    public Props WithSupervisorStrategy(SupervisorStrategy strategy) => this with { SupervisorStrategy = strategy };
 
     /// <summary>
     /// Same props with a bounded mailbox: a sender (Tell) waits up to <paramref name="pushTimeout"/>
@@ -47,34 +47,13 @@ public sealed class Props
     public Props WithBoundedMailbox(int capacity, TimeSpan pushTimeout)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
-        return Copy(p => { p.MailboxCapacity = capacity; p.MailboxPushTimeout = pushTimeout; });
+        return this with { MailboxCapacity = capacity, MailboxPushTimeout = pushTimeout };
     }
 
     /// <summary>Same props with another per-run throughput.</summary>
     public Props WithThroughput(int throughput)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(throughput);
-        return Copy(p => p.Throughput = throughput);
-    }
-
-    private Props Copy(Action<Builder> change)
-    {
-        var b = new Builder(this);
-        change(b);
-        return new Props(Factory, ActorType)
-        {
-            SupervisorStrategy = b.SupervisorStrategy,
-            MailboxCapacity = b.MailboxCapacity,
-            MailboxPushTimeout = b.MailboxPushTimeout,
-            Throughput = b.Throughput,
-        };
-    }
-
-    private sealed class Builder(Props p)
-    {
-        public SupervisorStrategy? SupervisorStrategy { get; set; } = p.SupervisorStrategy;
-        public int MailboxCapacity { get; set; } = p.MailboxCapacity;
-        public TimeSpan MailboxPushTimeout { get; set; } = p.MailboxPushTimeout;
-        public int Throughput { get; set; } = p.Throughput;
+        return this with { Throughput = throughput };
     }
 }

@@ -6,9 +6,10 @@ namespace Kv.Cluster.Actor;
 /// The scheduler on <see cref="TimeProvider"/> timers (the runtime's timer queues, one per core).
 /// Every live item is tracked so system termination cancels them all.
 /// </summary>
-internal sealed class TimerScheduler(TimeProvider time) : IScheduler, IDisposable
+internal sealed class TimerScheduler(TimeProvider time, Action<Exception> onError) : IScheduler, IDisposable
 {
     private readonly ConcurrentDictionary<Item, byte> _live = new();
+    private readonly Action<Exception> _onError = onError;
     private volatile bool _disposed;
 
     public ICancelable ScheduleTellOnce(TimeSpan delay, ICanTell receiver, object message, IActorRef? sender) =>
@@ -63,9 +64,10 @@ internal sealed class TimerScheduler(TimeProvider time) : IScheduler, IDisposabl
             {
                 action();
             }
-            catch (Exception)
+            catch (Exception e)
             {
-                // A scheduled send must never take a timer thread down; the target logs its own failures.
+                // A scheduled action must never take a timer thread down: report it and go on.
+                owner._onError(e);
             }
         }
 

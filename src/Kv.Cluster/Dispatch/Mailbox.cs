@@ -37,10 +37,6 @@ internal sealed class Mailbox : IThreadPoolWorkItem
         }
     }
 
-    public bool IsClosed => _closed;
-
-    public int UserCount => _user.Count;
-
     public void Post(in Envelope envelope)
     {
         if (_closed || (_slots is not null && !_slots.Wait(_pushTimeout)))
