@@ -19,10 +19,15 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
 
     private static DvvSet<Sibling> Stamped(string value, string vnode) => DvvSet<Sibling>.Create(DvvSet<Sibling>.New(V(value)), vnode);
 
+    private static List<ReplicaRef> Refs(IEnumerable<IActorRef> vnodes) => vnodes.Select((v, i) => new ReplicaRef(i, "node" + i, v)).ToList();
+
+    private static NamespaceProps Props3(int r = 2, int w = 2, int dw = 2, bool notFoundOk = true, bool basicQuorum = false, TimeSpan? timeout = null, int maxSiblings = 100) =>
+        new() { R = r, W = w, DW = dw, NotFoundOk = notFoundOk, BasicQuorum = basicQuorum, Timeout = timeout ?? TimeSpan.FromSeconds(5), SiblingsMax = maxSiblings, SiblingsWarn = Math.Min(25, maxSiblings) };
+
     private (IActorRef Coordinator, TestProbe[] Replicas) Put(int n, int w, int dw, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
-        var coordinator = Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V("x"), replicas.Select(r => r.Ref).ToList(), w, dw, timeout, TestActor)));
+        var coordinator = Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V("x"), Refs(replicas.Select(r => r.Ref)), Props3(w: w, dw: dw, timeout: timeout), TestActor, false)));
         return (coordinator, replicas);
     }
 
@@ -72,7 +77,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
-        var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, replicas.Select(x => x.Ref).ToList(), r, notFoundOk, basicQuorum, timeout, TestActor)));
+        var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas.Select(x => x.Ref)), Props3(r: r, notFoundOk: notFoundOk, basicQuorum: basicQuorum, timeout: timeout), TestActor)));
         return (coordinator, replicas);
     }
 
@@ -130,15 +135,15 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         try
         {
             var options = new StorageOptions();
-            var vnodes = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options)), "vnode" + i)).ToList();
+            var vnodes = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options, "local", null)), "vnode" + i)).ToList();
             // A coordinator starts its request as soon as it exists and answers TestActor.
             void Put(VersionVector ctx, string value) =>
-                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, ctx, V(value), vnodes, 2, 2, TimeSpan.FromSeconds(5), TestActor)));
+                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, ctx, V(value), Refs(vnodes), Props3(), TestActor, false)));
             Put(VersionVector.Empty, "one");
             ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
             Put(VersionVector.Empty, "two"); // blind: concurrent with "one"
             ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
-            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, vnodes, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(vnodes), Props3(r: 2), TestActor)));
             var read = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
             Assert.Equal(["one", "two"], read.Siblings.Select(s => s.ToString()).Order());
             Put(read.Context, "three"); // with the merged context: replaces both
@@ -151,14 +156,14 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
                 Sys.Stop(v);
                 Probe.ExpectTerminated(v);
             }
-            var again = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options)), "again" + i)).ToList();
-            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 3, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            var again = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options, "local", null)), "again" + i)).ToList();
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(again), Props3(r: 3), TestActor)));
             var after = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
             Assert.Equal(["three"], after.Siblings.Select(s => s.ToString()));
 
             // Sibling limit: blind writes pile up siblings until the limit refuses the next one.
             void BlindPut(string value) =>
-                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V(value), again, 2, 2, TimeSpan.FromSeconds(5), TestActor, 3)));
+                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V(value), Refs(again), Props3(maxSiblings: 3), TestActor, false)));
             BlindPut("s1");
             ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
             BlindPut("s2");
@@ -168,12 +173,12 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             Assert.StartsWith("too many siblings (4 > 3)", refused.Reason, StringComparison.Ordinal);
 
             // DELETE is a tombstone written with the read's context: afterwards the key reads as not found.
-            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(again), Props3(r: 2), TestActor)));
             var beforeDelete = ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5));
             Assert.Equal(3, beforeDelete.Siblings.Count);
-            Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, beforeDelete.Context, Sibling.Tombstone(9), again, 2, 2, TimeSpan.FromSeconds(5), TestActor)));
+            Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, beforeDelete.Context, Sibling.Tombstone(9), Refs(again), Props3(), TestActor, false)));
             ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
-            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, again, 2, true, false, TimeSpan.FromSeconds(5), TestActor)));
+            Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(again), Props3(r: 2), TestActor)));
             ExpectMsg<NotFound>(TimeSpan.FromSeconds(5));
         }
         finally

@@ -2,11 +2,17 @@ using Kv.Actors.Objects;
 
 namespace Kv.Actors.Coordinators;
 
-/// <summary>A write succeeded: W replicas acknowledged, DW of them durably.</summary>
-public sealed record PutSucceeded(DvvSet<Sibling> Object, int Acks, int DurableAcks);
+/// <summary>
+/// A write succeeded: W replicas acknowledged, DW of them durably. Object is the stored object
+/// when the request asked for the body (return_body), else null; Context is its causal context.
+/// </summary>
+public sealed record PutSucceeded(DvvSet<Sibling>? Object, int Acks, int DurableAcks, VersionVector Context);
 
 /// <summary>A write was refused by the replicas (e.g. too many siblings); nothing was stored.</summary>
-public sealed record PutRefused(string Reason);
+public sealed record PutRefused(string Reason)
+{
+    public override string ToString() => Reason;
+}
 
 /// <summary>A read found the object (possibly with siblings); its context goes back with the next write.</summary>
 public sealed record GetSucceeded(DvvSet<Sibling> Object)
@@ -18,7 +24,7 @@ public sealed record GetSucceeded(DvvSet<Sibling> Object)
     public VersionVector Context => Object.Join();
 }
 
-/// <summary>A read found nothing (or only tombstones).</summary>
+/// <summary>A read found nothing (or only tombstones); the context covers the tombstones.</summary>
 public sealed record NotFound(VersionVector Context);
 
 /// <summary>Too few replicas answered in time: how many did, how many were needed.</summary>

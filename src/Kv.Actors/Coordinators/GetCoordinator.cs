@@ -1,30 +1,30 @@
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
 using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
 
 namespace Kv.Actors.Coordinators;
 
 /// <summary>
 /// One read (an actor per request): asks all N replicas, answers after R (notfound_ok: a not-found
 /// counts toward R; basic_quorum: a majority of not-founds ends the read early), merging the
-/// versions it got (dominated ones drop out; concurrent ones stay as siblings). Then it waits for
-/// the remaining replicas until the timeout and sends the merged object to every replica that
-/// was missing it or held less (read repair). Then it stops.
+/// versions it got (dominated ones drop out; concurrent ones stay as siblings, or the newest one
+/// wins in a last_write_wins namespace). Then it waits for the remaining replicas until the
+/// timeout and sends the merged object to every replica that was missing it or held less (read
+/// repair). Then it stops. Answers are matched by partition, so a reply forwarded by a vnode that
+/// has handed its partition off still counts.
 /// </summary>
 public sealed class GetCoordinator : ReceiveActor
 {
     private readonly byte[] _ns;
     private readonly byte[] _key;
-    private readonly IReadOnlyList<IActorRef> _preflist;
-    private readonly int _r;
-    private readonly bool _notFoundOk;
-    private readonly bool _basicQuorum;
+    private readonly IReadOnlyList<ReplicaRef> _replicas;
+    private readonly NamespaceProps _props;
     private readonly IActorRef _replyTo;
-    private readonly long _requestId = Random.Shared.NextInt64();
-    private readonly Dictionary<IActorRef, DvvSet<Sibling>?> _answers = [];
-    private int _errors;
+    private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
+    private readonly Dictionary<int, DvvSet<Sibling>?> _answers = [];
+    private readonly HashSet<int> _failed = [];
     private bool _replied;
-    private readonly TimeSpan _timeout;
     private ICancelable? _timer;
 
     private sealed class Timeout
@@ -32,52 +32,70 @@ public sealed class GetCoordinator : ReceiveActor
         public static readonly Timeout Instance = new();
     }
 
-    public GetCoordinator(byte[] ns, byte[] key, IReadOnlyList<IActorRef> preflist, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout, IActorRef replyTo)
+    public GetCoordinator(byte[] ns, byte[] key, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo)
     {
-        if (preflist.Count == 0 || r < 1 || r > preflist.Count)
-            throw new ArgumentException($"invalid get quorum: n={preflist.Count} r={r}");
-        (_ns, _key, _preflist, _r, _notFoundOk, _basicQuorum, _timeout, _replyTo) = (ns, key, preflist, r, notFoundOk, basicQuorum, timeout, replyTo);
+        if (replicas.Count == 0 || props.R < 1 || props.R > replicas.Count)
+            throw new ArgumentException($"invalid get quorum: n={replicas.Count} r={props.R}");
+        (_ns, _key, _replicas, _props, _replyTo) = (ns, key, replicas, props, replyTo);
         Receive<VnodeGetReply>(OnReply);
         Receive<Timeout>(_ => OnTimeout());
     }
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_timeout, Self, Timeout.Instance, null);
-        foreach (var vnode in _preflist)
-            vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
+        _timer = Context.System.Scheduler.ScheduleTellOnce(_props.Timeout, Self, Timeout.Instance, null);
+        foreach (var replica in _replicas)
+            replica.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
     }
 
     protected override void PostStop() => _timer?.Cancel();
 
     private void OnReply(VnodeGetReply reply)
     {
-        if (reply.RequestId != _requestId || _answers.ContainsKey(Sender))
+        if (reply.RequestId != _requestId || _answers.ContainsKey(reply.Partition) || _failed.Contains(reply.Partition) || _replicas.All(r => r.Partition != reply.Partition))
             return;
         if (reply.Error is not null)
         {
-            _errors++;
-            if (!_replied && _preflist.Count - _errors < _r)
-                Reply(new QuorumNotMet("get", Counted, _r, 0, 0, reply.Error));
+            _failed.Add(reply.Partition);
+            if (!_replied && _replicas.Count - _failed.Count < _props.R)
+                Reply(new QuorumNotMet("get", Counted, _props.R, 0, 0, reply.Error));
         }
         else
         {
-            _answers[Sender] = reply.Object;
+            _answers[reply.Partition] = reply.Object;
         }
         if (!_replied)
         {
             int found = _answers.Values.Count(o => o is not null);
             int notFound = _answers.Count - found;
-            if (Counted >= _r)
-                Reply(Merged() is { } m && m.Values.Any(v => !v.Deleted) ? new GetSucceeded(m) : new NotFound(Merged()?.Join() ?? VersionVector.Empty));
-            else if (_basicQuorum && notFound >= _preflist.Count / 2 + 1)
+            if (Counted >= _props.R)
+                Reply(Result());
+            else if (_props.BasicQuorum && notFound >= _replicas.Count / 2 + 1)
                 Reply(new NotFound(VersionVector.Empty));
         }
-        if (_answers.Count + _errors == _preflist.Count)
+        if (_answers.Count + _failed.Count == _replicas.Count)
             RepairAndStop();
     }
 
-    private int Counted => _notFoundOk ? _answers.Count : _answers.Values.Count(o => o is not null);
+    private int Counted => _props.NotFoundOk ? _answers.Count : _answers.Values.Count(o => o is not null);
+
+    private object Result()
+    {
+        var merged = Merged();
+        if (merged is null || merged.Values.All(v => v.Deleted))
+            return new NotFound(merged?.Join() ?? VersionVector.Empty);
+        if (_props.LastWriteWins && merged.Size > 1)
+        {
+            // The newest live value wins; the context still covers everything that was read.
+            var winner = merged.Values.Where(v => !v.Deleted).MaxBy(v => v.LastModifiedMs)!;
+            return new GetSucceeded(DvvSet<Sibling>.New(merged.Join(), winner));
+        }
+        if (merged.Size > _props.SiblingsWarn)
+            Context.System.Log.Warning($"{Describe()} has {merged.Size} siblings (warn above {_props.SiblingsWarn}); write with the context of a read to resolve them");
+        return new GetSucceeded(merged);
+    }
+
+    private string Describe() => $"key {Convert.ToHexString(_key)} in namespace {System.Text.Encoding.UTF8.GetString(_ns)}";
 
     private DvvSet<Sibling>? Merged()
     {
@@ -99,7 +117,7 @@ public sealed class GetCoordinator : ReceiveActor
     private void OnTimeout()
     {
         if (!_replied)
-            Reply(new QuorumNotMet("get", Counted, _r, 0, 0, "timed out"));
+            Reply(new QuorumNotMet("get", Counted, _props.R, 0, 0, $"timed out after {_props.Timeout.TotalMilliseconds:0} ms"));
         RepairAndStop();
     }
 
@@ -109,11 +127,13 @@ public sealed class GetCoordinator : ReceiveActor
         if (merged is not null)
         {
             int repaired = 0;
-            foreach (var (vnode, obj) in _answers)
+            foreach (var replica in _replicas)
             {
+                if (!_answers.TryGetValue(replica.Partition, out var obj))
+                    continue;
                 if (obj is null || !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged)))
                 {
-                    vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), null);
+                    replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), null);
                     repaired++;
                 }
             }

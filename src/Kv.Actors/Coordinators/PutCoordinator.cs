@@ -5,10 +5,12 @@ using Kv.Cluster.Actor;
 namespace Kv.Actors.Coordinators;
 
 /// <summary>
-/// One write (an actor per request): the coordinating vnode (first of the preference list) stamps
-/// the value with a new dot and stores it durably; the result goes to the other replicas; the
-/// caller gets <see cref="PutSucceeded"/> after W acknowledgements with DW of them durable, or
-/// <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the timeout. Then it stops.
+/// One write (an actor per request): the coordinating vnode (first of the replica list, local to
+/// this node) stamps the value with a new dot and stores it durably; the result goes to the
+/// other replicas; the caller gets <see cref="PutSucceeded"/> after W acknowledgements with DW of
+/// them durable, or <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the
+/// timeout or as soon as errors make the quorum impossible. A tombstone that succeeded is
+/// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. Then it stops.
 /// </summary>
 public sealed class PutCoordinator : ReceiveActor
 {
@@ -16,12 +18,12 @@ public sealed class PutCoordinator : ReceiveActor
     private readonly byte[] _key;
     private readonly VersionVector _context;
     private readonly Sibling _value;
-    private readonly IReadOnlyList<IActorRef> _preflist;
-    private readonly int _w;
-    private readonly int _dw;
-    private readonly TimeSpan _timeout;
+    private readonly IReadOnlyList<ReplicaRef> _replicas;
+    private readonly NamespaceProps _props;
+    private readonly bool _returnBody;
     private readonly IActorRef _replyTo;
-    private readonly long _requestId = Random.Shared.NextInt64();
+    private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
+    private readonly HashSet<int> _answered = [];
     private DvvSet<Sibling>? _object;
     private int _acks;
     private int _durable;
@@ -34,29 +36,26 @@ public sealed class PutCoordinator : ReceiveActor
         public static readonly Timeout Instance = new();
     }
 
-    private readonly int _maxSiblings;
-
-    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<IActorRef> preflist, int w, int dw, TimeSpan timeout, IActorRef replyTo, int maxSiblings = 100)
+    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo, bool returnBody = false)
     {
-        _maxSiblings = maxSiblings;
-        if (preflist.Count == 0 || w < 1 || w > preflist.Count || dw < 0 || dw > w)
-            throw new ArgumentException($"invalid put quorum: n={preflist.Count} w={w} dw={dw}");
-        (_ns, _key, _context, _value, _preflist, _w, _dw, _timeout, _replyTo) = (ns, key, context, value, preflist, w, dw, timeout, replyTo);
+        if (replicas.Count == 0 || props.W < 1 || props.W > replicas.Count || props.DW < 0 || props.DW > props.W)
+            throw new ArgumentException($"invalid put quorum: n={replicas.Count} w={props.W} dw={props.DW}");
+        (_ns, _key, _context, _value, _replicas, _props, _replyTo, _returnBody) = (ns, key, context, value, replicas, props, replyTo, returnBody);
         Receive<VnodePutReply>(OnReply);
-        Receive<Timeout>(_ => Finish(new QuorumNotMet("put", _acks, _w, _durable, _dw, _lastError ?? "timed out")));
+        Receive<Timeout>(_ => Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, _lastError ?? "timed out")));
     }
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_timeout, Self, Timeout.Instance, null);
-        _preflist[0].Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId, _maxSiblings), Self);
+        _timer = Context.System.Scheduler.ScheduleTellOnce(_props.Timeout, Self, Timeout.Instance, null);
+        _replicas[0].Vnode.Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId, _props.SiblingsMax, _props.SiblingsWarn, _props.LastWriteWins), Self);
     }
 
     protected override void PostStop() => _timer?.Cancel();
 
     private void OnReply(VnodePutReply reply)
     {
-        if (reply.RequestId != _requestId)
+        if (reply.RequestId != _requestId || !_answered.Add(reply.Partition))
             return;
         if (_object is null && reply.Error is { } refusal && refusal.StartsWith(VnodeActor.TooManySiblings, StringComparison.Ordinal))
         {
@@ -67,22 +66,26 @@ public sealed class PutCoordinator : ReceiveActor
         {
             _errors++;
             _lastError = reply.Error;
-            if (_object is null || _preflist.Count - _errors < _w)
-                Finish(new QuorumNotMet("put", _acks, _w, _durable, _dw, reply.Error));
+            if (_object is null || _replicas.Count - _errors < _props.W)
+                Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, reply.Error));
             return;
         }
         if (_object is null)
         {
             // The coordinating vnode stored the new version; replicate it.
             _object = reply.Object;
-            for (int i = 1; i < _preflist.Count; i++)
-                _preflist[i].Tell(new VnodeApply(_ns, _key, _object, Durable: _dw > 1, _requestId), Self);
+            for (int i = 1; i < _replicas.Count; i++)
+                _replicas[i].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId), Self);
         }
         _acks++;
         if (reply.Durable)
             _durable++;
-        if (_acks >= _w && _durable >= _dw)
-            Finish(new PutSucceeded(_object, _acks, _durable));
+        if (_acks >= _props.W && _durable >= _props.DW)
+        {
+            if (_value.Deleted)
+                Context.Parent.Tell(new TombstoneWritten(_ns, _key), Self);
+            Finish(new PutSucceeded(_returnBody ? _object : null, _acks, _durable, _object.Join()));
+        }
     }
 
     private void Finish(object result)
@@ -91,3 +94,6 @@ public sealed class PutCoordinator : ReceiveActor
         Context.Stop(Self);
     }
 }
+
+/// <summary>To the coordinator's parent: a delete succeeded; the tombstone may be reaped after the grace period.</summary>
+public sealed record TombstoneWritten(byte[] Namespace, byte[] Key);

@@ -5,15 +5,26 @@ namespace Kv.Actors.Vnode;
 /// <summary>Read one object.</summary>
 public sealed record VnodeGet(byte[] Namespace, byte[] Key, long RequestId);
 
-/// <summary>The coordinating vnode's write: stamp the client's value with a new dot from this vnode and store it.</summary>
-public sealed record VnodeCoordinatePut(byte[] Namespace, byte[] Key, VersionVector Context, Sibling Value, long RequestId, int MaxSiblings = 100);
+/// <summary>
+/// The coordinating vnode's write: stamp the client's value with a new dot from this vnode and
+/// store it. Above WarnSiblings a warning is logged; above MaxSiblings the write is refused.
+/// With LastWriteWins the new value replaces whatever is stored.
+/// </summary>
+public sealed record VnodeCoordinatePut(byte[] Namespace, byte[] Key, VersionVector Context, Sibling Value, long RequestId,
+    int MaxSiblings = 100, int WarnSiblings = 25, bool LastWriteWins = false);
 
-/// <summary>Merge an object from another replica (replication, read repair, handoff) and store it.</summary>
+/// <summary>Merge an object from another replica (replication, read repair) and store it.</summary>
 public sealed record VnodeApply(byte[] Namespace, byte[] Key, DvvSet<Sibling> Object, bool Durable, long RequestId)
 {
     /// <summary>Request id of fire-and-forget applies (read repair): no reply is sent.</summary>
     public const long NoReply = -1;
 }
+
+/// <summary>
+/// Remove a key whose object is only tombstones, but only if the stored object is still exactly
+/// <see cref="Object"/> (a newer write keeps it). Sent when all N primaries hold the tombstone.
+/// </summary>
+public sealed record VnodeReap(byte[] Namespace, byte[] Key, DvvSet<Sibling> Object);
 
 /// <summary>Answer to <see cref="VnodeGet"/>; Object is null for not found; Error is set when the read failed.</summary>
 public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling>? Object, string? Error);

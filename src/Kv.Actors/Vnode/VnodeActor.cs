@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
+using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
+using Kv.Actors.Ring;
 using Kv.Cluster.Actor;
 using Kv.Cluster.Event;
 using Kv.Storage;
@@ -10,8 +12,16 @@ namespace Kv.Actors.Vnode;
 /// One partition's replica on this node: owns a Kv.Storage engine in its own directory (sharing the
 /// node's cache, memtable budget and background threads through the environment), and an identity
 /// used in dots that is new whenever the directory is new, so a vnode that lost its data never
-/// reuses old dots. Serves get, coordinated put and apply (merge by DVV sync). Writes are awaited
-/// inside the actor, so operations on one vnode keep their order.
+/// reuses old dots. Serves get, coordinated put, apply (merge by DVV sync) and reap. Writes are
+/// awaited inside the actor, so operations on one vnode keep their order.
+/// <para>
+/// Ownership handoff: when the ring's pending owner of the partition is another node, a
+/// <see cref="HandoffSender"/> child streams the data there while this vnode keeps serving;
+/// writes that arrive meanwhile are forwarded and remembered, and swept again at the end. When
+/// the owner (this node) finished, it reports the transfer to the claimant; once the ring shows
+/// the new owner, the vnode sweeps the last writes, deletes its data and forwards requests from
+/// nodes with an older ring for a grace period.
+/// </para>
 /// </summary>
 public sealed class VnodeActor : ReceiveActor
 {
@@ -22,16 +32,37 @@ public sealed class VnodeActor : ReceiveActor
     private readonly int _partition;
     private readonly string _directory;
     private readonly StorageOptions _options;
+    private readonly string _self;
+    private readonly HandoffOptions _handoff;
     private LsmEngine? _engine;
+    private Ring.Ring? _ring;
+    private string? _target;
+    private IActorRef? _sender;
+    private string? _transferredTo;
+    private bool _sweeping;
+    private HashSet<byte[]> _dirty = new(ByteArrayComparer.Instance);
+    private IActorRef? _forwardTo;
 
-    public VnodeActor(int partition, string directory, StorageOptions options)
+    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
     {
         _partition = partition;
         _directory = directory;
         _options = options;
+        _self = selfNode;
+        _handoff = handoff ?? new HandoffOptions();
         ReceiveAsync<VnodeGet>(OnGet);
         ReceiveAsync<VnodeCoordinatePut>(OnCoordinatePut);
         ReceiveAsync<VnodeApply>(OnApply);
+        ReceiveAsync<VnodeReap>(OnReap);
+        ReceiveAsync<HandoffBatch>(OnHandoffBatch);
+        Receive<RingChanged>(m => OnRing(m.Ring));
+        Receive<TakeDirty>(_ => OnTakeDirty());
+        Receive<HandoffFinished>(OnHandoffFinished);
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_sender))
+                _sender = null;
+        });
     }
 
     /// <summary>This replica's identity in dots.</summary>
@@ -67,14 +98,35 @@ public sealed class VnodeActor : ReceiveActor
         return k;
     }
 
+    /// <summary>The (namespace, key) of a storage key, or null if it is malformed.</summary>
+    internal static (byte[] Ns, byte[] Key)? SplitStorageKey(byte[] storageKey)
+    {
+        if (storageKey.Length < 2)
+            return null;
+        int nsLength = BinaryPrimitives.ReadUInt16BigEndian(storageKey);
+        if (storageKey.Length < 2 + nsLength)
+            return null;
+        return (storageKey[2..(2 + nsLength)], storageKey[(2 + nsLength)..]);
+    }
+
     private DvvSet<Sibling>? Read(byte[] storageKey)
     {
         var bytes = _engine!.Get(storageKey);
         return bytes is null ? null : KvObjectCodec.Decode(bytes);
     }
 
+    private bool Forwarding(object message)
+    {
+        if (_forwardTo is null)
+            return false;
+        _forwardTo.Forward(message);
+        return true;
+    }
+
     private Task OnGet(VnodeGet get)
     {
+        if (Forwarding(get))
+            return Task.CompletedTask;
         try
         {
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, Read(StorageKey(get.Namespace, get.Key)), null), Self);
@@ -89,19 +141,27 @@ public sealed class VnodeActor : ReceiveActor
 
     private async Task OnCoordinatePut(VnodeCoordinatePut put)
     {
+        if (Forwarding(put))
+            return;
         var sender = Sender;
         try
         {
             var key = StorageKey(put.Namespace, put.Key);
             var stored = Read(key) ?? DvvSet<Sibling>.Empty;
-            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(put.Context, put.Value), stored, VnodeId);
+            // last_write_wins: the new value replaces everything stored, whatever the client's context.
+            var context = put.LastWriteWins ? stored.Join() : put.Context;
+            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, VnodeId);
             if (updated.Size > put.MaxSiblings)
             {
                 // Riak's guard against sibling explosion: refuse, store nothing.
                 sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, $"{TooManySiblings} ({updated.Size} > {put.MaxSiblings}); write with the context of a read to resolve them"), Self);
                 return;
             }
-            await _engine!.PutAsync(key, KvObjectCodec.Encode(updated), durable: true);
+            if (updated.Size > put.WarnSiblings)
+                Log.Warning($"vnode {_partition}: key {Convert.ToHexString(put.Key)} has {updated.Size} siblings (warn above {put.WarnSiblings}, refused above {put.MaxSiblings})");
+            var encoded = KvObjectCodec.Encode(updated);
+            await _engine!.PutAsync(key, encoded, durable: true);
+            Written(key, encoded);
             sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: true, null), Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
@@ -113,21 +173,195 @@ public sealed class VnodeActor : ReceiveActor
 
     private async Task OnApply(VnodeApply apply)
     {
+        if (Forwarding(apply))
+            return;
         var sender = Sender;
         try
         {
             var key = StorageKey(apply.Namespace, apply.Key);
-            var stored = Read(key);
-            var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
-            if (stored is null || !merged.SameAs(stored))
-                await _engine!.PutAsync(key, KvObjectCodec.Encode(merged), apply.Durable);
+            var merged = await Merge(key, apply.Object, apply.Durable);
             if (apply.RequestId != VnodeApply.NoReply)
                 sender.Tell(new VnodePutReply(_partition, apply.RequestId, merged, apply.Durable, null), Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
             Log.Error(e, $"vnode {_partition}: apply failed: {e.Message}");
-            sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, false, e.Message), Self);
+            if (apply.RequestId != VnodeApply.NoReply)
+                sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, false, e.Message), Self);
         }
+    }
+
+    private async Task<DvvSet<Sibling>> Merge(byte[] key, DvvSet<Sibling> incoming, bool durable)
+    {
+        var stored = Read(key);
+        var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
+        if (stored is null || !merged.SameAs(stored))
+        {
+            var encoded = KvObjectCodec.Encode(merged);
+            await _engine!.PutAsync(key, encoded, durable);
+            Written(key, encoded);
+        }
+        return merged;
+    }
+
+    private async Task OnReap(VnodeReap reap)
+    {
+        if (Forwarding(reap) || _target is not null)
+            return; // while handing off, tombstones stay (the sweep would not carry a removal)
+        try
+        {
+            var key = StorageKey(reap.Namespace, reap.Key);
+            var stored = Read(key);
+            if (stored is not null && stored.SameAs(reap.Object) && stored.Values.All(v => v.Deleted))
+                await _engine!.DeleteAsync(key, durable: true);
+        }
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        {
+            Log.Error(e, $"vnode {_partition}: reap failed: {e.Message}");
+        }
+    }
+
+    /// <summary>Objects handed off to this vnode (or a single write forwarded by the old owner), stored in one durable batch.</summary>
+    private async Task OnHandoffBatch(HandoffBatch batch)
+    {
+        var sender = Sender;
+        if (_engine is null)
+        {
+            if (batch.Seq != HandoffBatch.Forwarded)
+                sender.Tell(new HandoffBatchAck(_partition, batch.Seq, $"vnode {_partition} on {_self} has handed its data off"), Self);
+            return;
+        }
+        string? error = null;
+        try
+        {
+            var write = new WriteBatch();
+            var changed = new List<(byte[] Key, byte[] Encoded)>();
+            foreach (var (key, obj) in batch.Items)
+            {
+                if (!BelongsHere(key))
+                    throw new FormatException($"a handed-off key does not belong to partition {_partition}");
+                var incoming = KvObjectCodec.Decode(obj);
+                var stored = Read(key);
+                var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
+                if (stored is null || !merged.SameAs(stored))
+                {
+                    var encoded = KvObjectCodec.Encode(merged);
+                    write.Put(key, encoded);
+                    changed.Add((key, encoded));
+                }
+            }
+            if (write.Count > 0)
+                await _engine!.WriteAsync(write, durable: batch.Seq != HandoffBatch.Forwarded);
+            foreach (var (key, encoded) in changed)
+                Written(key, encoded);
+        }
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        {
+            Log.Error(e, $"vnode {_partition}: handoff batch {batch.Seq} from {batch.From} refused: {e.Message}");
+            error = e.Message;
+        }
+        if (batch.Seq != HandoffBatch.Forwarded)
+            sender.Tell(new HandoffBatchAck(_partition, batch.Seq, error), Self);
+    }
+
+    private bool BelongsHere(byte[] storageKey) =>
+        SplitStorageKey(storageKey) is { } k && (_ring is null || KeyHash.PartitionOf(k.Ns, k.Key, _ring.Size) == _partition);
+
+    /// <summary>After a local write: while handing off, forward it and remember the key for the sweep.</summary>
+    private void Written(byte[] key, byte[] encoded)
+    {
+        if (_target is null)
+            return;
+        _dirty.Add(key);
+        KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(new HandoffBatch(_partition, HandoffBatch.Forwarded, [(key, encoded)], _self), Self);
+    }
+
+    private void OnRing(Ring.Ring ring)
+    {
+        if (ring.Size <= _partition)
+            return;
+        _ring = ring;
+        if (_forwardTo is not null)
+        {
+            _forwardTo = KvPaths.Vnode(Context.System, ring.Owners[_partition], _partition);
+            return;
+        }
+        string owner = ring.Owners[_partition];
+        string pending = ring.Pending[_partition];
+        string? target = pending == _self ? null : pending;
+        if (target != _target)
+        {
+            if (_sender is not null)
+                Context.Stop(_sender);
+            _sender = null;
+            _sweeping = false;
+            _transferredTo = null;
+            _target = target;
+            _dirty = new HashSet<byte[]>(ByteArrayComparer.Instance);
+            if (target is not null)
+            {
+                Log.Info($"vnode {_partition}: handing off to {target} (ring v{ring.Version})");
+                StartSender(target, sweepOnly: false);
+            }
+        }
+        if (_target is not null && _transferredTo == _target)
+        {
+            if (owner == _self)
+                Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(new TransferComplete(_partition, _self, _target), Self);
+            else if (!_sweeping && _sender is null)
+            {
+                // The ring switched: send the last writes, then retire.
+                _sweeping = true;
+                StartSender(_target, sweepOnly: true);
+            }
+        }
+    }
+
+    private void StartSender(string target, bool sweepOnly)
+    {
+        _sender = Context.ActorOf(Props.Create(() => new HandoffSender(_partition, _engine!, target, _self, sweepOnly, _handoff, Context.Parent)),
+            (sweepOnly ? "sweep-" : "handoff-") + Guid.NewGuid().ToString("N")[..8]);
+        Context.Watch(_sender);
+    }
+
+    private void OnTakeDirty()
+    {
+        var keys = _dirty.ToList();
+        _dirty = new HashSet<byte[]>(ByteArrayComparer.Instance);
+        Sender.Tell(new DirtyKeys(keys), Self);
+    }
+
+    private void OnHandoffFinished(HandoffFinished done)
+    {
+        if (done.Target != _target)
+            return;
+        if (!done.SweepOnly)
+        {
+            _transferredTo = done.Target;
+            Log.Info($"vnode {_partition}: data handed off to {done.Target}");
+            if (_ring is not null)
+                OnRing(_ring);
+            return;
+        }
+        Retire();
+    }
+
+    private void Retire()
+    {
+        string owner = _ring!.Owners[_partition];
+        Log.Info($"vnode {_partition}: handed off to {owner}; deleting local data and forwarding for {_handoff.ForwardingGrace.TotalSeconds:0} s");
+        _engine?.Dispose();
+        _engine = null;
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException e)
+        {
+            Log.Warning($"vnode {_partition}: could not delete {_directory}: {e.Message}");
+        }
+        _target = null;
+        _forwardTo = KvPaths.Vnode(Context.System, owner, _partition);
+        Context.Parent.Tell(new VnodeRetired(_partition), Self);
     }
 }

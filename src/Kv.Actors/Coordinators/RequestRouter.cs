@@ -1,0 +1,195 @@
+using System.Text;
+using Kv.Actors.Objects;
+using Kv.Actors.Ring;
+using Kv.Cluster.Actor;
+using ClusterExt = Kv.Cluster.Cluster.Cluster;
+
+namespace Kv.Actors.Coordinators;
+
+/// <summary>
+/// The node's front door for data (at /user/kv): checks a request, applies the namespace settings
+/// and the request's overrides, finds the preference list in the current ring and starts one
+/// coordinator actor for it. A put or delete is coordinated only on a node that holds one of the
+/// key's replicas; any other node forwards it (once) to the first reachable one. A get runs
+/// anywhere. pr/pw fail at once when fewer primaries are reachable. After a delete succeeds,
+/// a <see cref="TombstoneReaper"/> runs when the grace period has passed.
+/// </summary>
+public sealed class RequestRouter : ReceiveActor
+{
+    private readonly KvNodeOptions _options;
+    private readonly string _self;
+    private readonly KvStats _stats;
+    private Ring.Ring? _ring;
+    private long _requests;
+
+    private sealed record ReapDue(byte[] Namespace, byte[] Key);
+
+    public RequestRouter(KvNodeOptions options, string selfNode, KvStats stats)
+    {
+        (_options, _self, _stats) = (options, selfNode, stats);
+        Receive<RingChanged>(m => Adopt(m.Ring));
+        Receive<CurrentRing>(m =>
+        {
+            if (m.Ring is not null)
+                Adopt(m.Ring);
+        });
+        Receive<KvPut>(OnPut);
+        Receive<KvDelete>(OnDelete);
+        Receive<KvGet>(OnGet);
+        Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnce(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
+        Receive<ReapDue>(OnReapDue);
+    }
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
+        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    private void Adopt(Ring.Ring ring)
+    {
+        if (_ring is null || ring.Supersedes(_ring))
+            _ring = ring;
+    }
+
+    private void Fail(string reason)
+    {
+        _stats.Fail();
+        Sender.Tell(new RequestFailed(reason), Self);
+    }
+
+    /// <summary>Checks the key and namespace and returns the effective settings, or null after answering with the error.</summary>
+    private NamespaceProps? Prepare(byte[] ns, byte[] key, RequestOptions options)
+    {
+        if (ns.Length is 0 or > 255)
+        {
+            Fail($"a namespace must be 1..255 bytes (got {ns.Length})");
+            return null;
+        }
+        if (key.Length == 0 || key.Length > _options.MaxKeyBytes)
+        {
+            Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})");
+            return null;
+        }
+        if (_ring is null)
+        {
+            Fail("no ring yet: the cluster has not finished forming");
+            return null;
+        }
+        string name = Encoding.UTF8.GetString(ns);
+        NamespaceProps props;
+        try
+        {
+            props = options.Apply(_options.PropsOf(name), name);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            Fail(e.Message.Split(Environment.NewLine)[0]);
+            return null;
+        }
+        if (props.NVal > _ring.Size)
+        {
+            Fail($"n_val {props.NVal} exceeds the ring size {_ring.Size}");
+            return null;
+        }
+        return props;
+    }
+
+    private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n) =>
+        _ring!.PreferenceList(ns, key, n).Select(r => new ReplicaRef(r.Partition, r.Node, KvPaths.Vnode(Context.System, r.Node, r.Partition))).ToList();
+
+    private static HashSet<string> Unreachable(ActorSystem system) =>
+        ClusterExt.Get(system).State.Unreachable.Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+
+    private void OnDelete(KvDelete delete)
+    {
+        var asPut = new KvPut(delete.Namespace, delete.Key, Sibling.Tombstone(0), delete.Context, delete.Options);
+        Write(asPut, delete);
+    }
+
+    private void OnPut(KvPut put)
+    {
+        if (put.Value.Value.Length > _options.MaxObjectBytes)
+        {
+            Fail($"a value of {put.Value.Value.Length} bytes exceeds kv.max-object-size ({_options.MaxObjectBytes} bytes)");
+            return;
+        }
+        if (put.Value.ContentType.Length > 255)
+        {
+            Fail("a content type must be at most 255 characters");
+            return;
+        }
+        Write(put, put);
+    }
+
+    private void Write(KvPut put, object original)
+    {
+        var props = Prepare(put.Namespace, put.Key, put.Options);
+        if (props is null)
+            return;
+        var replicas = Replicas(put.Namespace, put.Key, props.NVal);
+        var unreachable = Unreachable(Context.System);
+        int reachable = replicas.Count(r => !unreachable.Contains(r.Node));
+        if (reachable < props.PW)
+        {
+            _stats.Fail();
+            Sender.Tell(new QuorumNotMet("put", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
+            return;
+        }
+        int local = replicas.FindIndex(r => r.Node == _self);
+        if (local < 0 && put.Options.Hops == 0)
+        {
+            // Coordinate on a node that holds a replica: the first reachable one.
+            var target = replicas.FirstOrDefault(r => !unreachable.Contains(r.Node)) ?? replicas[0];
+            object forwarded = original switch
+            {
+                KvDelete d => d with { Options = d.Options with { Hops = 1 } },
+                _ => put with { Options = put.Options with { Hops = 1 } },
+            };
+            _stats.Forward();
+            KvPaths.On(Context.System, target.Node, KvPaths.Router).Forward(forwarded);
+            return;
+        }
+        if (local > 0)
+            (replicas[0], replicas[local]) = (replicas[local], replicas[0]);
+        long now = Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted);
+        if (value.Deleted)
+            _stats.Delete();
+        else
+            _stats.Put();
+        var replyTo = Sender;
+        bool returnBody = put.Options.ReturnBody ?? false;
+        Context.ActorOf(Props.Create(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)), "put-" + ++_requests);
+    }
+
+    private void OnGet(KvGet get)
+    {
+        var props = Prepare(get.Namespace, get.Key, get.Options);
+        if (props is null)
+            return;
+        var replicas = Replicas(get.Namespace, get.Key, props.NVal);
+        var unreachable = Unreachable(Context.System);
+        int reachable = replicas.Count(r => !unreachable.Contains(r.Node));
+        if (reachable < props.PR)
+        {
+            _stats.Fail();
+            Sender.Tell(new QuorumNotMet("get", reachable, props.PR, 0, 0, $"pr={props.PR} but only {reachable} primaries are reachable"), Self);
+            return;
+        }
+        _stats.Get();
+        var replyTo = Sender;
+        Context.ActorOf(Props.Create(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)), "get-" + ++_requests);
+    }
+
+    private void OnReapDue(ReapDue due)
+    {
+        if (_ring is null)
+            return;
+        var props = _options.PropsOf(Encoding.UTF8.GetString(due.Namespace));
+        var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, _ring.Size));
+        Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)), "reap-" + ++_requests);
+    }
+}

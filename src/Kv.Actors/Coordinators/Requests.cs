@@ -1,0 +1,54 @@
+using Kv.Actors.Objects;
+
+namespace Kv.Actors.Coordinators;
+
+/// <summary>
+/// Per-request overrides of the namespace settings (Riak's request options); null keeps the
+/// namespace's value. <see cref="Hops"/> counts forwards between nodes (internal).
+/// </summary>
+public sealed record RequestOptions
+{
+    public int? R { get; init; }
+    public int? W { get; init; }
+    public int? DW { get; init; }
+    public int? PR { get; init; }
+    public int? PW { get; init; }
+    public TimeSpan? Timeout { get; init; }
+    public bool? NotFoundOk { get; init; }
+    public bool? BasicQuorum { get; init; }
+
+    /// <summary>Return the stored object (with its siblings) in the put's answer.</summary>
+    public bool? ReturnBody { get; init; }
+
+    internal int Hops { get; init; }
+
+    public static readonly RequestOptions None = new();
+
+    /// <summary>The namespace's settings with these overrides applied, validated.</summary>
+    public NamespaceProps Apply(NamespaceProps props, string ns) => (props with
+    {
+        R = R ?? props.R,
+        W = W ?? props.W,
+        DW = DW ?? Math.Min(props.DW, W ?? props.W),
+        PR = PR ?? Math.Min(props.PR, R ?? props.R),
+        PW = PW ?? Math.Min(props.PW, W ?? props.W),
+        Timeout = Timeout ?? props.Timeout,
+        NotFoundOk = NotFoundOk ?? props.NotFoundOk,
+        BasicQuorum = BasicQuorum ?? props.BasicQuorum,
+    }).Validate(ns);
+}
+
+/// <summary>Store a value under (namespace, key); Context is the causal context of an earlier read (empty for a blind write).</summary>
+public sealed record KvPut(byte[] Namespace, byte[] Key, Sibling Value, VersionVector Context, RequestOptions Options);
+
+/// <summary>Read (namespace, key).</summary>
+public sealed record KvGet(byte[] Namespace, byte[] Key, RequestOptions Options);
+
+/// <summary>Delete (namespace, key): a tombstone written with the caller's context.</summary>
+public sealed record KvDelete(byte[] Namespace, byte[] Key, VersionVector Context, RequestOptions Options);
+
+/// <summary>A request that could not run: invalid arguments, unknown namespace, no ring yet, too few primaries reachable.</summary>
+public sealed record RequestFailed(string Reason)
+{
+    public override string ToString() => Reason;
+}

@@ -1,0 +1,102 @@
+using System.Text;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Objects;
+using Kv.Actors.Ring;
+using Kv.Actors.Vnode;
+using Kv.Actors.Wire;
+using Kv.Cluster.Actor;
+using Kv.Storage;
+using ClusterExt = Kv.Cluster.Cluster.Cluster;
+
+namespace Kv.Actors;
+
+/// <summary>
+/// The store on one node: starts the ring manager (/user/kv-ring), the vnode manager
+/// (/user/kv-vnodes, with one storage environment shared by all vnodes) and the request router
+/// (/user/kv) on a clustered actor system, and offers Task-returning calls for local callers
+/// (the node host, the client library, tests). Results are the coordinator messages:
+/// <see cref="PutSucceeded"/>, <see cref="GetSucceeded"/>, <see cref="NotFound"/>,
+/// <see cref="QuorumNotMet"/>, <see cref="PutRefused"/>, <see cref="RequestFailed"/>.
+/// </summary>
+public sealed class KvNode
+{
+    private readonly ActorSystem _system;
+    private readonly StorageEnvironment _environment;
+    private readonly IDisposable _repairs;
+    private readonly IDisposable _reaps;
+
+    private KvNode(ActorSystem system, KvNodeOptions options)
+    {
+        _system = system;
+        Options = options;
+        Self = ClusterExt.Get(system).SelfAddress.ToString();
+        KvSerializers.Register(system.Serialization);
+        _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes);
+        RingManager = system.ActorOf(Props.Create(() => new RingManager(options, Self)), KvPaths.RingManager);
+        Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
+        Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
+        _repairs = system.EventStream.Subscribe<ReadRepaired>(r => Stats.ReadRepair(r.Replicas));
+        _reaps = system.EventStream.Subscribe<TombstoneReaped>(_ => Stats.Reaped());
+        system.WhenTerminated.ContinueWith(_ =>
+        {
+            _repairs.Dispose();
+            _reaps.Dispose();
+            _environment.Dispose();
+        }, TaskScheduler.Default);
+    }
+
+    /// <summary>Starts the store on <paramref name="system"/> (which must have remoting and the cluster configured).</summary>
+    public static KvNode Start(ActorSystem system, KvNodeOptions options) => new(system, options.Validate());
+
+    public KvNodeOptions Options { get; }
+
+    /// <summary>This node's name in the ring (its cluster address).</summary>
+    public string Self { get; }
+
+    public IActorRef Router { get; }
+
+    public IActorRef RingManager { get; }
+
+    public IActorRef Vnodes { get; }
+
+    public KvStats Stats { get; } = new();
+
+    private TimeSpan AskTimeout(string ns, RequestOptions? options) =>
+        (options?.Timeout ?? Options.PropsOf(ns).Timeout) + TimeSpan.FromSeconds(5);
+
+    public Task<object> PutAsync(string ns, string key, byte[] value, VersionVector? context = null, RequestOptions? options = null, string contentType = "application/octet-stream") =>
+        Router.Ask<object>(new KvPut(Encoding.UTF8.GetBytes(ns), Encoding.UTF8.GetBytes(key), new Sibling(value, contentType, 0, false), context ?? VersionVector.Empty, options ?? RequestOptions.None), AskTimeout(ns, options));
+
+    public Task<object> GetAsync(string ns, string key, RequestOptions? options = null) =>
+        Router.Ask<object>(new KvGet(Encoding.UTF8.GetBytes(ns), Encoding.UTF8.GetBytes(key), options ?? RequestOptions.None), AskTimeout(ns, options));
+
+    public Task<object> DeleteAsync(string ns, string key, VersionVector? context = null, RequestOptions? options = null) =>
+        Router.Ask<object>(new KvDelete(Encoding.UTF8.GetBytes(ns), Encoding.UTF8.GetBytes(key), context ?? VersionVector.Empty, options ?? RequestOptions.None), AskTimeout(ns, options));
+
+    /// <summary>The ring this node holds (null before the first claim).</summary>
+    public async Task<Ring.Ring?> GetRingAsync() => (await RingManager.Ask<CurrentRing>(GetRing.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false)).Ring;
+
+    /// <summary>This node's vnodes and the transfers it is sending (per partition: keys, bytes, state).</summary>
+    public Task<HandoffStatus> GetHandoffStatusAsync() => Vnodes.Ask<HandoffStatus>(GetHandoffStatus.Instance, TimeSpan.FromSeconds(5));
+
+    /// <summary>
+    /// Takes this node out of the ring: its partitions are handed off to the remaining nodes
+    /// (reads and writes keep working), and when it owns nothing any more, it leaves the cluster.
+    /// The task completes when the ring no longer names this node.
+    /// </summary>
+    public async Task LeaveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var ring = await GetRingAsync().ConfigureAwait(false);
+            if (ring is not null && !ring.Owners.Contains(Self) && !ring.Pending.Contains(Self))
+                break;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{Self} still owns partitions after {timeout.TotalSeconds:0} s: {ring}");
+            RingManager.Tell(new LeaveRing(Self), ActorRefs.NoSender);
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+        }
+        ClusterExt.Get(_system).Leave(ClusterExt.Get(_system).SelfAddress);
+    }
+}

@@ -1,0 +1,101 @@
+using Kv.Actors.Coordinators;
+using Kv.Storage;
+
+namespace Kv.Actors;
+
+/// <summary>Settings of the store on one node (defaults from DESIGN.md section 6).</summary>
+public sealed record KvNodeOptions
+{
+    /// <summary>Where vnode data (vnodes/&lt;partition&gt;) and the ring (ring.bin) live.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Partitions of a new ring (a power of two). An existing ring keeps its own size.</summary>
+    public int RingSize { get; init; } = 64;
+
+    /// <summary>Claim keeps this many consecutive partitions on distinct nodes when the node count allows.</summary>
+    public int TargetNVal { get; init; } = 4;
+
+    /// <summary>Namespace settings by name; undeclared namespaces use "default".</summary>
+    public IReadOnlyDictionary<string, NamespaceProps> Namespaces { get; init; } =
+        new Dictionary<string, NamespaceProps> { ["default"] = NamespaceProps.Default };
+
+    /// <summary>Engine settings of every vnode (the shared environment is filled in by the node).</summary>
+    public StorageOptions Storage { get; init; } = new();
+
+    /// <summary>Node-wide block cache shared by all vnodes.</summary>
+    public long BlockCacheBytes { get; init; } = 256L << 20;
+
+    /// <summary>Node-wide memtable budget shared by all vnodes.</summary>
+    public long MemtableBudgetBytes { get; init; } = 512L << 20;
+
+    /// <summary>How often the ring is gossiped and the claimant (the cluster leader) checks membership.</summary>
+    public TimeSpan RingTick { get; init; } = TimeSpan.FromSeconds(1);
+
+    public HandoffOptions Handoff { get; init; } = new();
+
+    /// <summary>How long a tombstone stays after all primaries hold it before it is reaped (Riak's delete_mode 3 s).</summary>
+    public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromSeconds(3);
+
+    public int MaxKeyBytes { get; init; } = 64 * 1024;
+
+    public int MaxObjectBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>The settings of <paramref name="ns"/> (its own, or the default namespace's).</summary>
+    public NamespaceProps PropsOf(string ns) =>
+        Namespaces.TryGetValue(ns, out var p) ? p : Namespaces.TryGetValue("default", out var d) ? d : NamespaceProps.Default;
+
+    public KvNodeOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(DataDirectory))
+            throw new ArgumentException("kv.data-directory is required");
+        if (RingSize < 1 || RingSize > 1024 || (RingSize & (RingSize - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(RingSize), RingSize, "kv.ring-size must be a power of two, 1..1024");
+        if (TargetNVal < 1)
+            throw new ArgumentOutOfRangeException(nameof(TargetNVal), TargetNVal, "kv.target-n-val must be at least 1");
+        if (MaxKeyBytes < 1 || MaxKeyBytes > 64 * 1024)
+            throw new ArgumentOutOfRangeException(nameof(MaxKeyBytes), MaxKeyBytes, "kv.max-key-size must be 1..65536");
+        if (MaxObjectBytes < 1 || MaxObjectBytes > 16 * 1024 * 1024)
+            throw new ArgumentOutOfRangeException(nameof(MaxObjectBytes), MaxObjectBytes, "kv.max-object-size must be 1 B..16 MiB");
+        foreach (var (name, props) in Namespaces)
+        {
+            props.Validate(name);
+            if (props.NVal > RingSize)
+                throw new ArgumentOutOfRangeException(nameof(Namespaces), props.NVal, $"namespace '{name}': n_val {props.NVal} exceeds the ring size {RingSize}");
+        }
+        Handoff.Validate();
+        return this;
+    }
+}
+
+/// <summary>Ownership handoff: how many transfers at once per node, batch size, bandwidth cap, retries.</summary>
+public sealed record HandoffOptions
+{
+    /// <summary>Transfers a node sends at once (Riak's transfer_limit, 2).</summary>
+    public int Concurrency { get; init; } = 2;
+
+    /// <summary>Bytes per batch (each batch waits for its acknowledgement).</summary>
+    public int BatchBytes { get; init; } = 256 * 1024;
+
+    /// <summary>Bandwidth cap per transfer in bytes/s (0: none).</summary>
+    public long MaxBytesPerSecond { get; init; }
+
+    /// <summary>A batch not acknowledged in this time is sent again.</summary>
+    public TimeSpan AckTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Pause before resending after a failure.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a vnode that handed its partition off keeps forwarding requests sent by nodes with an older ring.</summary>
+    public TimeSpan ForwardingGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    public HandoffOptions Validate()
+    {
+        if (Concurrency < 1)
+            throw new ArgumentOutOfRangeException(nameof(Concurrency), Concurrency, "kv.handoff.concurrency must be at least 1");
+        if (BatchBytes < 1024)
+            throw new ArgumentOutOfRangeException(nameof(BatchBytes), BatchBytes, "kv.handoff.batch-size must be at least 1 KiB");
+        if (MaxBytesPerSecond < 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxBytesPerSecond), MaxBytesPerSecond, "kv.handoff.max-bytes-per-second must be >= 0");
+        return this;
+    }
+}

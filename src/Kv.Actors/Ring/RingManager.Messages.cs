@@ -1,0 +1,22 @@
+namespace Kv.Actors.Ring;
+
+/// <summary>A node's ring, pushed to other nodes' ring managers (newer replaces older).</summary>
+public sealed record RingGossip(Ring Ring);
+
+/// <summary>To the claimant (leader): a partition's data is on its next owner; switch the owner.</summary>
+public sealed record TransferComplete(int Partition, string From, string To);
+
+/// <summary>Take <see cref="Node"/> out of the ring: its partitions are handed off, then it may leave the cluster.</summary>
+public sealed record LeaveRing(string Node);
+
+/// <summary>Ask the local ring manager for its ring: the answer is a <see cref="CurrentRing"/>.</summary>
+public sealed record GetRing
+{
+    public static readonly GetRing Instance = new();
+}
+
+/// <summary>The ring a node holds (null before the first claim).</summary>
+public sealed record CurrentRing(Ring? Ring);
+
+/// <summary>Published on the node's event stream and told to subscribers when the node adopts a new ring.</summary>
+public sealed record RingChanged(Ring Ring);

@@ -1,0 +1,185 @@
+using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
+using Kv.Cluster.Cluster;
+using ClusterExt = Kv.Cluster.Cluster.Cluster;
+
+namespace Kv.Actors.Ring;
+
+/// <summary>
+/// The ring membership actor (at /user/kv-ring on every node). It holds the node's ring, persisted
+/// in ring.bin, and gossips it: pushed to every member on change, to a random member every tick,
+/// and an older ring received is answered with the newer one, so all nodes end on the same
+/// version. The cluster leader is the claimant: when membership has converged it creates the
+/// first ring, recomputes the claim when the Up members (minus those leaving the ring) differ
+/// from the ring's, switches partitions of nodes gone from the cluster at once, and switches a
+/// handed-off partition when its old owner reports the transfer complete. Others send such
+/// reports and leave requests on to the leader, and repeat them until the ring shows them.
+/// </summary>
+public sealed class RingManager : ReceiveActor
+{
+    private readonly KvNodeOptions _options;
+    private readonly string _self;
+    private readonly Dictionary<int, TransferComplete> _reports = [];
+    private readonly HashSet<string> _leaveRequests = [];
+    private Ring? _ring;
+    private int _claimantTicks;
+    private ICancelable? _ticker;
+
+    private sealed class Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    public RingManager(KvNodeOptions options, string selfNode)
+    {
+        (_options, _self) = (options, selfNode);
+        Receive<Tick>(_ => OnTick());
+        Receive<RingGossip>(OnGossip);
+        Receive<TransferComplete>(OnTransferComplete);
+        Receive<LeaveRing>(OnLeaveRing);
+        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
+    }
+
+    private string FilePath => Path.Combine(_options.DataDirectory, "ring.bin");
+
+    protected override void PreStart()
+    {
+        Directory.CreateDirectory(_options.DataDirectory);
+        try
+        {
+            _ring = RingFile.Read(FilePath);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            Log.Error(e, $"the stored ring is unreadable ({e.Message}); waiting for the ring from other nodes");
+        }
+        if (_ring is not null)
+        {
+            if (_ring.Size != _options.RingSize)
+                Log.Warning($"the stored ring has {_ring.Size} partitions; kv.ring-size = {_options.RingSize} only applies to a new cluster");
+            Context.System.EventStream.Publish(new RingChanged(_ring));
+        }
+        _ticker = Context.System.Scheduler.ScheduleTellRepeatedly(_options.RingTick, _options.RingTick, Self, Tick.Instance, Self);
+    }
+
+    protected override void PostStop() => _ticker?.Cancel();
+
+    private static bool Alive(MemberStatus s) => s is MemberStatus.Joining or MemberStatus.WeaklyUp or MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting;
+
+    private IActorRef RingManagerOn(string node) => KvPaths.On(Context.System, node, KvPaths.RingManager);
+
+    private List<string> Peers(CurrentClusterState state) =>
+        state.Members.Where(m => Alive(m.Status)).Select(m => m.Address.ToString()).Where(a => a != _self).ToList();
+
+    private void OnTick()
+    {
+        var state = ClusterExt.Get(Context.System).State;
+        var peers = Peers(state);
+        if (_ring is not null && peers.Count > 0)
+            RingManagerOn(peers[Random.Shared.Next(peers.Count)]).Tell(new RingGossip(_ring), Self);
+        Prune();
+        string? leader = state.Leader?.ToString();
+        if (leader == _self && state.Convergence)
+        {
+            _claimantTicks++;
+            Claim(state);
+        }
+        else
+        {
+            _claimantTicks = 0;
+            if (leader is not null && leader != _self)
+            {
+                var claimant = RingManagerOn(leader);
+                foreach (var report in _reports.Values)
+                    claimant.Tell(report, Self);
+                foreach (var node in _leaveRequests)
+                    claimant.Tell(new LeaveRing(node), Self);
+            }
+        }
+    }
+
+    /// <summary>Forgets reports and leave requests the ring already shows.</summary>
+    private void Prune()
+    {
+        if (_ring is null)
+            return;
+        foreach (var (p, r) in _reports.ToList())
+        {
+            if (p >= _ring.Size || _ring.Owners[p] != r.From || _ring.Pending[p] != r.To)
+                _reports.Remove(p);
+        }
+        _leaveRequests.RemoveWhere(n => _ring.Leaving.Contains(n) || !_ring.Owners.Contains(n));
+    }
+
+    private void Claim(CurrentClusterState state)
+    {
+        var alive = state.Members.Where(m => Alive(m.Status)).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        var up = state.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToList();
+        if (_ring is null)
+        {
+            // A first ring, unless another node gossips one first (give it a few ticks).
+            if (_claimantTicks < 3 || up.Count == 0)
+                return;
+            Adopt(Ring.Create(up, _options.RingSize, _options.TargetNVal), "created");
+            return;
+        }
+        var ring = _ring;
+        foreach (var report in _reports.Values)
+            ring = ring.CompleteTransfer(report.Partition, report.From, report.To) ?? ring;
+        foreach (var node in _leaveRequests)
+        {
+            if (!ring.Leaving.Contains(node) && ring.Members.Contains(node))
+                ring = ring.WithLeaving(node);
+        }
+        var claimNodes = up.Where(n => !ring.Leaving.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        bool changed = claimNodes.Count > 0 && (!ring.Members.SequenceEqual(claimNodes) || ring.Owners.Concat(ring.Pending).Any(o => !alive.Contains(o)));
+        if (changed)
+            ring = ring.Reclaim(claimNodes, alive, ring.Leaving, _options.TargetNVal);
+        if (!ReferenceEquals(ring, _ring))
+            Adopt(ring, changed ? $"claim over {claimNodes.Count} nodes" : "transfers completed");
+        _reports.Clear();
+        _leaveRequests.Clear();
+    }
+
+    private void OnGossip(RingGossip gossip)
+    {
+        if (_ring is null || gossip.Ring.Supersedes(_ring))
+            Adopt(gossip.Ring, null);
+        else if (_ring.Supersedes(gossip.Ring) && !Sender.Equals(Context.System.DeadLetters))
+            Sender.Tell(new RingGossip(_ring), Self);
+    }
+
+    private void OnTransferComplete(TransferComplete report)
+    {
+        _reports[report.Partition] = report;
+        var state = ClusterExt.Get(Context.System).State;
+        if (state.Leader?.ToString() == _self && _ring is not null && _ring.CompleteTransfer(report.Partition, report.From, report.To) is { } next)
+        {
+            _reports.Remove(report.Partition);
+            Adopt(next, $"partition {report.Partition} moved to {report.To}");
+        }
+    }
+
+    private void OnLeaveRing(LeaveRing leave)
+    {
+        _leaveRequests.Add(leave.Node);
+    }
+
+    private void Adopt(Ring ring, string? why)
+    {
+        _ring = ring;
+        try
+        {
+            RingFile.Write(FilePath, ring);
+        }
+        catch (IOException e)
+        {
+            Log.Error(e, $"could not persist {ring}: {e.Message}");
+        }
+        if (why is not null)
+            Log.Info($"{ring}: {why}");
+        Context.System.EventStream.Publish(new RingChanged(ring));
+        foreach (var peer in Peers(ClusterExt.Get(Context.System).State))
+            RingManagerOn(peer).Tell(new RingGossip(ring), Self);
+    }
+}

@@ -1,0 +1,217 @@
+using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
+using Kv.Storage;
+
+namespace Kv.Actors.Vnode;
+
+/// <summary>
+/// Streams one partition to its next owner (a child of the vnode, one per transfer): waits for a
+/// slot from the node's <see cref="VnodeManager"/> (at most Concurrency transfers per node), then
+/// folds over a snapshot of the vnode's engine in key order, sending batches of about BatchBytes
+/// to the target node's vnode manager and waiting for each acknowledgement (a lost or refused
+/// batch is sent again from the same place after RetryDelay: the transfer resumes, it does not
+/// restart), keeping under MaxBytesPerSecond. Then it sweeps the keys written since the transfer
+/// began (the vnode forwards them as they come, this makes sure they arrived) until a sweep finds
+/// none, and tells the vnode. Progress (keys, bytes, state) goes to the manager.
+/// </summary>
+public sealed class HandoffSender : ReceiveActor
+{
+    private const int MaxKeysPerBatch = 1000;
+    private readonly int _partition;
+    private readonly LsmEngine _engine;
+    private readonly string _target;
+    private readonly string _self;
+    private readonly bool _sweepOnly;
+    private readonly HandoffOptions _options;
+    private readonly IActorRef _manager;
+    private Snapshot? _snapshot;
+    private StorageIterator? _iterator;
+    private bool _folding;
+    private Queue<byte[]>? _sweep;
+    private HandoffBatch? _inFlight;
+    private long _seq;
+    private long _keys;
+    private long _bytes;
+    private string? _lastError;
+    private bool _slot;
+    private readonly System.Diagnostics.Stopwatch _clock = new();
+    private ICancelable? _timer;
+
+    private sealed record AckTimeout(long Seq);
+
+    private sealed class SendNext
+    {
+        public static readonly SendNext Instance = new();
+    }
+
+    public HandoffSender(int partition, LsmEngine engine, string target, string self, bool sweepOnly, HandoffOptions options, IActorRef manager)
+    {
+        (_partition, _engine, _target, _self, _sweepOnly, _options, _manager) = (partition, engine, target, self, sweepOnly, options, manager);
+        Receive<HandoffSlotGranted>(_ => OnSlot());
+        Receive<HandoffBatchAck>(OnAck);
+        Receive<AckTimeout>(t =>
+        {
+            if (_inFlight?.Seq == t.Seq)
+                Retry($"batch {t.Seq} not acknowledged within {_options.AckTimeout.TotalSeconds:0} s");
+        });
+        Receive<SendNext>(_ => Next());
+        Receive<DirtyKeys>(OnDirty);
+        Receive<Resend>(OnResend);
+    }
+
+    protected override void PreStart()
+    {
+        Report(HandoffState.Waiting);
+        _manager.Tell(new RequestHandoffSlot(_partition), Self);
+    }
+
+    protected override void PostStop()
+    {
+        _timer?.Cancel();
+        _iterator?.Dispose();
+        _snapshot?.Dispose();
+        if (_slot)
+            _manager.Tell(new ReleaseHandoffSlot(_partition), Self);
+    }
+
+    private void Report(HandoffState state) =>
+        _manager.Tell(new HandoffProgress(_partition, _target, state, _keys, _bytes, _lastError), Self);
+
+    private void OnSlot()
+    {
+        if (_slot)
+            return;
+        _slot = true;
+        _clock.Start();
+        if (_sweepOnly)
+        {
+            Report(HandoffState.Sweeping);
+            Context.Parent.Tell(TakeDirty.Instance, Self);
+            return;
+        }
+        _snapshot = _engine.GetSnapshot();
+        _iterator = _engine.NewIterator(new ReadOptions { Snapshot = _snapshot, FillCache = false });
+        _iterator.SeekToFirst();
+        _folding = true;
+        Report(HandoffState.Sending);
+        Next();
+    }
+
+    /// <summary>Builds and sends the next batch, or moves on to the sweep, or finishes.</summary>
+    private void Next()
+    {
+        var items = new List<(byte[], byte[])>();
+        long size = 0;
+        if (_folding)
+        {
+            while (_iterator!.Valid && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
+            {
+                var item = (_iterator.Key.ToArray(), _iterator.Value.ToArray());
+                items.Add(item);
+                size += item.Item1.Length + item.Item2.Length;
+                _iterator.Next();
+            }
+            if (!_iterator.Valid)
+            {
+                _folding = false;
+                _iterator.Dispose();
+                _iterator = null;
+                _snapshot!.Dispose();
+                _snapshot = null;
+            }
+        }
+        else if (_sweep is not null)
+        {
+            while (_sweep.Count > 0 && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
+            {
+                var key = _sweep.Dequeue();
+                var value = _engine.Get(key);
+                if (value is null)
+                    continue;
+                items.Add((key, value));
+                size += key.Length + value.Length;
+            }
+        }
+        if (items.Count > 0)
+        {
+            Send(new HandoffBatch(_partition, ++_seq, items, _self));
+            return;
+        }
+        if (_folding || _sweep is { Count: > 0 })
+        {
+            Self.Tell(SendNext.Instance, Self);
+            return;
+        }
+        // Fold done (or sweep batch done): ask for what was written meanwhile.
+        Report(HandoffState.Sweeping);
+        Context.Parent.Tell(TakeDirty.Instance, Self);
+    }
+
+    private void OnDirty(DirtyKeys dirty)
+    {
+        if (dirty.Keys.Count == 0)
+        {
+            Report(HandoffState.Done);
+            Context.Parent.Tell(new HandoffFinished(_target, _sweepOnly), Self);
+            Context.Stop(Self);
+            return;
+        }
+        _sweep = new Queue<byte[]>(dirty.Keys);
+        Next();
+    }
+
+    private void Send(HandoffBatch batch)
+    {
+        _inFlight = batch;
+        KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(batch, Self);
+        _timer?.Cancel();
+        _timer = Context.System.Scheduler.ScheduleTellOnce(_options.AckTimeout, Self, new AckTimeout(batch.Seq), Self);
+    }
+
+    private void OnAck(HandoffBatchAck ack)
+    {
+        if (_inFlight is null || ack.Seq != _inFlight.Seq)
+            return;
+        if (ack.Error is not null)
+        {
+            Retry(ack.Error);
+            return;
+        }
+        _timer?.Cancel();
+        _keys += _inFlight.Items.Count;
+        _bytes += _inFlight.Items.Sum(i => (long)i.Key.Length + i.Object.Length);
+        _inFlight = null;
+        _lastError = null;
+        Report(_folding ? HandoffState.Sending : HandoffState.Sweeping);
+        // Throttle: stay under MaxBytesPerSecond on average since the start.
+        if (_options.MaxBytesPerSecond > 0)
+        {
+            var due = TimeSpan.FromSeconds((double)_bytes / _options.MaxBytesPerSecond) - _clock.Elapsed;
+            if (due > TimeSpan.Zero)
+            {
+                Context.System.Scheduler.ScheduleTellOnce(due, Self, SendNext.Instance, Self);
+                return;
+            }
+        }
+        Next();
+    }
+
+    private void Retry(string error)
+    {
+        _lastError = error;
+        Log.Warning($"handoff of partition {_partition} to {_target}: {error}; resending batch {_inFlight!.Seq} in {_options.RetryDelay.TotalMilliseconds:0} ms");
+        Report(HandoffState.Failed);
+        _timer?.Cancel();
+        _timer = Context.System.Scheduler.ScheduleTellOnce(_options.RetryDelay, Self, new Resend(_inFlight.Seq), Self);
+    }
+
+    private void OnResend(Resend resend)
+    {
+        if (_inFlight?.Seq != resend.Seq)
+            return; // a late acknowledgement arrived meanwhile
+        Report(_folding ? HandoffState.Sending : HandoffState.Sweeping);
+        Send(_inFlight);
+    }
+
+    private sealed record Resend(long Seq);
+}

@@ -1,0 +1,159 @@
+using Google.Protobuf;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Objects;
+using Kv.Actors.Protos;
+using Kv.Actors.Ring;
+using Kv.Actors.Vnode;
+using Kv.Cluster.Remote.Serialization;
+
+namespace Kv.Actors.Wire;
+
+/// <summary>
+/// Registers every message the store sends between nodes, with stable type ids 200..249 (the
+/// schema is Protos/kv.proto). Call once per actor system (KvNode.Start does).
+/// </summary>
+public static class KvSerializers
+{
+    public static void Register(SerializationRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        if (registry.IsRegistered(typeof(VnodeGet)))
+            return;
+        Add<VnodeGet, VnodeGetData>(registry, 200,
+            m => new VnodeGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), RequestId = m.RequestId },
+            d => new VnodeGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), d.RequestId));
+        Add<VnodeCoordinatePut, VnodeCoordinatePutData>(registry, 201,
+            m => new VnodeCoordinatePutData
+            {
+                Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Context = { ToWire(m.Context) }, Value = ToWire(m.Value),
+                RequestId = m.RequestId, MaxSiblings = m.MaxSiblings, WarnSiblings = m.WarnSiblings, LastWriteWins = m.LastWriteWins,
+            },
+            d => new VnodeCoordinatePut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Context), FromWire(d.Value), d.RequestId,
+                d.MaxSiblings, d.WarnSiblings, d.LastWriteWins));
+        Add<VnodeApply, VnodeApplyData>(registry, 202,
+            m => new VnodeApplyData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encode(m.Object), Durable = m.Durable, RequestId = m.RequestId },
+            d => new VnodeApply(d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object), d.Durable, d.RequestId));
+        Add<VnodeReap, VnodeReapData>(registry, 203,
+            m => new VnodeReapData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encode(m.Object) },
+            d => new VnodeReap(d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object)));
+        Add<VnodeGetReply, VnodeGetReplyData>(registry, 204,
+            m => new VnodeGetReplyData
+            {
+                Partition = m.Partition, RequestId = m.RequestId, Object = m.Object is null ? ByteString.Empty : Encode(m.Object),
+                Error = m.Error ?? "", HasError = m.Error is not null,
+            },
+            d => new VnodeGetReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.HasError ? d.Error : null));
+        Add<VnodePutReply, VnodePutReplyData>(registry, 205,
+            m => new VnodePutReplyData
+            {
+                Partition = m.Partition, RequestId = m.RequestId, Object = m.Object is null ? ByteString.Empty : Encode(m.Object),
+                Durable = m.Durable, Error = m.Error ?? "", HasError = m.Error is not null,
+            },
+            d => new VnodePutReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.Durable, d.HasError ? d.Error : null));
+        Add<HandoffBatch, HandoffBatchData>(registry, 206,
+            m => new HandoffBatchData
+            {
+                Partition = m.Partition, Seq = m.Seq, From = m.From,
+                Items = { m.Items.Select(i => new HandoffItem { Key = Bytes(i.Key), Object = Bytes(i.Object) }) },
+            },
+            d => new HandoffBatch(d.Partition, d.Seq, d.Items.Select(i => (i.Key.ToByteArray(), i.Object.ToByteArray())).ToList(), d.From));
+        Add<HandoffBatchAck, HandoffBatchAckData>(registry, 207,
+            m => new HandoffBatchAckData { Partition = m.Partition, Seq = m.Seq, Error = m.Error ?? "" },
+            d => new HandoffBatchAck(d.Partition, d.Seq, d.Error.Length == 0 ? null : d.Error));
+        Add<RingGossip, RingData>(registry, 210, m => ToWire(m.Ring), d => new RingGossip(FromWire(d)));
+        Add<TransferComplete, TransferCompleteData>(registry, 211,
+            m => new TransferCompleteData { Partition = m.Partition, From = m.From, To = m.To },
+            d => new TransferComplete(d.Partition, d.From, d.To));
+        Add<LeaveRing, LeaveRingData>(registry, 212, m => new LeaveRingData { Node = m.Node }, d => new LeaveRing(d.Node));
+        Add<KvPut, KvPutData>(registry, 220,
+            m => new KvPutData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Value = ToWire(m.Value), Context = { ToWire(m.Context) }, Options = ToWire(m.Options) },
+            d => new KvPut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Value), FromWire(d.Context), FromWire(d.Options)));
+        Add<KvGet, KvGetData>(registry, 221,
+            m => new KvGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Options = ToWire(m.Options) },
+            d => new KvGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Options)));
+        Add<KvDelete, KvPutData>(registry, 222,
+            m => new KvPutData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Context = { ToWire(m.Context) }, Options = ToWire(m.Options) },
+            d => new KvDelete(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Context), FromWire(d.Options)));
+        Add<PutSucceeded, PutSucceededData>(registry, 223,
+            m => new PutSucceededData
+            {
+                Object = m.Object is null ? ByteString.Empty : Encode(m.Object), Acks = m.Acks, DurableAcks = m.DurableAcks, Context = { ToWire(m.Context) },
+            },
+            d => new PutSucceeded(d.Object.IsEmpty ? null : Decode(d.Object), d.Acks, d.DurableAcks, FromWire(d.Context)));
+        Add<GetSucceeded, GetSucceededData>(registry, 224, m => new GetSucceededData { Object = Encode(m.Object) }, d => new GetSucceeded(Decode(d.Object)));
+        Add<NotFound, NotFoundData>(registry, 225, m => new NotFoundData { Context = { ToWire(m.Context) } }, d => new NotFound(FromWire(d.Context)));
+        Add<QuorumNotMet, KvFailureData>(registry, 226,
+            m => new KvFailureData
+            {
+                Kind = 1, Operation = m.Operation, Answered = m.Answered, Needed = m.Needed,
+                DurableAnswered = m.DurableAnswered, DurableNeeded = m.DurableNeeded, Detail = m.Detail ?? "",
+            },
+            d => new QuorumNotMet(d.Operation, d.Answered, d.Needed, d.DurableAnswered, d.DurableNeeded, d.Detail.Length == 0 ? null : d.Detail));
+        Add<PutRefused, KvFailureData>(registry, 227, m => new KvFailureData { Kind = 2, Detail = m.Reason }, d => new PutRefused(d.Detail));
+        Add<RequestFailed, KvFailureData>(registry, 228, m => new KvFailureData { Kind = 3, Detail = m.Reason }, d => new RequestFailed(d.Detail));
+    }
+
+    private static void Add<T, TProto>(SerializationRegistry registry, int typeId, Func<T, TProto> toProto, Func<TProto, T> fromProto)
+        where T : notnull where TProto : IMessage<TProto>, new() =>
+        registry.Register(typeId, new ProtoSerializer<T, TProto>(toProto, fromProto));
+
+    private static ByteString Bytes(byte[] b) => UnsafeByteOperations.UnsafeWrap(b);
+
+    private static ByteString Encode(DvvSet<Sibling> o) => UnsafeByteOperations.UnsafeWrap(KvObjectCodec.Encode(o));
+
+    private static DvvSet<Sibling> Decode(ByteString b) => KvObjectCodec.Decode(b.Span);
+
+    private static IEnumerable<VvEntry> ToWire(VersionVector vv) => vv.Counters.Select(c => new VvEntry { Id = c.Key, Counter = c.Value });
+
+    private static VersionVector FromWire(IEnumerable<VvEntry> entries)
+    {
+        var b = VersionVector.Empty.Counters.ToBuilder();
+        foreach (var e in entries)
+        {
+            if (e.Counter < 1 || !b.TryAdd(e.Id, e.Counter))
+                throw new FormatException($"bad causal context entry {e.Id}:{e.Counter}");
+        }
+        return new VersionVector(b.ToImmutable());
+    }
+
+    private static SiblingData ToWire(Sibling s) =>
+        new() { Value = Bytes(s.Value), ContentType = s.ContentType, LastModifiedMs = s.LastModifiedMs, Deleted = s.Deleted };
+
+    private static Sibling FromWire(SiblingData? d) =>
+        d is null ? throw new FormatException("a value is missing") : new Sibling(d.Value.ToByteArray(), d.ContentType, d.LastModifiedMs, d.Deleted);
+
+    private static RequestOptionsData ToWire(RequestOptions o) => new()
+    {
+        R = o.R ?? 0, W = o.W ?? 0, Dw = o.DW.HasValue ? o.DW.Value + 1 : 0, Pr = o.PR.HasValue ? o.PR.Value + 1 : 0, Pw = o.PW.HasValue ? o.PW.Value + 1 : 0,
+        TimeoutMs = o.Timeout.HasValue ? (long)o.Timeout.Value.TotalMilliseconds : 0,
+        NotfoundOk = Tri(o.NotFoundOk), BasicQuorum = Tri(o.BasicQuorum), ReturnBody = Tri(o.ReturnBody), Hops = o.Hops,
+    };
+
+    private static RequestOptions FromWire(RequestOptionsData? d) => d is null ? RequestOptions.None : new RequestOptions
+    {
+        R = d.R == 0 ? null : d.R, W = d.W == 0 ? null : d.W, DW = d.Dw == 0 ? null : d.Dw - 1, PR = d.Pr == 0 ? null : d.Pr - 1, PW = d.Pw == 0 ? null : d.Pw - 1,
+        Timeout = d.TimeoutMs == 0 ? null : TimeSpan.FromMilliseconds(d.TimeoutMs),
+        NotFoundOk = Tri(d.NotfoundOk), BasicQuorum = Tri(d.BasicQuorum), ReturnBody = Tri(d.ReturnBody), Hops = d.Hops,
+    };
+
+    private static int Tri(bool? b) => b is null ? 0 : b.Value ? 2 : 1;
+
+    private static bool? Tri(int v) => v switch { 0 => null, 1 => false, 2 => true, _ => throw new FormatException($"bad flag {v}") };
+
+    internal static RingData ToWire(Ring.Ring ring) => new()
+    {
+        Version = ring.Version, Owners = { ring.Owners }, Next = { ring.Pending }, Leaving = { ring.Leaving },
+    };
+
+    internal static Ring.Ring FromWire(RingData d)
+    {
+        try
+        {
+            return new Ring.Ring(d.Version, d.Owners, d.Next.Count == 0 ? null : d.Next, d.Leaving);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"bad ring: {e.Message}", e);
+        }
+    }
+}
