@@ -81,8 +81,8 @@ public sealed class KvNode
 
     /// <summary>
     /// Takes this node out of the ring: its partitions are handed off to the remaining nodes
-    /// (reads and writes keep working), and when it owns nothing any more, it leaves the cluster.
-    /// The task completes when the ring no longer names this node.
+    /// (reads and writes keep working), and when it owns nothing any more and every vnode here
+    /// has handed its last writes over, it leaves the cluster.
     /// </summary>
     public async Task LeaveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -91,7 +91,12 @@ public sealed class KvNode
         {
             var ring = await GetRingAsync().ConfigureAwait(false);
             if (ring is not null && !ring.Owners.Contains(Self) && !ring.Pending.Contains(Self))
-                break;
+            {
+                // Owned by others now; wait until every vnode here has swept its last writes over.
+                var status = await GetHandoffStatusAsync().ConfigureAwait(false);
+                if (status.Vnodes.All(status.Retired.Contains))
+                    break;
+            }
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{Self} still owns partitions after {timeout.TotalSeconds:0} s: {ring}");
             RingManager.Tell(new LeaveRing(Self), ActorRefs.NoSender);

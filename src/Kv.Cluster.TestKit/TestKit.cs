@@ -97,6 +97,19 @@ public abstract class TestKit : IAsyncDisposable, IDisposable
         WatchFailureTimeout = TimeSpan.FromSeconds(2),
     };
 
+    /// <summary>Cluster settings with short timings for tests (gossip 200 ms, failure detection in about a second, stable-after 1.5 s).</summary>
+    public static Kv.Cluster.Cluster.ClusterOptions FastCluster(params string[] seeds) => new()
+    {
+        SeedNodes = seeds,
+        GossipInterval = TimeSpan.FromMilliseconds(200),
+        LeaderActionsInterval = TimeSpan.FromMilliseconds(200),
+        SeedNodeTimeout = TimeSpan.FromSeconds(1),
+        RetryUnsuccessfulJoinAfter = TimeSpan.FromMilliseconds(500),
+        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
+        AcceptableHeartbeatPause = TimeSpan.FromMilliseconds(600),
+        StableAfter = TimeSpan.FromSeconds(1.5),
+    };
+
     /// <summary>Shortcut for the default probe.</summary>
     protected T ExpectMsg<T>(TimeSpan? timeout = null) => Probe.ExpectMsg<T>(timeout);
 

@@ -11,17 +11,7 @@ namespace Kv.Cluster.Tests;
 /// <summary>In-process clusters of several systems on loopback, with short timings.</summary>
 public sealed class ClusterSpec(ITestOutputHelper output) : TestKit.TestKit(output)
 {
-    internal static ClusterOptions Fast(params string[] seeds) => new()
-    {
-        SeedNodes = seeds,
-        GossipInterval = TimeSpan.FromMilliseconds(200),
-        LeaderActionsInterval = TimeSpan.FromMilliseconds(200),
-        SeedNodeTimeout = TimeSpan.FromSeconds(1),
-        RetryUnsuccessfulJoinAfter = TimeSpan.FromMilliseconds(500),
-        HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-        AcceptableHeartbeatPause = TimeSpan.FromMilliseconds(600),
-        StableAfter = TimeSpan.FromSeconds(1.5),
-    };
+    internal static ClusterOptions Fast(params string[] seeds) => TestKit.TestKit.FastCluster(seeds);
 
     private (ActorSystem System, ClusterExt Cluster) Node(int port, ClusterOptions options)
     {

@@ -10,7 +10,8 @@ namespace Kv.Actors.Coordinators;
 /// other replicas; the caller gets <see cref="PutSucceeded"/> after W acknowledgements with DW of
 /// them durable, or <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the
 /// timeout or as soon as errors make the quorum impossible. A tombstone that succeeded is
-/// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. Then it stops.
+/// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. It stops when
+/// every replica has answered or at the timeout, so late acknowledgements are not dead letters.
 /// </summary>
 public sealed class PutCoordinator : ReceiveActor
 {
@@ -29,6 +30,7 @@ public sealed class PutCoordinator : ReceiveActor
     private int _durable;
     private int _errors;
     private string? _lastError;
+    private bool _finished;
     private ICancelable? _timer;
 
     private sealed class Timeout
@@ -42,7 +44,11 @@ public sealed class PutCoordinator : ReceiveActor
             throw new ArgumentException($"invalid put quorum: n={replicas.Count} w={props.W} dw={props.DW}");
         (_ns, _key, _context, _value, _replicas, _props, _replyTo, _returnBody) = (ns, key, context, value, replicas, props, replyTo, returnBody);
         Receive<VnodePutReply>(OnReply);
-        Receive<Timeout>(_ => Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, _lastError ?? "timed out")));
+        Receive<Timeout>(_ =>
+        {
+            Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, _lastError ?? $"timed out after {_props.Timeout.TotalMilliseconds:0} ms"));
+            Context.Stop(Self);
+        });
     }
 
     protected override void PreStart()
@@ -56,6 +62,10 @@ public sealed class PutCoordinator : ReceiveActor
     private void OnReply(VnodePutReply reply)
     {
         if (reply.RequestId != _requestId || !_answered.Add(reply.Partition))
+            return;
+        if (_answered.Count == _replicas.Count || (_object is null && reply.Error is not null))
+            Context.Stop(Self); // after this message: nothing more will come
+        if (_finished)
             return;
         if (_object is null && reply.Error is { } refusal && refusal.StartsWith(VnodeActor.TooManySiblings, StringComparison.Ordinal))
         {
@@ -90,8 +100,10 @@ public sealed class PutCoordinator : ReceiveActor
 
     private void Finish(object result)
     {
+        if (_finished)
+            return;
+        _finished = true;
         _replyTo.Tell(result, Self);
-        Context.Stop(Self);
     }
 }
 

@@ -2,6 +2,7 @@ using System.Text;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
 using Kv.Cluster.Actor;
+using Kv.Cluster.Cluster;
 using ClusterExt = Kv.Cluster.Cluster.Cluster;
 
 namespace Kv.Actors.Coordinators;
@@ -141,8 +142,10 @@ public sealed class RequestRouter : ReceiveActor
         int local = replicas.FindIndex(r => r.Node == _self);
         if (local < 0 && put.Options.Hops == 0)
         {
-            // Coordinate on a node that holds a replica: the first reachable one.
-            var target = replicas.FirstOrDefault(r => !unreachable.Contains(r.Node)) ?? replicas[0];
+            // Coordinate on a node that holds a replica: the first one that is Up and reachable.
+            var up = ClusterExt.Get(Context.System).State.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+            var target = replicas.FirstOrDefault(r => up.Contains(r.Node) && !unreachable.Contains(r.Node))
+                ?? replicas.FirstOrDefault(r => !unreachable.Contains(r.Node)) ?? replicas[0];
             object forwarded = original switch
             {
                 KvDelete d => d with { Options = d.Options with { Hops = 1 } },

@@ -34,7 +34,10 @@ public sealed class Ring : IEquatable<Ring>
     /// <summary>Owner of each partition once pending transfers are done.</summary>
     public IReadOnlyList<string> Pending { get; }
 
-    /// <summary>Nodes asked to leave the ring: they keep serving until their partitions are handed off.</summary>
+    /// <summary>
+    /// Nodes asked to leave the ring: they keep serving until their partitions are handed off, and
+    /// are not claimed again until they have left the cluster.
+    /// </summary>
     public IReadOnlyList<string> Leaving { get; }
 
     public int Size => Owners.Count;
@@ -74,8 +77,9 @@ public sealed class Ring : IEquatable<Ring>
             return null;
         var owners = Owners.ToArray();
         owners[partition] = to;
-        var leaving = Leaving.Where(n => owners.Contains(n) || Pending.Contains(n));
-        return new Ring(Version + 1, owners, Pending, leaving);
+        // A node that handed everything off stays in Leaving (so it is not claimed again while it
+        // is still in the cluster) until the claimant sees it gone from the cluster.
+        return new Ring(Version + 1, owners, Pending, Leaving);
     }
 
     /// <summary>The ring with <paramref name="node"/> marked as leaving (claim recomputed by the leader).</summary>

@@ -131,8 +131,13 @@ public sealed class RingManager : ReceiveActor
             if (!ring.Leaving.Contains(node) && ring.Members.Contains(node))
                 ring = ring.WithLeaving(node);
         }
-        var claimNodes = up.Where(n => !ring.Leaving.Contains(n)).Order(StringComparer.Ordinal).ToList();
-        bool changed = claimNodes.Count > 0 && (!ring.Members.SequenceEqual(claimNodes) || ring.Owners.Concat(ring.Pending).Any(o => !alive.Contains(o)));
+        // A ring member stays in the claim while its address is in the cluster (a quick restart
+        // rejoins as a new incarnation of the same address); new nodes enter once they are Up.
+        var members = ring.Members.ToHashSet(StringComparer.Ordinal);
+        var claimNodes = state.Members
+            .Where(m => m.Status == MemberStatus.Up || (members.Contains(m.Address.ToString()) && m.Status is MemberStatus.Joining or MemberStatus.WeaklyUp))
+            .Select(m => m.Address.ToString()).Where(n => !ring.Leaving.Contains(n)).Distinct().Order(StringComparer.Ordinal).ToList();
+        bool changed = claimNodes.Count > 0 && (!ring.Members.SequenceEqual(claimNodes) || ring.Owners.Concat(ring.Pending).Concat(ring.Leaving).Any(o => !alive.Contains(o)));
         if (changed)
             ring = ring.Reclaim(claimNodes, alive, ring.Leaving, _options.TargetNVal);
         if (!ReferenceEquals(ring, _ring))

@@ -32,8 +32,12 @@ public sealed record GetHandoffStatus
     public static readonly GetHandoffStatus Instance = new();
 }
 
-/// <summary>The answer to <see cref="GetHandoffStatus"/>.</summary>
-public sealed record HandoffStatus(IReadOnlyList<HandoffProgress> Transfers, IReadOnlyList<int> Vnodes);
+/// <summary>
+/// The answer to <see cref="GetHandoffStatus"/>: the latest transfer of each partition, the
+/// partitions with a vnode here, and those of them that have handed their data off (deleted it)
+/// and only forward.
+/// </summary>
+public sealed record HandoffStatus(IReadOnlyList<HandoffProgress> Transfers, IReadOnlyList<int> Vnodes, IReadOnlyList<int> Retired);
 
 /// <summary>HandoffSender to its vnode: every key written since the last call (the vnode clears its set).</summary>
 internal sealed record TakeDirty

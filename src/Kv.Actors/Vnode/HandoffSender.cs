@@ -61,6 +61,12 @@ public sealed class HandoffSender : ReceiveActor
 
     protected override void PreStart()
     {
+        if (_sweepOnly)
+        {
+            // A sweep is a few keys: it does not queue behind whole transfers.
+            Self.Tell(HandoffSlotGranted.Instance, Self);
+            return;
+        }
         Report(HandoffState.Waiting);
         _manager.Tell(new RequestHandoffSlot(_partition), Self);
     }
@@ -81,7 +87,7 @@ public sealed class HandoffSender : ReceiveActor
     {
         if (_slot)
             return;
-        _slot = true;
+        _slot = !_sweepOnly;
         _clock.Start();
         if (_sweepOnly)
         {

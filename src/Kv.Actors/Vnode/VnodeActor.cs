@@ -239,7 +239,7 @@ public sealed class VnodeActor : ReceiveActor
             foreach (var (key, obj) in batch.Items)
             {
                 if (!BelongsHere(key))
-                    throw new FormatException($"a handed-off key does not belong to partition {_partition}");
+                    throw new FormatException("a handed-off key is malformed");
                 var incoming = KvObjectCodec.Decode(obj);
                 var stored = Read(key);
                 var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
@@ -264,8 +264,9 @@ public sealed class VnodeActor : ReceiveActor
             sender.Tell(new HandoffBatchAck(_partition, batch.Seq, error), Self);
     }
 
-    private bool BelongsHere(byte[] storageKey) =>
-        SplitStorageKey(storageKey) is { } k && (_ring is null || KeyHash.PartitionOf(k.Ns, k.Key, _ring.Size) == _partition);
+    // A vnode holds the keys of every preference list its partition is in (keys whose own
+    // partition is this one or up to n_val - 1 before it), so only the key's form is checked.
+    private static bool BelongsHere(byte[] storageKey) => SplitStorageKey(storageKey) is { Ns.Length: > 0, Key.Length: > 0 };
 
     /// <summary>After a local write: while handing off, forward it and remember the key for the sweep.</summary>
     private void Written(byte[] key, byte[] encoded)

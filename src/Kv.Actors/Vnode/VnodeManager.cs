@@ -35,7 +35,7 @@ public sealed class VnodeManager : ReceiveActor
         Receive<RequestHandoffSlot>(_ => OnRequestSlot());
         Receive<ReleaseHandoffSlot>(_ => ReleaseSlot(Sender));
         Receive<HandoffProgress>(p => _progress[p.Partition] = p);
-        Receive<GetHandoffStatus>(_ => Sender.Tell(new HandoffStatus(_progress.Values.OrderBy(p => p.Partition).ToList(), _vnodes.Keys.Order().ToList()), Self));
+        Receive<GetHandoffStatus>(_ => Sender.Tell(new HandoffStatus(_progress.Values.OrderBy(p => p.Partition).ToList(), _vnodes.Keys.Order().ToList(), _retired.Order().ToList()), Self));
         Receive<VnodeRetired>(r =>
         {
             _retired.Add(r.Partition);

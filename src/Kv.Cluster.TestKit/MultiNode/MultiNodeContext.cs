@@ -35,6 +35,10 @@ public sealed class MultiNodeContext
 
     internal TimeSpan BarrierTimeout { get; }
 
+    /// <summary>A directory of this role's own that survives its restarts (removed after a spec that passed).</summary>
+    public string DataDirectory =>
+        Path.Combine(global::System.Environment.GetEnvironmentVariable(MultiNodeTestRunner.DataDirectoryVariable) ?? Path.GetTempPath(), Role);
+
     /// <summary>The remoting address of a role.</summary>
     public Address AddressOf(string role) =>
         _addresses.TryGetValue(role, out var a) ? a : throw new ArgumentException($"no role '{role}'", nameof(role));

@@ -43,6 +43,11 @@ public sealed class MultiNodeTestRunner
         public bool Exited { get; set; }
     }
 
+    /// <summary>Environment variable naming the spec run's scratch directory (one sub-directory per role).</summary>
+    public const string DataDirectoryVariable = "KV_MULTINODE_DIR";
+
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("kv-multinode-").FullName;
+
     private MultiNodeTestRunner(MultiNodeSpec spec, ITestOutputHelper? output)
     {
         _spec = spec;
@@ -101,6 +106,16 @@ public sealed class MultiNodeTestRunner
         catch (InvalidOperationException)
         {
         }
+        if (_failure is null)
+        {
+            try
+            {
+                Directory.Delete(_dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
         if (_failure is not null)
             throw new TestKitException($"multi-node spec {_spec.GetType().Name} failed: {_failure}\n--- merged log ---\n{timeline}");
     }
@@ -121,6 +136,7 @@ public sealed class MultiNodeTestRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        psi.Environment[DataDirectoryVariable] = _dataDirectory;
         psi.ArgumentList.Add(_assemblyPath);
         psi.ArgumentList.Add("--multinode");
         psi.ArgumentList.Add(_spec.GetType().FullName!);

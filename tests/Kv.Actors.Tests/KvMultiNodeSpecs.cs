@@ -1,0 +1,360 @@
+using System.Text;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Vnode;
+using Kv.Cluster.Actor;
+using Kv.Cluster.Cluster;
+using Kv.Cluster.TestKit;
+using Kv.Cluster.TestKit.MultiNode;
+using Xunit.Abstractions;
+using ClusterExt = Kv.Cluster.Cluster.Cluster;
+
+namespace Kv.Actors.Tests;
+
+/// <summary>The store across real node processes (one per role) on real sockets and files.</summary>
+public sealed class KvMultiNodeSpecs(ITestOutputHelper output)
+{
+    [Fact]
+    public Task Three_nodes_quorums_siblings_read_repair_quorum_errors_and_kill_restart() =>
+        MultiNodeTestRunner.RunAsync<KvThreeNodeSpec>(output);
+
+    [Fact]
+    public Task Nodes_join_and_leave_under_write_load_with_handoff_and_lose_nothing() =>
+        MultiNodeTestRunner.RunAsync<KvJoinLeaveSpec>(output);
+}
+
+/// <summary>Shared helpers of the store's multi-node specs.</summary>
+public abstract class KvMultiNodeSpecBase : MultiNodeSpec
+{
+    public override string SystemName => "kv";
+
+    public override TimeSpan Timeout => TimeSpan.FromMinutes(3);
+
+    // Failure detection slow enough that a short blackhole is not a partition to resolve.
+    public override ActorSystemOptions NodeOptions(string role) => new()
+    {
+        Cluster = TestKit.FastCluster() with { AcceptableHeartbeatPause = TimeSpan.FromSeconds(2), StableAfter = TimeSpan.FromSeconds(4) },
+    };
+
+    protected static KvNode Start(MultiNodeContext ctx, params string[] seeds)
+    {
+        ClusterExt.Get(ctx.System).JoinSeedNodes(seeds.Select(ctx.AddressOf));
+        return KvNode.Start(ctx.System, KvNodeSpec.TestOptions(ctx.DataDirectory) with { RingSize = 32 });
+    }
+
+    protected static async Task Await(MultiNodeContext ctx, Func<Task<bool>> condition, TimeSpan timeout, string what)
+    {
+        var end = DateTime.UtcNow + TestKitSettings.Dilated(timeout);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > end)
+                throw new TestKitException($"{ctx.Role}: not in time: {what}");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Waits until this node's ring has exactly these members and no pending transfer.</summary>
+    protected static Task AwaitSettledRing(MultiNodeContext ctx, KvNode node, IEnumerable<string> roles, TimeSpan timeout)
+    {
+        var expected = roles.Select(r => ctx.AddressOf(r).ToString()).Order(StringComparer.Ordinal).ToList();
+        return Await(ctx, async () => await node.GetRingAsync() is { } ring && ring.Settled && ring.Members.SequenceEqual(expected),
+            timeout, $"a settled ring of [{string.Join(", ", expected)}]");
+    }
+
+    protected static void Expect(bool condition, string what)
+    {
+        if (!condition)
+            throw new TestKitException("expectation failed: " + what);
+    }
+
+    protected static T Is<T>(object result, string what) =>
+        result is T t ? t : throw new TestKitException($"{what}: expected {typeof(T).Name}, got {result}");
+
+    protected static string Text(GetSucceeded g) => string.Join(",", g.Siblings.Select(s => Encoding.UTF8.GetString(s.Value)).Order(StringComparer.Ordinal));
+
+    protected static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+}
+
+/// <summary>
+/// Three nodes: quorum write then read from another node (R+W>N), siblings from two writers and
+/// their resolution, a blackholed replica repaired by a later read, W=3 failing with the quorum
+/// error while a node is down, and kill -9 plus restart under DW=1 writes losing nothing.
+/// </summary>
+public sealed class KvThreeNodeSpec : KvMultiNodeSpecBase
+{
+    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3"];
+
+    public override async Task RunAsync(MultiNodeContext ctx)
+    {
+        var node = Start(ctx, "n1", "n2");
+        await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(40));
+        if (ctx.Incarnation > 1)
+        {
+            await AfterRestart(ctx, node);
+            return;
+        }
+        await ctx.EnterBarrier("ready");
+
+        // Quorum write on one node, then read-your-writes from another (R + W > N).
+        await ctx.RunOn("n1", async () =>
+        {
+            for (int i = 0; i < 40; i++)
+                Is<PutSucceeded>(await node.PutAsync("default", $"k{i}", B($"v{i}")), $"put k{i}");
+        });
+        await ctx.EnterBarrier("written");
+        await ctx.RunOn("n2", async () =>
+        {
+            for (int i = 0; i < 40; i++)
+                Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", $"k{i}"), $"get k{i}")) == $"v{i}", $"k{i} reads v{i}");
+            ctx.Log("40 writes on n1 read back on n2");
+        });
+        await ctx.EnterBarrier("read");
+
+        // Two writers without context make siblings; a write with the merged context resolves them.
+        await ctx.RunOn(["n1", "n2"], async () => Is<PutSucceeded>(await node.PutAsync("default", "sib", B("from-" + ctx.Role)), "blind put"));
+        await ctx.EnterBarrier("concurrent");
+        await ctx.RunOn("n3", async () =>
+        {
+            var both = Is<GetSucceeded>(await node.GetAsync("default", "sib", new RequestOptions { R = 3 }), "get sib");
+            Expect(Text(both) == "from-n1,from-n2", $"two siblings, got {Text(both)}");
+            Is<PutSucceeded>(await node.PutAsync("default", "sib", B("merged"), both.Context), "resolving put");
+            var after = Is<GetSucceeded>(await node.GetAsync("default", "sib", new RequestOptions { R = 3 }), "get sib");
+            Expect(Text(after) == "merged", $"resolved, got {Text(after)}");
+            ctx.Log("siblings made and resolved");
+        });
+        await ctx.EnterBarrier("siblings");
+
+        // A replica on n3 misses writes while blackholed; a later read repairs it. The keys have
+        // exactly one replica on n3, so W=2 can be met without it.
+        var repairKeys = await OneReplicaOn(ctx, node, "n3");
+        await ctx.RunOn("n1", async () =>
+        {
+            await ctx.Blackhole("n1", "n3");
+            await ctx.Blackhole("n2", "n3");
+            foreach (var k in repairKeys)
+                Is<PutSucceeded>(await node.PutAsync("default", k, B("r-" + k)), $"put {k} with n3 cut off");
+            await ctx.PassThrough("n1", "n3");
+            await ctx.PassThrough("n2", "n3");
+        });
+        await ctx.EnterBarrier("blackholed");
+        await ctx.RunOn("n3", async () =>
+        {
+            var ring = (await node.GetRingAsync())!;
+            var mine = repairKeys
+                .SelectMany(k => ring.PreferenceList(B("default"), B(k), 3).Where(r => r.Node == node.Self).Select(r => (k, r.Partition))).ToList();
+            Expect(mine.Count > 0, "n3 holds replicas of the keys written while it was cut off");
+            async Task<int> Holding()
+            {
+                int n = 0;
+                foreach (var (k, p) in mine)
+                {
+                    var reply = await KvPaths.Vnode(ctx.System, node.Self, p).Ask<VnodeGetReply>(new VnodeGet(B("default"), B(k), 1), TimeSpan.FromSeconds(5));
+                    n += reply.Object is not null ? 1 : 0;
+                }
+                return n;
+            }
+            int before = await Holding();
+            Expect(before < mine.Count, $"n3 missed writes while blackholed ({before} of {mine.Count} held)");
+            await ctx.EnterBarrier("missing-checked");
+            await ctx.EnterBarrier("read-repairing");
+            await Await(ctx, async () => await Holding() == mine.Count, TimeSpan.FromSeconds(15), "read repair brought every missed replica to n3");
+            ctx.Log($"read repair: n3 held {before} of {mine.Count} replicas before the reads, all after");
+        });
+        await ctx.RunOn(["n1", "n2"], () => ctx.EnterBarrier("missing-checked"));
+        await ctx.RunOn("n1", async () =>
+        {
+            foreach (var k in repairKeys)
+                Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", k, new RequestOptions { R = 3 }), $"get {k}")) == "r-" + k, $"{k} reads back");
+        });
+        await ctx.RunOn(["n1", "n2"], () => ctx.EnterBarrier("read-repairing"));
+        await ctx.EnterBarrier("repaired");
+        await ctx.RunOn("n1", () => { Expect(node.Stats.ReadRepairs > 0, "read repairs counted"); return Task.CompletedTask; });
+
+        // n3 is killed: W=3 fails with the quorum error; W=2/DW=1 writes go on. Then n3 restarts.
+        if (ctx.Role == "n3")
+        {
+            await ctx.EnterBarrier("before-kill");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
+        }
+        await ctx.EnterBarrier("before-kill");
+        await ctx.RunOn("n1", async () =>
+        {
+            var ring = (await node.GetRingAsync())!;
+            string n3 = ctx.AddressOf("n3").ToString();
+            string key = Enumerable.Range(0, 1000).Select(i => $"w3-{i}").First(k => ring.PreferenceList(B("default"), B(k), 3).Select(r => r.Node).Distinct().Count() == 3);
+            await ctx.Kill("n3");
+            var failed = Is<QuorumNotMet>(await node.PutAsync("default", key, B("x"), options: new RequestOptions { W = 3, DW = 1, Timeout = TimeSpan.FromSeconds(1) }), "W=3 put with n3 down");
+            Expect(failed.Answered == 2 && failed.Needed == 3, $"2 of 3 answered: {failed}");
+            Expect(failed.ToString().Contains("2 of 3 replicas answered", StringComparison.Ordinal), failed.ToString());
+            ctx.Log($"W=3 with a node down: {failed}");
+
+            var acked = new List<int>();
+            var restart = ctx.Restart("n3");
+            for (int i = 0; !restart.IsCompleted || i < 60; i++)
+            {
+                // Keys n1 coordinates itself (a key forwarded to the killed node would only time out).
+                if (!ring.PreferenceList(B("default"), B($"d{i}"), 3).Any(r => r.Node == node.Self))
+                    continue;
+                if (await node.PutAsync("default", $"d{i}", B($"d{i}"), options: new RequestOptions { W = 2, DW = 1, Timeout = TimeSpan.FromSeconds(2) }) is PutSucceeded)
+                    acked.Add(i);
+                if (i > 2000)
+                    break;
+            }
+            await restart;
+            File.WriteAllText(Path.Combine(ctx.DataDirectory, "..", "acked.txt"), string.Join(",", acked));
+            ctx.Log($"{acked.Count} writes acknowledged with DW=1 while n3 was down and restarting");
+        });
+        await ctx.EnterBarrier("restarted");
+        await ctx.EnterBarrier("verified");
+    }
+
+    /// <summary>
+    /// Ten keys with exactly one replica on <paramref name="role"/> and one on n1 (the writer, so
+    /// it coordinates them itself); the same on every node, since all hold the same ring.
+    /// </summary>
+    private static async Task<List<string>> OneReplicaOn(MultiNodeContext ctx, KvNode node, string role)
+    {
+        var ring = (await node.GetRingAsync())!;
+        string target = ctx.AddressOf(role).ToString(), n1 = ctx.AddressOf("n1").ToString();
+        return Enumerable.Range(0, 10_000).Select(i => $"rr{i}")
+            .Where(k => ring.PreferenceList(B("default"), B(k), 3) is var list && list.Count(r => r.Node == target) == 1 && list.Any(r => r.Node == n1))
+            .Take(10).ToList();
+    }
+
+    private static async Task AfterRestart(MultiNodeContext ctx, KvNode node)
+    {
+        await ctx.EnterBarrier("restarted");
+        var acked = File.ReadAllText(Path.Combine(ctx.DataDirectory, "..", "acked.txt")).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToList();
+        Expect(acked.Count >= 30, $"enough acknowledged writes ({acked.Count})");
+        foreach (int i in acked)
+            Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", $"d{i}", new RequestOptions { R = 3 }), $"get d{i}")) == $"d{i}", $"d{i} readable at R=3 after the restart");
+        ctx.Log($"all {acked.Count} acknowledged writes read at R=3 on the restarted node");
+        await ctx.EnterBarrier("verified");
+    }
+}
+
+/// <summary>
+/// Three nodes under a steady write load; two more join (handoff moves partitions to them), then
+/// one leaves (its partitions are handed off before it exits). Afterwards every acknowledged key is
+/// on every replica of its preference list with the right value, and reads at R=N return it.
+/// </summary>
+public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
+{
+    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3", "n4", "n5"];
+
+    public override async Task RunAsync(MultiNodeContext ctx)
+    {
+        string[] first = ["n1", "n2", "n3"];
+        KvNode? node = null;
+        if (first.Contains(ctx.Role))
+        {
+            node = Start(ctx, "n1", "n2");
+            await AwaitSettledRing(ctx, node, first, TimeSpan.FromSeconds(40));
+        }
+        await ctx.EnterBarrier("three-ready");
+
+        // A writer on n1: unique keys, W=2, DW=1, until told to stop.
+        var acked = new List<int>();
+        using var stop = new CancellationTokenSource();
+        Task? load = null;
+        if (ctx.Role == "n1")
+        {
+            load = Task.Run(async () =>
+            {
+                for (int i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    try
+                    {
+                        if (await node!.PutAsync("default", $"L{i}", B($"value-{i}"), options: new RequestOptions { DW = 1 }) is PutSucceeded)
+                        {
+                            lock (acked)
+                                acked.Add(i);
+                        }
+                    }
+                    catch (AskTimeoutException)
+                    {
+                        // Not acknowledged (e.g. forwarded to a node that was leaving): not counted.
+                    }
+                }
+            });
+            await Task.Delay(1000);
+        }
+        await ctx.EnterBarrier("load-started");
+
+        // Two nodes join under load.
+        await ctx.RunOn(["n4", "n5"], () =>
+        {
+            node = Start(ctx, "n1", "n2");
+            return Task.CompletedTask;
+        });
+        await AwaitSettledRing(ctx, node!, ["n1", "n2", "n3", "n4", "n5"], TimeSpan.FromSeconds(90));
+        var status = await node!.GetHandoffStatusAsync();
+        ctx.Log($"5 nodes, ring settled; vnodes here: {status.Vnodes.Count}; transfers sent: {Describe(status)}");
+        await ctx.EnterBarrier("five-settled");
+
+        // n2 leaves under load: its partitions are handed off, then it leaves the cluster.
+        if (ctx.Role == "n2")
+        {
+            await node.LeaveAsync(TimeSpan.FromSeconds(90));
+            var handedOff = await node.GetHandoffStatusAsync();
+            ctx.Log($"n2 owns nothing now; transfers: {Describe(handedOff)}");
+            Expect(handedOff.Transfers.Count > 0 && handedOff.Transfers.All(t => t.State == HandoffState.Done), "every partition of n2 was handed off");
+            await CoordinatedShutdown.Get(ctx.System).Run(ShutdownReason.ClusterLeaving);
+            return;
+        }
+        string[] remaining = ["n1", "n3", "n4", "n5"];
+        await AwaitSettledRing(ctx, node, remaining, TimeSpan.FromSeconds(90));
+        var cluster = ClusterExt.Get(ctx.System);
+        await Await(ctx, () => Task.FromResult(cluster.State.Members.Count == 4 && cluster.State.Members.All(m => m.Status == MemberStatus.Up)), TimeSpan.FromSeconds(30), "n2 removed from the cluster");
+        await ctx.EnterBarrier("n2-left");
+
+        await ctx.RunOn("n1", async () =>
+        {
+            await Task.Delay(500);
+            await stop.CancelAsync();
+            await load!;
+            List<int> keys;
+            lock (acked)
+                keys = [.. acked];
+            Expect(keys.Count >= 100, $"enough writes were acknowledged under load ({keys.Count})");
+            var ring = (await node.GetRingAsync())!;
+            async Task<int> Holding(int i)
+            {
+                int holding = 0;
+                foreach (var replica in ring.PreferenceList(B("default"), B($"L{i}"), 3))
+                {
+                    var reply = await KvPaths.Vnode(ctx.System, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet(B("default"), B($"L{i}"), 1), TimeSpan.FromSeconds(5));
+                    var values = reply.Object?.Values.Select(v => Encoding.UTF8.GetString(v.Value)).ToList() ?? [];
+                    Expect(values.Count == 0 || values.SequenceEqual([$"value-{i}"]), $"L{i} on partition {replica.Partition} at {replica.Node}: [{string.Join(", ", values)}]");
+                    holding += values.Count;
+                    if (values.Count == 0)
+                        lock (Missing)
+                            Missing.Add($"{replica.Node.Split(':')[^1]}/p{replica.Partition}");
+                }
+                return holding;
+            }
+            // Acknowledged at W=2: at least two replicas of the final ring hold it (handoff lost nothing).
+            int complete = 0;
+            foreach (int i in keys)
+            {
+                int holding = await Holding(i);
+                Expect(holding >= 2, $"L{i} is on {holding} of 3 replicas");
+                complete += holding == 3 ? 1 : 0;
+            }
+            // Reads at R=N return the right value, and read repair completes the third replica.
+            foreach (int i in keys)
+                Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", $"L{i}", new RequestOptions { R = 3 }), $"get L{i}")) == $"value-{i}", $"L{i} at R=3");
+            foreach (int i in keys)
+                await Await(ctx, async () => await Holding(i) == 3, TimeSpan.FromSeconds(10), $"L{i} on all 3 replicas after read repair");
+            if (Missing.Count > 0)
+                ctx.Log("replicas missing a key before the reads (node/partition=keys): " + string.Join(", ", Missing.GroupBy(m => m).Select(g => $"{g.Key}={g.Count()}")));
+            ctx.Log($"{complete} of {keys.Count} keys were on all 3 replicas before the reads, every one after; read repairs {node.Stats.ReadRepairs}");
+            ctx.Log($"{keys.Count} keys acknowledged during two joins and a leave, all readable at R=3 with the right value; forwarded {node.Stats.Forwarded}");
+        });
+        await ctx.EnterBarrier("verified");
+    }
+
+    private static readonly List<string> Missing = [];
+
+    private static string Describe(HandoffStatus s) =>
+        s.Transfers.Count == 0 ? "none" : string.Join("; ", s.Transfers.Select(t => $"p{t.Partition}->{t.Target.Split(':')[^1]} {t.State} {t.Keys} keys {t.Bytes} B"));
+}
