@@ -95,4 +95,16 @@ public sealed class ClaimSpec(ITestOutputHelper output)
         Assert.All(counts, c => Assert.InRange(c, 800, 1200));
         Assert.NotEqual(KeyHash.Of("ab"u8, "c"u8), KeyHash.Of("a"u8, "bc"u8));
     }
+
+    [Theory]
+    [InlineData(32)]
+    [InlineData(64)]
+    public void Three_nodes_grown_one_by_one_put_n3_replicas_on_distinct_nodes_except_at_the_wrap(int q)
+    {
+        var owners = Claim.Compute(null, ["a"], q, 4);
+        owners = Claim.Compute(owners, ["a", "b"], q, 4);
+        owners = Claim.Compute(owners, ["a", "b", "c"], q, 4);
+        Assert.True(Claim.BadWindows(owners, 3) <= 2, $"{Claim.BadWindows(owners, 3)} windows of 3 repeat a node");
+        Assert.All(owners.GroupBy(o => o), g => Assert.InRange(g.Count(), q / 3, q / 3 + 1));
+    }
 }

@@ -22,6 +22,8 @@ public static class Claim
         // targetN distinct owners in every window when there are enough nodes for it; with fewer
         // nodes, balance and few moves only (the status command warns that replicas share nodes).
         int required = AchievableSpacing(q, sorted.Count, targetN);
+        if (required == 1 && sorted.Count > 1)
+            return FewNodes(previous, sorted, q, Math.Min(sorted.Count, targetN));
         if (previous is { Count: > 0 } && previous.Count == q)
         {
             var incremental = Incremental(previous, sorted, q, required);
@@ -53,6 +55,40 @@ public static class Claim
     /// </summary>
     public static int AchievableSpacing(int q, int n, int targetN) =>
         n > targetN || (n == targetN && q % n == 0) ? targetN : 1;
+
+    /// <summary>
+    /// Fewer nodes than a full spacing needs (e.g. 3 nodes, targetN 4, Q not a multiple of 3): as
+    /// few windows of <paramref name="window"/> consecutive partitions with a repeated node as
+    /// possible (a striped layout has them only where it wraps), balanced, labelled to agree
+    /// with the previous owners; the fewest-moves layout is kept only if it is as good.
+    /// </summary>
+    private static string[] FewNodes(IReadOnlyList<string>? previous, List<string> nodes, int q, int window)
+    {
+        var striped = BestLabelling(Enumerable.Range(0, q).Select(i => i % nodes.Count).ToArray(), nodes, previous);
+        if (previous is { Count: > 0 } && previous.Count == q && Incremental(previous, nodes, q, 1) is { } incremental
+            && IsValid(incremental, nodes, 1) && BadWindows(incremental, window) <= BadWindows(striped, window))
+            return incremental;
+        return striped;
+    }
+
+    /// <summary>How many windows of <paramref name="size"/> consecutive partitions repeat a node.</summary>
+    internal static int BadWindows(IReadOnlyList<string> owners, int size)
+    {
+        int bad = 0;
+        for (int p = 0; p < owners.Count; p++)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < size; i++)
+            {
+                if (!seen.Add(owners[(p + i) % owners.Count]))
+                {
+                    bad++;
+                    break;
+                }
+            }
+        }
+        return bad;
+    }
 
     /// <summary>Target counts: the first Q mod n nodes (most owned first, to move less) get one more.</summary>
     private static Dictionary<string, int> Quotas(IReadOnlyList<string> nodes, int q, IReadOnlyList<string>? previous)
