@@ -134,6 +134,18 @@ public abstract class TestKit : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>Waits (without blocking a thread) until <paramref name="condition"/> holds, or throws.</summary>
+    public static async Task AwaitConditionAsync(Func<Task<bool>> condition, TimeSpan? timeout = null, string? what = null)
+    {
+        var end = DateTime.UtcNow + (timeout is { } t ? TestKitSettings.Dilated(t) : TestKitSettings.DefaultTimeout);
+        while (!await condition().ConfigureAwait(false))
+        {
+            if (DateTime.UtcNow > end)
+                throw new TestKitException($"condition not met in time{(what is null ? "" : ": " + what)}");
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

@@ -41,16 +41,8 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
         return KvNode.Start(ctx.System, KvNodeSpec.TestOptions(ctx.DataDirectory) with { RingSize = 32 });
     }
 
-    protected static async Task Await(MultiNodeContext ctx, Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var end = DateTime.UtcNow + TestKitSettings.Dilated(timeout);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > end)
-                throw new TestKitException($"{ctx.Role}: not in time: {what}");
-            await Task.Delay(100);
-        }
-    }
+    protected static Task Await(MultiNodeContext ctx, Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        TestKit.AwaitConditionAsync(condition, timeout, $"{ctx.Role}: {what}");
 
     /// <summary>Waits until this node's ring has exactly these members and no pending transfer.</summary>
     protected static Task AwaitSettledRing(MultiNodeContext ctx, KvNode node, IEnumerable<string> roles, TimeSpan timeout)
@@ -317,6 +309,7 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
                 keys = [.. acked];
             Expect(keys.Count >= 100, $"enough writes were acknowledged under load ({keys.Count})");
             var ring = (await node.GetRingAsync())!;
+            var missing = new List<string>();
             async Task<int> Holding(int i)
             {
                 int holding = 0;
@@ -327,8 +320,7 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
                     Expect(values.Count == 0 || values.SequenceEqual([$"value-{i}"]), $"L{i} on partition {replica.Partition} at {replica.Node}: [{string.Join(", ", values)}]");
                     holding += values.Count;
                     if (values.Count == 0)
-                        lock (Missing)
-                            Missing.Add($"{replica.Node.Split(':')[^1]}/p{replica.Partition}");
+                        missing.Add($"{replica.Node.Split(':')[^1]}/p{replica.Partition}");
                 }
                 return holding;
             }
@@ -345,15 +337,13 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
                 Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", $"L{i}", new RequestOptions { R = 3 }), $"get L{i}")) == $"value-{i}", $"L{i} at R=3");
             foreach (int i in keys)
                 await Await(ctx, async () => await Holding(i) == 3, TimeSpan.FromSeconds(10), $"L{i} on all 3 replicas after read repair");
-            if (Missing.Count > 0)
-                ctx.Log("replicas missing a key before the reads (node/partition=keys): " + string.Join(", ", Missing.GroupBy(m => m).Select(g => $"{g.Key}={g.Count()}")));
+            if (missing.Count > 0)
+                ctx.Log("replicas missing a key before the reads (node/partition=keys): " + string.Join(", ", missing.GroupBy(m => m).Select(g => $"{g.Key}={g.Count()}")));
             ctx.Log($"{complete} of {keys.Count} keys were on all 3 replicas before the reads, every one after; read repairs {node.Stats.ReadRepairs}");
             ctx.Log($"{keys.Count} keys acknowledged during two joins and a leave, all readable at R=3 with the right value; forwarded {node.Stats.Forwarded}");
         });
         await ctx.EnterBarrier("verified");
     }
-
-    private static readonly List<string> Missing = [];
 
     private static string Describe(HandoffStatus s) =>
         s.Transfers.Count == 0 ? "none" : string.Join("; ", s.Transfers.Select(t => $"p{t.Partition}->{t.Target.Split(':')[^1]} {t.State} {t.Keys} keys {t.Bytes} B"));

@@ -41,17 +41,6 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
         return (system, node, dir);
     }
 
-    private static async Task AwaitConditionAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var end = DateTime.UtcNow + TestKitSettings.Dilated(timeout);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > end)
-                throw new TimeoutException("condition not met in time");
-            await Task.Delay(50);
-        }
-    }
-
     private static string Text(Objects.Sibling s) => Encoding.UTF8.GetString(s.Value);
 
     [Fact]
@@ -83,7 +72,7 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
             var before = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k"));
             Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "k", before.Context));
             Assert.IsType<NotFound>(await node.GetAsync("default", "k", new RequestOptions { R = 3 }));
-            await AwaitConditionAsync(() => Task.FromResult(node.Stats.TombstonesReaped == 1), TimeSpan.FromSeconds(10));
+            await AwaitConditionAsync(() => Task.FromResult(node.Stats.TombstonesReaped == 1), TimeSpan.FromSeconds(10), "the tombstone reaped");
             foreach (var replica in ring.PreferenceList("default"u8, "k"u8, 3))
             {
                 var reply = await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet("default"u8.ToArray(), "k"u8.ToArray(), 1), TimeSpan.FromSeconds(5));

@@ -101,8 +101,10 @@ public sealed class RequestRouter : ReceiveActor
     private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n) =>
         _ring!.PreferenceList(ns, key, n).Select(r => new ReplicaRef(r.Partition, r.Node, KvPaths.Vnode(Context.System, r.Node, r.Partition))).ToList();
 
-    private static HashSet<string> Unreachable(ActorSystem system) =>
-        ClusterExt.Get(system).State.Unreachable.Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+    // The unreachable list is short (usually empty): a scan, no set built per request.
+    private bool Reachable(string node) => !ClusterExt.Get(Context.System).State.Unreachable.Any(m => m.Address.ToString() == node);
+
+    private bool Up(string node) => ClusterExt.Get(Context.System).State.Members.Any(m => m.Status == MemberStatus.Up && m.Address.ToString() == node);
 
     private void OnDelete(KvDelete delete)
     {
@@ -131,8 +133,7 @@ public sealed class RequestRouter : ReceiveActor
         if (props is null)
             return;
         var replicas = Replicas(put.Namespace, put.Key, props.NVal);
-        var unreachable = Unreachable(Context.System);
-        int reachable = replicas.Count(r => !unreachable.Contains(r.Node));
+        int reachable = replicas.Count(r => Reachable(r.Node));
         if (reachable < props.PW)
         {
             _stats.Fail();
@@ -143,9 +144,8 @@ public sealed class RequestRouter : ReceiveActor
         if (local < 0 && put.Options.Hops == 0)
         {
             // Coordinate on a node that holds a replica: the first one that is Up and reachable.
-            var up = ClusterExt.Get(Context.System).State.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
-            var target = replicas.FirstOrDefault(r => up.Contains(r.Node) && !unreachable.Contains(r.Node))
-                ?? replicas.FirstOrDefault(r => !unreachable.Contains(r.Node)) ?? replicas[0];
+            var target = replicas.FirstOrDefault(r => Up(r.Node) && Reachable(r.Node))
+                ?? replicas.FirstOrDefault(r => Reachable(r.Node)) ?? replicas[0];
             object forwarded = original switch
             {
                 KvDelete d => d with { Options = d.Options with { Hops = 1 } },
@@ -174,8 +174,7 @@ public sealed class RequestRouter : ReceiveActor
         if (props is null)
             return;
         var replicas = Replicas(get.Namespace, get.Key, props.NVal);
-        var unreachable = Unreachable(Context.System);
-        int reachable = replicas.Count(r => !unreachable.Contains(r.Node));
+        int reachable = replicas.Count(r => Reachable(r.Node));
         if (reachable < props.PR)
         {
             _stats.Fail();

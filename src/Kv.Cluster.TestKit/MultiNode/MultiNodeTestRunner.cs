@@ -112,8 +112,9 @@ public sealed class MultiNodeTestRunner
             {
                 Directory.Delete(_dataDirectory, recursive: true);
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                _output?.WriteLine($"could not remove {_dataDirectory}: {e.Message}");
             }
         }
         if (_failure is not null)
