@@ -58,7 +58,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, Stamped("x", "r0"), true, null));
         var apply = replicas[1].ExpectMsg<VnodeApply>();
         replicas[1].Reply(new VnodePutReply(1, apply.RequestId, apply.Object, false, null));
-        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(2));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
         Assert.Equal((2, 3), (failed.Answered, failed.Needed));
         Assert.Contains("2 of 3 replicas answered", failed.ToString(), StringComparison.Ordinal);
         Probe.ExpectTerminated(coordinator);
@@ -67,10 +67,10 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     [Fact]
     public void A_put_fails_at_once_when_errors_make_the_quorum_impossible()
     {
-        var (_, replicas) = Put(3, 2, 1, TimeSpan.FromSeconds(10));
+        var (_, replicas) = Put(3, 2, 1, TimeSpan.FromSeconds(30));
         var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
         replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, null, false, "disk full"));
-        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(1));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(10)); // long before the 30 s timeout
         Assert.Equal("disk full", failed.Detail);
     }
 
@@ -117,15 +117,15 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         var g = strict.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
         strict[0].Reply(new VnodeGetReply(0, g[0].RequestId, null, null));
         strict[1].Reply(new VnodeGetReply(1, g[1].RequestId, Stamped("a", "r1"), null));
-        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(2));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
         Assert.Equal(1, failed.Answered);
 
         // basic_quorum: a majority of not-founds answers at once.
-        var (_, basic) = Get(3, 2, false, true, TimeSpan.FromSeconds(5));
+        var (_, basic) = Get(3, 2, false, true, TimeSpan.FromSeconds(30));
         var bg = basic.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
         basic[0].Reply(new VnodeGetReply(0, bg[0].RequestId, null, null));
         basic[1].Reply(new VnodeGetReply(1, bg[1].RequestId, null, null));
-        ExpectMsg<NotFound>(TimeSpan.FromSeconds(1));
+        ExpectMsg<NotFound>(TimeSpan.FromSeconds(10)); // long before the 30 s timeout
     }
 
     [Fact]
