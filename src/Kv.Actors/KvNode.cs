@@ -1,4 +1,5 @@
 using System.Text;
+using Kv.Actors.Admin;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
@@ -35,6 +36,7 @@ public sealed class KvNode
         RingManager = system.ActorOf(Props.Create(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
+        Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default))), KvPaths.Admin);
         _repairs = system.EventStream.Subscribe<ReadRepaired>(r => Stats.ReadRepair(r.Replicas));
         _reaps = system.EventStream.Subscribe<TombstoneReaped>(_ => Stats.Reaped());
         system.WhenTerminated.ContinueWith(_ =>
@@ -58,6 +60,9 @@ public sealed class KvNode
     public IActorRef RingManager { get; }
 
     public IActorRef Vnodes { get; }
+
+    /// <summary>The administration endpoint (/user/kv-admin): status, transfers, leave, down.</summary>
+    public IActorRef Admin { get; }
 
     public KvStats Stats { get; } = new();
 

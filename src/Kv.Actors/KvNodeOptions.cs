@@ -20,6 +20,9 @@ public sealed record KvNodeOptions
         new Dictionary<string, NamespaceProps> { ["default"] = NamespaceProps.Default };
 
     /// <summary>Engine settings of every vnode (the shared environment is filled in by the node).</summary>
+    /// <summary>Requests to a namespace not declared in <see cref="Namespaces"/> fail (<see cref="FailureCode.UnknownNamespace"/>); off: they use `default`.</summary>
+    public bool StrictNamespaces { get; init; } = true;
+
     public StorageOptions Storage { get; init; } = new();
 
     /// <summary>Node-wide block cache shared by all vnodes.</summary>
@@ -35,6 +38,9 @@ public sealed record KvNodeOptions
 
     /// <summary>How long a tombstone stays after all primaries hold it before it is reaped (Riak's delete_mode 3 s).</summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
+    public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     public int MaxKeyBytes { get; init; } = 64 * 1024;
 

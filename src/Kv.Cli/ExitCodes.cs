@@ -16,4 +16,16 @@ public static class ExitCodes
 
     /// <summary>I/O failure, or the directory is locked by another process.</summary>
     public const int IoError = 4;
+
+    /// <summary>No node answered (cluster down, wrong --nodes), or the request timed out.</summary>
+    public const int Unavailable = 5;
+
+    /// <summary>Fewer replicas answered than the quorum needed (the message says how many).</summary>
+    public const int QuorumNotMet = 6;
+
+    /// <summary>The cluster refused the request: bad key, value too large, unknown namespace, too many siblings, bad quorum override.</summary>
+    public const int Refused = 7;
+
+    /// <summary>`get --raw` found siblings (print them without --raw).</summary>
+    public const int Siblings = 8;
 }

@@ -19,7 +19,26 @@ public static class Program
           kv storage verify --dir DIR                   check every block of every file
           kv storage stats --dir DIR                    levels, files, counters
 
-        exit codes: 0 ok, 1 not found, 2 usage error, 3 corruption, 4 I/O error or directory in use
+        data (contact points: --nodes host:port,... or KV_NODES; default the local nodes 2551..2553):
+          kv put NS KEY [VALUE] [--context C]         write (no VALUE: read stdin); prints the new context
+          kv get NS KEY [--raw]                       print CONTEXT<TAB>VALUE per sibling (--raw: the value only)
+          kv del NS KEY [--context C]                 delete (without --context: what is there now)
+            quorum overrides for all three: --r N --w N --dw N --pr N --pw N --timeout 5s
+
+        cluster:
+          kv cluster status                           members, reachability, partitions owned, warnings
+          kv cluster ring                             partition -> owner (-> pending owner)
+          kv cluster transfers [--watch]              handoff progress (--watch: until none are left)
+          kv cluster leave NODE [--wait]              NODE hands off its partitions and leaves (host:port)
+          kv cluster down NODE                        mark an unreachable NODE down
+
+        local development cluster:
+          kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles
+          kv dev stop [--dir dev] [--kill]            stop them (SIGTERM one by one, last first; --kill: kill -9)
+
+        exit codes: 0 ok, 1 not found, 2 usage error, 3 corruption, 4 I/O error or directory in use,
+          5 unavailable or timed out, 6 quorum not met, 7 refused by the cluster (bad key, value too
+          large, unknown namespace, too many siblings), 8 siblings (get --raw)
         """;
 
     public static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
@@ -36,13 +55,31 @@ public static class Program
             return args[0] switch
             {
                 "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
-                _ => throw new CliException($"unknown area '{args[0]}' (try: kv storage ...; kv --help)"),
+                "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
+                "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
+                "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
+                _ => throw new CliException($"unknown command '{args[0]}' (kv --help lists them)"),
             };
         }
         catch (CliException e)
         {
             stderr.WriteLine($"error: {e.Message}");
             return ExitCodes.Usage;
+        }
+        catch (Kv.Client.QuorumNotMetException e)
+        {
+            stderr.WriteLine($"quorum not met: {e.Message}");
+            return ExitCodes.QuorumNotMet;
+        }
+        catch (Kv.Client.KvException e) when (e is Kv.Client.KvTimeoutException or Kv.Client.KvUnavailableException)
+        {
+            stderr.WriteLine($"unavailable: {e.Message}");
+            return ExitCodes.Unavailable;
+        }
+        catch (Kv.Client.KvException e)
+        {
+            stderr.WriteLine($"refused: {e.Message}");
+            return ExitCodes.Refused;
         }
         catch (Kv.Storage.StorageCorruptionException e)
         {

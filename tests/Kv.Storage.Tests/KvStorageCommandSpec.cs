@@ -77,7 +77,7 @@ public class KvStorageCommandSpec
     [InlineData(2, "unknown storage command", "storage", "frobnicate", "--dir", "/tmp/x")]
     [InlineData(2, "unknown option --bogus", "storage", "get", "k", "--dir", "/tmp/x", "--bogus", "1")]
     [InlineData(2, "get needs KEY", "storage", "get", "--dir", "/tmp/x")]
-    [InlineData(2, "unknown area", "nonsense")]
+    [InlineData(2, "unknown command", "nonsense")]
     [InlineData(2, "usage: kv", new string[0])]
     public void Bad_command_lines_get_clear_errors_and_exit_code_2(int expected, string message, params string[] args)
     {

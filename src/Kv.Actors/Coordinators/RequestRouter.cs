@@ -55,10 +55,10 @@ public sealed class RequestRouter : ReceiveActor
             _ring = ring;
     }
 
-    private void Fail(string reason)
+    private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
     {
         _stats.Fail();
-        Sender.Tell(new RequestFailed(reason), Self);
+        Sender.Tell(new RequestFailed(reason, code), Self);
     }
 
     /// <summary>Checks the key and namespace and returns the effective settings, or null after answering with the error.</summary>
@@ -66,20 +66,25 @@ public sealed class RequestRouter : ReceiveActor
     {
         if (ns.Length is 0 or > 255)
         {
-            Fail($"a namespace must be 1..255 bytes (got {ns.Length})");
+            Fail($"a namespace must be 1..255 bytes (got {ns.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (key.Length == 0 || key.Length > _options.MaxKeyBytes)
         {
-            Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})");
+            Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (_ring is null)
         {
-            Fail("no ring yet: the cluster has not finished forming");
+            Fail("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
             return null;
         }
         string name = Encoding.UTF8.GetString(ns);
+        if (_options.StrictNamespaces && !_options.Namespaces.ContainsKey(name))
+        {
+            Fail($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
+            return null;
+        }
         NamespaceProps props;
         try
         {
@@ -116,7 +121,7 @@ public sealed class RequestRouter : ReceiveActor
     {
         if (put.Value.Value.Length > _options.MaxObjectBytes)
         {
-            Fail($"a value of {put.Value.Value.Length} bytes exceeds kv.max-object-size ({_options.MaxObjectBytes} bytes)");
+            Fail($"a value of {put.Value.Value.Length} bytes exceeds kv.max-object-size ({_options.MaxObjectBytes} bytes)", FailureCode.ValueTooLarge);
             return;
         }
         if (put.Value.ContentType.Length > 255)

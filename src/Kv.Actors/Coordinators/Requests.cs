@@ -48,7 +48,26 @@ public sealed record KvGet(byte[] Namespace, byte[] Key, RequestOptions Options)
 public sealed record KvDelete(byte[] Namespace, byte[] Key, VersionVector Context, RequestOptions Options);
 
 /// <summary>A request that could not run: invalid arguments, unknown namespace, no ring yet, too few primaries reachable.</summary>
-public sealed record RequestFailed(string Reason)
+public sealed record RequestFailed(string Reason, FailureCode Code = FailureCode.InvalidRequest)
 {
     public override string ToString() => Reason;
+}
+
+/// <summary>Why a request was refused before it reached any replica.</summary>
+public enum FailureCode
+{
+    /// <summary>Bad settings or overrides (r, w, ... out of range), a bad content type.</summary>
+    InvalidRequest = 0,
+
+    /// <summary>Empty key, or longer than kv.max-key-size; namespace name empty or too long.</summary>
+    InvalidKey = 1,
+
+    /// <summary>The value exceeds kv.max-object-size.</summary>
+    ValueTooLarge = 2,
+
+    /// <summary>The namespace is not declared under kv.namespaces (and kv.strict-namespaces is on).</summary>
+    UnknownNamespace = 3,
+
+    /// <summary>The node cannot serve yet (no ring: the cluster is still forming).</summary>
+    Unavailable = 4,
 }

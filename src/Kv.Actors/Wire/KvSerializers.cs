@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Kv.Actors.Admin;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Protos;
@@ -65,6 +66,33 @@ public static class KvSerializers
             m => new TransferCompleteData { Partition = m.Partition, From = m.From, To = m.To },
             d => new TransferComplete(d.Partition, d.From, d.To));
         Add<LeaveRing, LeaveRingData>(registry, 212, m => new LeaveRingData { Node = m.Node }, d => new LeaveRing(d.Node));
+        Add<GetRing, EmptyData>(registry, 213, _ => new EmptyData(), _ => GetRing.Instance);
+        Add<CurrentRing, CurrentRingData>(registry, 214,
+            m => m.Ring is null ? new CurrentRingData() : new CurrentRingData { HasRing = true, Ring = ToWire(m.Ring) },
+            d => new CurrentRing(d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null));
+        Add<GetClusterStatus, EmptyData>(registry, 230, _ => new EmptyData(), _ => GetClusterStatus.Instance);
+        Add<ClusterStatus, ClusterStatusData>(registry, 231,
+            m => new ClusterStatusData
+            {
+                Self = m.Self, Leader = m.Leader ?? "", Convergence = m.Convergence, DefaultNVal = m.DefaultNVal, HasRing = m.Ring is not null,
+                Ring = m.Ring is null ? null : ToWire(m.Ring),
+                Members = { m.Members.Select(i => new MemberInfoData { Address = i.Address, Status = i.Status, Reachable = i.Reachable, Roles = { i.Roles } }) },
+            },
+            d => new ClusterStatus(d.Self, d.Leader.Length == 0 ? null : d.Leader, d.Convergence,
+                d.Members.Select(i => new MemberInfo(i.Address, i.Status, i.Reachable, i.Roles.ToList())).ToList(),
+                d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null, d.DefaultNVal));
+        Add<GetTransfers, EmptyData>(registry, 232, _ => new EmptyData(), _ => GetTransfers.Instance);
+        Add<ClusterTransfers, ClusterTransfersData>(registry, 233,
+            m => new ClusterTransfersData
+            {
+                Nodes = { m.Nodes.Select(n => new NodeTransfersData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
+            },
+            d => new ClusterTransfers(d.Nodes.Select(n => new NodeTransfers(n.Node, n.HasStatus ? FromWire(n.Status ?? new HandoffStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        Add<LeaveNode, NodeData>(registry, 234, m => new NodeData { Node = m.Node }, d => new LeaveNode(d.Node));
+        Add<DownNode, NodeData>(registry, 235, m => new NodeData { Node = m.Node }, d => new DownNode(d.Node));
+        Add<AdminReply, AdminReplyData>(registry, 236, m => new AdminReplyData { Ok = m.Ok, Message = m.Message }, d => new AdminReply(d.Ok, d.Message));
+        Add<GetHandoffStatus, EmptyData>(registry, 237, _ => new EmptyData(), _ => GetHandoffStatus.Instance);
+        Add<HandoffStatus, HandoffStatusData>(registry, 238, ToWire, FromWire);
         Add<KvPut, KvPutData>(registry, 220,
             m => new KvPutData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Value = ToWire(m.Value), Context = { ToWire(m.Context) }, Options = ToWire(m.Options) },
             d => new KvPut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Value), FromWire(d.Context), FromWire(d.Options)));
@@ -90,7 +118,8 @@ public static class KvSerializers
             },
             d => new QuorumNotMet(d.Operation, d.Answered, d.Needed, d.DurableAnswered, d.DurableNeeded, d.Detail.Length == 0 ? null : d.Detail));
         Add<PutRefused, KvFailureData>(registry, 227, m => new KvFailureData { Kind = 2, Detail = m.Reason }, d => new PutRefused(d.Detail));
-        Add<RequestFailed, KvFailureData>(registry, 228, m => new KvFailureData { Kind = 3, Detail = m.Reason }, d => new RequestFailed(d.Detail));
+        Add<RequestFailed, KvFailureData>(registry, 228, m => new KvFailureData { Kind = 3, Detail = m.Reason, Code = (int)m.Code },
+            d => new RequestFailed(d.Detail, Enum.IsDefined((FailureCode)d.Code) ? (FailureCode)d.Code : FailureCode.InvalidRequest));
     }
 
     private static void Add<T, TProto>(SerializationRegistry registry, int typeId, Func<T, TProto> toProto, Func<TProto, T> fromProto)
@@ -139,6 +168,24 @@ public static class KvSerializers
     private static int Tri(bool? b) => b is null ? 0 : b.Value ? 2 : 1;
 
     private static bool? Tri(int v) => v switch { 0 => null, 1 => false, 2 => true, _ => throw new FormatException($"bad flag {v}") };
+
+    private static HandoffStatusData ToWire(HandoffStatus s) => new()
+    {
+        Vnodes = { s.Vnodes }, Retired = { s.Retired },
+        Transfers =
+        {
+            s.Transfers.Select(t => new HandoffProgressData
+            {
+                Partition = t.Partition, Target = t.Target, State = (int)t.State, Keys = t.Keys, Bytes = t.Bytes, LastError = t.LastError ?? "",
+            }),
+        },
+    };
+
+    private static HandoffStatus FromWire(HandoffStatusData d) => new(
+        d.Transfers.Select(t => new HandoffProgress(t.Partition, t.Target,
+            Enum.IsDefined((HandoffState)t.State) ? (HandoffState)t.State : throw new FormatException($"bad handoff state {t.State}"),
+            t.Keys, t.Bytes, t.LastError.Length == 0 ? null : t.LastError)).ToList(),
+        d.Vnodes.ToList(), d.Retired.ToList());
 
     internal static RingData ToWire(Ring.Ring ring) => new()
     {

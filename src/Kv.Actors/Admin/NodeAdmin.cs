@@ -1,0 +1,147 @@
+using Kv.Actors.Ring;
+using Kv.Actors.Vnode;
+using Kv.Cluster.Actor;
+using Kv.Cluster.Cluster;
+using Kv.Cluster.Event;
+using ClusterExt = Kv.Cluster.Cluster.Cluster;
+
+namespace Kv.Actors.Admin;
+
+/// <summary>
+/// The node's administration endpoint (at /user/kv-admin), used by the client library and the
+/// `kv cluster ...` commands: cluster status with the ring, handoff progress gathered from every
+/// member, leave (this node hands off and leaves; another node's leave is passed on to it) and down.
+/// </summary>
+public sealed class NodeAdmin : ReceiveActor
+{
+    private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(3);
+    private readonly string _self;
+    private readonly int _defaultNVal;
+    private readonly Func<Task> _leave;
+    private Ring.Ring? _ring;
+    private Task? _leaving;
+
+    public NodeAdmin(string self, int defaultNVal, Func<Task> leave)
+    {
+        (_self, _defaultNVal, _leave) = (self, defaultNVal, leave);
+        Receive<RingChanged>(m => Adopt(m.Ring));
+        Receive<CurrentRing>(m =>
+        {
+            if (m.Ring is not null)
+                Adopt(m.Ring);
+        });
+        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
+        Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
+        ReceiveAsync<GetTransfers>(OnGetTransfers);
+        ReceiveAsync<LeaveNode>(OnLeave);
+        Receive<DownNode>(OnDown);
+    }
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
+        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    private void Adopt(Ring.Ring ring)
+    {
+        if (_ring is null || ring.Supersedes(_ring))
+            _ring = ring;
+    }
+
+    private ClusterStatus Status()
+    {
+        var state = ClusterExt.Get(Context.System).State;
+        var unreachable = state.Unreachable.Select(m => m.UniqueAddress).ToHashSet();
+        var members = state.Members
+            .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), !unreachable.Contains(m.UniqueAddress), m.Roles))
+            .ToList();
+        return new ClusterStatus(_self, state.Leader?.ToString(), state.Convergence, members, _ring, _defaultNVal);
+    }
+
+    private async Task OnGetTransfers(GetTransfers _)
+    {
+        var replyTo = Sender;
+        var nodes = ClusterExt.Get(Context.System).State.Members
+            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
+            .Select(m => m.Address.ToString())
+            .ToList();
+        var asks = nodes.Select(async node =>
+        {
+            try
+            {
+                var status = await KvPaths.On(Context.System, node, KvPaths.VnodeManager).Ask<HandoffStatus>(GetHandoffStatus.Instance, PeerTimeout).ConfigureAwait(false);
+                return new NodeTransfers(node, status, null);
+            }
+            catch (AskTimeoutException)
+            {
+                return new NodeTransfers(node, null, $"no answer within {PeerTimeout.TotalSeconds:0} s");
+            }
+        }).ToList();
+        var results = await Task.WhenAll(asks).ConfigureAwait(true);
+        replyTo.Tell(new ClusterTransfers(results), Self);
+    }
+
+    /// <summary>The member named by <paramref name="node"/>: its full address, or host:port.</summary>
+    private Member? Find(string node) =>
+        ClusterExt.Get(Context.System).State.Members.FirstOrDefault(m =>
+            m.Address.ToString() == node || m.Address.ToString().EndsWith("@" + node, StringComparison.Ordinal));
+
+    private async Task OnLeave(LeaveNode leave)
+    {
+        var replyTo = Sender;
+        var member = Find(leave.Node);
+        if (member is null)
+        {
+            replyTo.Tell(new AdminReply(false, $"no member '{leave.Node}' in the cluster"), Self);
+            return;
+        }
+        string address = member.Address.ToString();
+        if (address != _self)
+        {
+            try
+            {
+                var reply = await KvPaths.On(Context.System, address, KvPaths.Admin).Ask<AdminReply>(new LeaveNode(address), PeerTimeout).ConfigureAwait(true);
+                replyTo.Tell(reply, Self);
+            }
+            catch (AskTimeoutException)
+            {
+                replyTo.Tell(new AdminReply(false, $"{address} did not answer within {PeerTimeout.TotalSeconds:0} s"), Self);
+            }
+            return;
+        }
+        if (_leaving is null || _leaving.IsCompleted)
+        {
+            int owned = _ring?.Owners.Count(o => o == _self) ?? 0;
+            var log = Log;
+            _leaving = Task.Run(async () =>
+            {
+                try
+                {
+                    await _leave().ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    log.Error(e, $"leave of {_self} failed");
+                }
+            });
+            replyTo.Tell(new AdminReply(true, $"{_self} is leaving: handing off {owned} partitions, then leaving the cluster"), Self);
+            return;
+        }
+        replyTo.Tell(new AdminReply(true, $"{_self} is already leaving"), Self);
+    }
+
+    private void OnDown(DownNode down)
+    {
+        var member = Find(down.Node);
+        if (member is null)
+        {
+            Sender.Tell(new AdminReply(false, $"no member '{down.Node}' in the cluster"), Self);
+            return;
+        }
+        ClusterExt.Get(Context.System).Down(member.Address);
+        Sender.Tell(new AdminReply(true, $"{member.Address} marked down; its partitions move to the other nodes"), Self);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using Kv.Cluster.Configuration;
+using Kv.Client;
+
+namespace Kv.Cli;
+
+/// <summary>Options shared by the commands that talk to a cluster.</summary>
+public static class ClientArgs
+{
+    /// <summary>Contact points when neither --nodes nor KV_NODES is given: the default node and the local dev cluster.</summary>
+    public const string DefaultNodes = "127.0.0.1:2551,127.0.0.1:2552,127.0.0.1:2553";
+
+    public static KvClientOptions Options(CliArgs args)
+    {
+        string nodes = args.Option("nodes") ?? Environment.GetEnvironmentVariable("KV_NODES") ?? DefaultNodes;
+        var contacts = nodes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (contacts.Length == 0)
+            throw new CliException("--nodes needs at least one host:port");
+        foreach (string c in contacts)
+        {
+            try
+            {
+                KvClientActor.NodeAddress(c, "kv");
+            }
+            catch (FormatException)
+            {
+                throw new CliException($"--nodes: '{c}' is not host:port");
+            }
+        }
+        var timeout = Duration(args, "timeout");
+        return new KvClientOptions
+        {
+            ContactPoints = contacts,
+            SystemName = args.Option("system") ?? "kv",
+            Secret = args.Option("secret") ?? Environment.GetEnvironmentVariable("KV_SECRET") ?? "",
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            RequestTimeout = timeout is null ? TimeSpan.FromSeconds(20) : timeout.Value + TimeSpan.FromSeconds(10),
+        };
+    }
+
+    public static TimeSpan? Duration(CliArgs args, string name)
+    {
+        string? v = args.Option(name);
+        if (v is null)
+            return null;
+        return HoconUnits.TryParseDuration(v, out var d) && d > TimeSpan.Zero ? d : throw new CliException($"--{name} needs a duration such as 500ms or 5s, not '{v}'");
+    }
+
+    public static int? Quorum(CliArgs args, string name)
+    {
+        string? v = args.Option(name);
+        if (v is null)
+            return null;
+        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n <= 1000
+            ? n
+            : throw new CliException($"--{name} needs a small whole number, not '{v}'");
+    }
+
+    public static KvRequestOptions Request(CliArgs args) => new()
+    {
+        R = Quorum(args, "r"),
+        W = Quorum(args, "w"),
+        DW = Quorum(args, "dw"),
+        PR = Quorum(args, "pr"),
+        PW = Quorum(args, "pw"),
+        Timeout = Duration(args, "timeout"),
+        ReturnBody = null,
+    };
+}

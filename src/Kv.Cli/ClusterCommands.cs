@@ -1,0 +1,161 @@
+using System.Globalization;
+using Kv.Actors.Admin;
+using Kv.Actors.Vnode;
+using Kv.Client;
+
+namespace Kv.Cli;
+
+/// <summary>`kv cluster status|ring|transfers|leave|down`.</summary>
+public static class ClusterCommands
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0)
+            throw new CliException("usage: kv cluster status|ring|transfers|leave NODE|down NODE [--nodes host:port,...]");
+        var a = CliArgs.Parse(args[1..], "watch", "wait");
+        var options = ClientArgs.Options(a);
+        switch (args[0])
+        {
+            case "status":
+            {
+                a.Done(0);
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+                PrintStatus(status, stdout);
+                return ExitCodes.Ok;
+            }
+            case "ring":
+            {
+                a.Done(0);
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+                if (status.Ring is null)
+                {
+                    stderr.WriteLine("no ring yet: the cluster has not finished forming");
+                    return ExitCodes.Unavailable;
+                }
+                var ring = status.Ring;
+                stdout.WriteLine($"ring v{ring.Version}: {ring.Size} partitions, {ring.Members.Count} nodes, {ring.Transfers.Count()} transfers pending");
+                for (int p = 0; p < ring.Size; p++)
+                {
+                    string pending = ring.Pending[p] == ring.Owners[p] ? "" : $"\t-> {ring.Pending[p]}";
+                    stdout.WriteLine($"{p.ToString(CultureInfo.InvariantCulture),4}\t{ring.Owners[p]}{pending}");
+                }
+                return ExitCodes.Ok;
+            }
+            case "transfers":
+            {
+                bool watch = a.Flag("watch");
+                a.Done(0);
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                while (true)
+                {
+                    var transfers = await client.GetTransfersAsync().ConfigureAwait(false);
+                    var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+                    int active = PrintTransfers(transfers, status, stdout);
+                    if (!watch || (active == 0 && (status.Ring?.Settled ?? false)))
+                        return ExitCodes.Ok;
+                    await Task.Delay(1000).ConfigureAwait(false);
+                    stdout.WriteLine();
+                }
+            }
+            case "leave":
+            case "down":
+            {
+                bool wait = a.Flag("wait");
+                a.Done(1);
+                if (a.Positional.Count != 1)
+                    throw new CliException($"usage: kv cluster {args[0]} NODE   (NODE: host:port or kv://system@host:port)");
+                string node = a.Positional[0];
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                var reply = args[0] == "leave" ? await client.LeaveAsync(node).ConfigureAwait(false) : await client.DownAsync(node).ConfigureAwait(false);
+                (reply.Ok ? stdout : stderr).WriteLine(reply.Message);
+                if (!reply.Ok)
+                    return ExitCodes.Refused;
+                if (wait)
+                    await WaitGone(client, node, stdout).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
+            default:
+                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, leave, down)");
+        }
+    }
+
+    private static async Task WaitGone(KvClient client, string node, TextWriter stdout)
+    {
+        while (true)
+        {
+            var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+            var member = status.Members.FirstOrDefault(m => m.Address == node || m.Address.EndsWith("@" + node, StringComparison.Ordinal));
+            if (member is null)
+            {
+                stdout.WriteLine($"{node} has left the cluster");
+                return;
+            }
+            int owned = status.Ring?.Owners.Count(o => o == member.Address) ?? 0;
+            stdout.WriteLine($"{member.Address} {member.Status}: owns {owned} partitions, {status.Ring?.Transfers.Count() ?? 0} transfers pending");
+            await Task.Delay(1000).ConfigureAwait(false);
+        }
+    }
+
+    public static void PrintStatus(ClusterStatus status, TextWriter stdout)
+    {
+        var ring = status.Ring;
+        stdout.WriteLine($"{"member",-32} {"status",-8} {"reachable",-9} {"owns",5} {"pending",7}");
+        foreach (var m in status.Members)
+        {
+            int owns = ring?.Owners.Count(o => o == m.Address) ?? 0;
+            int pending = ring?.Pending.Count(o => o == m.Address) ?? 0;
+            string leader = m.Address == status.Leader ? " (leader)" : "";
+            stdout.WriteLine($"{m.Address,-32} {m.Status,-8} {(m.Reachable ? "yes" : "NO"),-9} {owns,5} {pending,7}{leader}");
+        }
+        stdout.WriteLine(ring is null
+            ? "ring: none yet"
+            : $"ring: v{ring.Version}, {ring.Size} partitions, {(ring.Settled ? "settled" : $"{ring.Transfers.Count()} transfers pending")}; convergence: {(status.Convergence ? "yes" : "no")}");
+        foreach (string warning in Warnings(status))
+            stdout.WriteLine("warning: " + warning);
+    }
+
+    public static IEnumerable<string> Warnings(ClusterStatus status)
+    {
+        var ring = status.Ring;
+        foreach (var m in status.Members.Where(m => !m.Reachable))
+            yield return $"{m.Address} is unreachable";
+        if (ring is null)
+            yield break;
+        int n = status.DefaultNVal;
+        if (n > 1 && ring.ReplicasShareNodes(Math.Min(n, ring.Size)))
+        {
+            int nodes = ring.Members.Count;
+            yield return nodes < n
+                ? $"replicas share nodes: n_val {n} but only {nodes} node(s) in the ring; losing one node can lose several replicas of a key"
+                : $"replicas share nodes: some {n} consecutive partitions have fewer than {n} distinct owners";
+        }
+        foreach (var m in status.Members.Where(m => m.Status == "Up" && !ring.Members.Contains(m.Address)))
+            yield return $"{m.Address} is Up but owns no partitions yet";
+    }
+
+    private static int PrintTransfers(ClusterTransfers transfers, ClusterStatus status, TextWriter stdout)
+    {
+        int active = 0;
+        foreach (var node in transfers.Nodes)
+        {
+            if (node.Status is null)
+            {
+                stdout.WriteLine($"{node.Node}: {node.Error}");
+                continue;
+            }
+            var live = node.Status.Transfers.Where(t => t.State is not HandoffState.Done).ToList();
+            active += live.Count;
+            stdout.WriteLine($"{node.Node}: {node.Status.Vnodes.Count} vnodes, {live.Count} transfers in progress");
+            foreach (var t in live)
+            {
+                stdout.WriteLine($"  partition {t.Partition,4} -> {t.Target}: {t.State}, {t.Keys} keys, {t.Bytes / 1024.0:0.0} KiB"
+                    + (t.LastError is null ? "" : $", last error: {t.LastError}"));
+            }
+        }
+        var ring = status.Ring;
+        stdout.WriteLine(ring is null ? "ring: none yet" : $"ring v{ring.Version}: {ring.Transfers.Count()} partitions still to move");
+        return active;
+    }
+}

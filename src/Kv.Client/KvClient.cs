@@ -1,0 +1,106 @@
+using System.Text;
+using Kv.Actors.Admin;
+using Kv.Actors.Wire;
+using Kv.Cluster.Actor;
+using Kv.Cluster.Remote;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Client;
+
+/// <summary>
+/// The Task facade over <see cref="KvClientActor"/>: connect to contact points, then get, put and
+/// delete with siblings and causal contexts, as Riak's clients do; plus the cluster administration
+/// calls the `kv` command uses. Errors are typed <see cref="KvException"/>s. Thread-safe; one per
+/// process is plenty.
+/// </summary>
+public sealed class KvClient : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly TimeSpan _askTimeout;
+
+    private KvClient(ActorSystem system, IActorRef actor, KvClientOptions options)
+    {
+        (_system, Actor) = (system, actor);
+        Options = options;
+        _askTimeout = options.RequestTimeout + TimeSpan.FromSeconds(2);
+    }
+
+    public KvClientOptions Options { get; }
+
+    /// <summary>The client actor (for callers that prefer messages: <see cref="Get"/>, <see cref="Put"/>, <see cref="Delete"/>).</summary>
+    public IActorRef Actor { get; }
+
+    /// <summary>Props for a client actor in a caller's own actor system (which needs remoting and <see cref="KvSerializers"/>).</summary>
+    public static Props Props(KvClientOptions options) => Kv.Cluster.Actor.Props.Create(() => new KvClientActor(options));
+
+    /// <summary>Starts the client's actor system and waits until a contact point has answered with the ring.</summary>
+    public static async Task<KvClient> ConnectAsync(KvClientOptions? options = null, ILoggerFactory? loggers = null)
+    {
+        options ??= new KvClientOptions();
+        var system = ActorSystem.Create("kv-client", new ActorSystemOptions
+        {
+            LoggerFactory = loggers,
+            LogLevel = LogLevel.Warning,
+            Remote = new RemoteOptions { Hostname = options.Hostname, Port = 0, Secret = options.Secret },
+            Serialization = KvSerializers.Register,
+        });
+        try
+        {
+            var actor = system.ActorOf(Props(options), "kv-client");
+            var client = new KvClient(system, actor, options);
+            var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            if (ready is KvFailure f)
+                throw f.Error;
+            return client;
+        }
+        catch
+        {
+            await system.Terminate().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<T> Call<T>(object message)
+    {
+        object reply;
+        try
+        {
+            reply = await Actor.Ask<object>(message, _askTimeout).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new KvTimeoutException($"no answer within {_askTimeout.TotalSeconds:0} s");
+        }
+        return reply switch
+        {
+            KvFailure f => throw f.Error,
+            T t => t,
+            _ => throw new KvException($"unexpected reply {reply.GetType().Name}: {reply}"),
+        };
+    }
+
+    public Task<KvObject> GetAsync(string ns, string key, KvRequestOptions? options = null) => Call<KvObject>(new Get(ns, key, options));
+
+    public Task<KvWriteResult> PutAsync(string ns, string key, byte[] value, CausalContext? context = null, KvRequestOptions? options = null, string contentType = "application/octet-stream") =>
+        Call<KvWriteResult>(new Put(ns, key, value, context, options, contentType));
+
+    public Task<KvWriteResult> PutAsync(string ns, string key, string value, CausalContext? context = null, KvRequestOptions? options = null) =>
+        PutAsync(ns, key, Encoding.UTF8.GetBytes(value), context, options, "text/plain; charset=utf-8");
+
+    public Task<KvWriteResult> DeleteAsync(string ns, string key, CausalContext? context = null, KvRequestOptions? options = null) =>
+        Call<KvWriteResult>(new Delete(ns, key, context, options));
+
+    /// <summary>Members, their status and reachability, and the ring, as a reachable node sees them.</summary>
+    public Task<ClusterStatus> GetClusterStatusAsync() => Call<ClusterStatus>(new AdminRequest(GetClusterStatus.Instance));
+
+    /// <summary>Handoff progress of every member.</summary>
+    public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(new AdminRequest(GetTransfers.Instance));
+
+    /// <summary>Asks <paramref name="node"/> (host:port or address) to hand off and leave.</summary>
+    public Task<AdminReply> LeaveAsync(string node) => Call<AdminReply>(new AdminRequest(new LeaveNode(node)));
+
+    /// <summary>Marks <paramref name="node"/> (host:port or address) down.</summary>
+    public Task<AdminReply> DownAsync(string node) => Call<AdminReply>(new AdminRequest(new DownNode(node)));
+
+    public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
+}

@@ -1,0 +1,35 @@
+namespace Kv.Client;
+
+/// <summary>Client settings.</summary>
+public sealed record KvClientOptions
+{
+    /// <summary>Nodes to start from: host:port (the cluster's system name is <see cref="SystemName"/>) or kv://system@host:port.</summary>
+    public IReadOnlyList<string> ContactPoints { get; init; } = ["127.0.0.1:2551"];
+
+    /// <summary>The cluster's actor system name (kv.system-name).</summary>
+    public string SystemName { get; init; } = "kv";
+
+    /// <summary>The cluster's remoting secret (kv.remote.secret).</summary>
+    public string Secret { get; init; } = "";
+
+    /// <summary>The address the client listens on for replies (port 0: any free port).</summary>
+    public string Hostname { get; init; } = "127.0.0.1";
+
+    /// <summary>How long one node gets to answer before the request moves to the next node of the key's preference list.</summary>
+    public TimeSpan AttemptTimeout { get; init; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>The whole request, over all attempts.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How often every known node is asked for its ring (liveness and ring changes).</summary>
+    public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A node that misses this many refreshes in a row is skipped (and requests waiting on it move on).</summary>
+    public int MissedRefreshesBeforeDown { get; init; } = 2;
+
+    /// <summary>How long <see cref="KvClient.ConnectAsync"/> waits for a contact point to answer.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Largest value sent (the transport's frame limit is 4 MiB; nodes default to 1 MiB).</summary>
+    public int MaxValueBytes { get; init; } = 4 * 1024 * 1024 - 64 * 1024;
+}

@@ -1,0 +1,47 @@
+using System.Text;
+
+namespace Kv.Client;
+
+/// <summary>One value of an object: its bytes, content type and when it was written.</summary>
+public sealed record KvValue(byte[] Value, string ContentType, DateTimeOffset LastModified)
+{
+    public string AsString() => Encoding.UTF8.GetString(Value);
+}
+
+/// <summary>
+/// The result of a get: not found, one value, or several concurrent values (siblings). Resolve
+/// siblings by writing one value with this object's <see cref="Context"/>.
+/// </summary>
+public sealed record KvObject(string Namespace, string Key, bool Found, IReadOnlyList<KvValue> Siblings, CausalContext Context)
+{
+    public bool HasSiblings => Siblings.Count > 1;
+
+    /// <summary>The value when there is exactly one; throws when there are siblings or none.</summary>
+    public KvValue Value => Siblings.Count == 1
+        ? Siblings[0]
+        : throw new InvalidOperationException(Found ? $"{Siblings.Count} siblings: read Siblings and resolve them" : "not found");
+}
+
+/// <summary>The result of a put or delete: the new causal context, and (with return_body) the stored siblings.</summary>
+public sealed record KvWriteResult(CausalContext Context, IReadOnlyList<KvValue> Siblings, int Acks, int DurableAcks);
+
+/// <summary>Per-request overrides of the namespace's settings (null: the namespace's setting).</summary>
+public sealed record KvRequestOptions
+{
+    public int? R { get; init; }
+    public int? W { get; init; }
+    public int? DW { get; init; }
+    public int? PR { get; init; }
+    public int? PW { get; init; }
+    public TimeSpan? Timeout { get; init; }
+    public bool? NotFoundOk { get; init; }
+    public bool? BasicQuorum { get; init; }
+    public bool? ReturnBody { get; init; }
+
+    public static readonly KvRequestOptions None = new();
+
+    internal Kv.Actors.Coordinators.RequestOptions ToWire() => new()
+    {
+        R = R, W = W, DW = DW, PR = PR, PW = PW, Timeout = Timeout, NotFoundOk = NotFoundOk, BasicQuorum = BasicQuorum, ReturnBody = ReturnBody,
+    };
+}

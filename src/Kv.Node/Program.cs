@@ -1,0 +1,52 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Kv.Node;
+
+/// <summary>The node's console entry point. Exit codes: 0 stopped cleanly, 1 failed at run time, 2 bad configuration or arguments, 3 could not start.</summary>
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        NodeSettings settings;
+        try
+        {
+            var parsed = NodeArguments.Parse(args);
+            if (parsed.Help)
+            {
+                Console.WriteLine(NodeArguments.Usage);
+                return 0;
+            }
+            settings = NodeSettings.Load(parsed);
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"configuration error: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, Args = [] });
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "HH:mm:ss.fff ";
+        });
+        builder.Logging.SetMinimumLevel(settings.System.LogLevel);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddHostedService<NodeService>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Store.LeaveTimeout + TimeSpan.FromSeconds(60));
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        using var host = builder.Build();
+        try
+        {
+            await host.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception e) when (e is NodeStartupException or SocketException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return 3;
+        }
+    }
+}
