@@ -17,6 +17,7 @@ public static class Program
                        Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
                        Kv.Bench cluster membership [--window SECONDS]
+                       Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--nodes host:port,...] [--skip-load]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -27,8 +28,9 @@ public static class Program
                 "storage" => StorageBench.Run(BenchArgs.Parse(args[1..])),
                 "actors" when args.Length > 1 => ActorsBench.Run(BenchArgs.Parse(args[2..]), args[1]),
                 "remote" when args.Length > 1 => RemotePingPongBench.Run(BenchArgs.Parse(args[2..]), args[1]),
+                "cluster" when args.Length > 1 && args[1] == "ycsb" => YcsbBench.Run(BenchArgs.Parse(args[2..])),
                 "cluster" when args.Length > 1 => ClusterMembershipBench.Run(BenchArgs.Parse(args[2..]), args[1]),
-                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership)"),
+                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership|ycsb)"),
             };
         }
         catch (ArgumentException e)

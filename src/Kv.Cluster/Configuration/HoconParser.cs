@@ -460,6 +460,7 @@ public sealed class HoconParser
         {
             if (AtEnd || Peek() == '\n')
                 throw new HoconException(at, "unterminated string (a quoted string must end on the line it starts)");
+            var charAt = Here;
             char c = Peek();
             Advance();
             if (c == '"')
@@ -493,7 +494,7 @@ public sealed class HoconParser
                     sb.Append((char)code);
                     break;
                 default:
-                    throw Error($"unknown escape '\\{e}' in a quoted string");
+                    throw new HoconException(charAt, $"unknown escape '\\{e}' in a quoted string");
             }
         }
     }

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Kv.Client;
+
+namespace Kv.Bench.Cluster;
+
+/// <summary>A throwaway cluster of Kv.Node processes (Kv.Node.dll from this output directory), data in a temp directory.</summary>
+public sealed class LocalCluster : IAsyncDisposable
+{
+    private readonly List<Process> _processes = [];
+    private readonly string _dir;
+
+    private LocalCluster(string dir) => _dir = dir;
+
+    public IReadOnlyList<string> Contacts { get; private set; } = [];
+
+    public static async Task<LocalCluster> StartAsync(int nodes, IEnumerable<string> extraArgs)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "kv-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var cluster = new LocalCluster(dir);
+        var ports = Enumerable.Range(0, nodes).Select(_ => FreePort()).ToList();
+        cluster.Contacts = ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)).ToList();
+        string dll = Path.Combine(AppContext.BaseDirectory, "Kv.Node.dll");
+        var extra = extraArgs.ToList();
+        for (int i = 0; i < nodes; i++)
+        {
+            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(dll);
+            foreach (string a in new[] { "--data-dir", Path.Combine(dir, "node" + i.ToString(CultureInfo.InvariantCulture)), "--port", ports[i].ToString(CultureInfo.InvariantCulture) })
+                psi.ArgumentList.Add(a);
+            foreach (int p in ports)
+            {
+                psi.ArgumentList.Add("--seed");
+                psi.ArgumentList.Add("kv://kv@127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture));
+            }
+            foreach (string a in extra)
+                psi.ArgumentList.Add(a);
+            var process = Process.Start(psi)!;
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                    Console.Error.WriteLine($"node{i}: {e.Data}");
+            };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            cluster._processes.Add(process);
+        }
+        await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = cluster.Contacts }).ConfigureAwait(false);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+            if (status.Ring is { Settled: true } ring && ring.Members.Count == nodes && status.Convergence)
+                break;
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException("the local cluster did not settle within 90 s");
+            await Task.Delay(250).ConfigureAwait(false);
+        }
+        return cluster;
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var p in _processes)
+        {
+            try
+            {
+                p.Kill(entireProcessTree: true);
+                await p.WaitForExitAsync().ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // already gone
+            }
+            p.Dispose();
+        }
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"could not remove {_dir}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using System.Globalization;
+using Kv.Client;
+
+namespace Kv.Bench.Cluster;
+
+/// <summary>
+/// `Kv.Bench cluster ycsb`: YCSB's core workloads against a Kv cluster through Kv.Client. Loads
+/// --records 1 KB records (YCSB's hashed key names), then runs --operations operations from
+/// --threads concurrent callers with scrambled-zipfian (0.99) key choice, optionally paced to
+/// --target ops/s, and prints YCSB's report lines. Without --nodes it starts a local 3-node cluster
+/// (separate Kv.Node processes, default settings: N=3, R=2, W=2, DW=2) and removes it afterwards.
+/// Writes go to the namespace `ycsb`, declared last-write-wins (allow-mult off) as YCSB's updates
+/// are blind writes.
+/// </summary>
+public static class YcsbBench
+{
+    private static readonly Dictionary<string, (double Read, double Update, double Rmw)> Workloads = new()
+    {
+        ["a"] = (0.5, 0.5, 0),
+        ["b"] = (0.95, 0.05, 0),
+        ["c"] = (1.0, 0, 0),
+        ["f"] = (0.5, 0, 0.5),
+    };
+
+    public static int Run(BenchArgs args)
+    {
+        string workload = args.String("workload", "a").ToLowerInvariant();
+        long records = args.Long("records", 100_000);
+        long operations = args.Long("operations", 1_000_000);
+        int threads = (int)args.Long("threads", 64);
+        double target = args.Long("target", 0);
+        int fieldLength = (int)args.Long("value-size", 1000);
+        string nodes = args.String("nodes", "");
+        string ns = args.String("namespace", "ycsb");
+        bool skipLoad = args.Flag("skip-load");
+        args.RejectUnknown();
+        if (!Workloads.TryGetValue(workload, out var mix))
+            throw new ArgumentException($"--workload must be one of a, b, c, f (not '{workload}')");
+        if (records < 1 || operations < 0 || threads < 1)
+            throw new ArgumentException("--records and --threads must be >= 1");
+        return RunAsync(workload, mix, records, operations, threads, target, fieldLength, nodes, ns, skipLoad).GetAwaiter().GetResult();
+    }
+
+    private static async Task<int> RunAsync(string workload, (double Read, double Update, double Rmw) mix, long records, long operations, int threads,
+        double target, int fieldLength, string nodes, string ns, bool skipLoad)
+    {
+        LocalCluster? local = null;
+        IReadOnlyList<string> contacts;
+        if (nodes.Length == 0)
+        {
+            Console.WriteLine("# starting a local 3-node cluster (Kv.Node processes, N=3 R=2 W=2 DW=2)");
+            local = await LocalCluster.StartAsync(3,
+            [
+                "--kv.namespaces.ycsb.allow-mult", "off", "--kv.namespaces.ycsb.last-write-wins", "on",
+                "--kv.actor.log-level", "warning",
+            ]).ConfigureAwait(false);
+            contacts = local.Contacts;
+        }
+        else
+        {
+            contacts = nodes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        try
+        {
+            await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = contacts }).ConfigureAwait(false);
+            var values = new byte[1 << 20];
+            Random.Shared.NextBytes(values);
+            byte[] Value(Random r)
+            {
+                var v = new byte[fieldLength];
+                Buffer.BlockCopy(values, r.Next(values.Length - fieldLength), v, 0, fieldLength);
+                return v;
+            }
+
+            if (!skipLoad)
+            {
+                Console.WriteLine($"# load: {records} records of {fieldLength} B, {threads} threads");
+                var load = new Recorder("INSERT");
+                long next = -1;
+                var sw = Stopwatch.StartNew();
+                await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
+                {
+                    var r = new Random(t);
+                    long i;
+                    while ((i = Interlocked.Increment(ref next)) < records)
+                        await load.Time(() => client.PutAsync(ns, YcsbGenerators.KeyName(i), Value(r))).ConfigureAwait(false);
+                }))).ConfigureAwait(false);
+                Report("LOAD", sw.Elapsed, [load]);
+            }
+
+            Console.WriteLine($"# run: workload {workload}, {operations} operations, {threads} threads" + (target > 0 ? $", target {target} ops/s" : ""));
+            var read = new Recorder("READ");
+            var update = new Recorder("UPDATE");
+            var rmw = new Recorder("READ-MODIFY-WRITE");
+            var zipf = new ScrambledZipfian(records);
+            long done = -1;
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
+            {
+                var r = new Random(1000 + t);
+                long mine = 0;
+                long op;
+                while ((op = Interlocked.Increment(ref done)) < operations)
+                {
+                    if (target > 0)
+                    {
+                        // Pace each caller to target/threads ops/s (YCSB's -target).
+                        var due = TimeSpan.FromSeconds(mine++ * threads / target);
+                        var wait = due - clock.Elapsed;
+                        if (wait > TimeSpan.Zero)
+                            await Task.Delay(wait).ConfigureAwait(false);
+                    }
+                    string key = YcsbGenerators.KeyName(zipf.Next(r));
+                    double p = r.NextDouble();
+                    if (p < mix.Read)
+                    {
+                        await read.Time(() => client.GetAsync(ns, key)).ConfigureAwait(false);
+                    }
+                    else if (p < mix.Read + mix.Update)
+                    {
+                        await update.Time(() => client.PutAsync(ns, key, Value(r))).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await rmw.Time(async () =>
+                        {
+                            var obj = await client.GetAsync(ns, key).ConfigureAwait(false);
+                            return await client.PutAsync(ns, key, Value(r), obj.Context).ConfigureAwait(false);
+                        }).ConfigureAwait(false);
+                    }
+                }
+            }))).ConfigureAwait(false);
+            Report("OVERALL", clock.Elapsed, [read, update, rmw]);
+            return 0;
+        }
+        finally
+        {
+            if (local is not null)
+                await local.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static void Report(string phase, TimeSpan elapsed, IReadOnlyList<Recorder> recorders)
+    {
+        long ops = recorders.Sum(r => r.Count + r.Failures);
+        Console.WriteLine($"[{phase}], RunTime(ms), {elapsed.TotalMilliseconds:0}");
+        Console.WriteLine($"[{phase}], Throughput(ops/sec), {(ops / elapsed.TotalSeconds).ToString("0.0", CultureInfo.InvariantCulture)}");
+        foreach (var r in recorders.Where(r => r.Count + r.Failures > 0))
+            r.Print();
+    }
+
+    private sealed class Recorder(string name)
+    {
+        private readonly List<long> _micros = [];
+        private readonly Dictionary<string, long> _errors = [];
+        private readonly Lock _lock = new();
+
+        public long Count { get; private set; }
+
+        public long Failures { get; private set; }
+
+        public async Task Time<T>(Func<Task<T>> op)
+        {
+            long start = Stopwatch.GetTimestamp();
+            try
+            {
+                await op().ConfigureAwait(false);
+                long us = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+                lock (_lock)
+                {
+                    _micros.Add(us);
+                    Count++;
+                }
+            }
+            catch (KvException e)
+            {
+                lock (_lock)
+                {
+                    Failures++;
+                    string kind = e.GetType().Name;
+                    _errors[kind] = _errors.GetValueOrDefault(kind) + 1;
+                }
+            }
+        }
+
+        public void Print()
+        {
+            _micros.Sort();
+            long P(double q) => _micros.Count == 0 ? 0 : _micros[Math.Min(_micros.Count - 1, (int)(q * _micros.Count))];
+            Console.WriteLine($"[{name}], Operations, {Count}");
+            Console.WriteLine($"[{name}], AverageLatency(us), {(_micros.Count == 0 ? 0 : _micros.Average()).ToString("0.0", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"[{name}], MinLatency(us), {P(0)}");
+            Console.WriteLine($"[{name}], MaxLatency(us), {(_micros.Count == 0 ? 0 : _micros[^1])}");
+            Console.WriteLine($"[{name}], 50thPercentileLatency(us), {P(0.50)}");
+            Console.WriteLine($"[{name}], 95thPercentileLatency(us), {P(0.95)}");
+            Console.WriteLine($"[{name}], 99thPercentileLatency(us), {P(0.99)}");
+            Console.WriteLine($"[{name}], 99.9PercentileLatency(us), {P(0.999)}");
+            Console.WriteLine($"[{name}], Return=OK, {Count}");
+            foreach (var (kind, n) in _errors)
+                Console.WriteLine($"[{name}-FAILED], {kind}, {n}");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Kv.Client;
+using Xunit.Abstractions;
+
+namespace Kv.Node.Tests;
+
+/// <summary>
+/// The README's tour on real processes: `kv dev start --nodes 3`, put, get, kill -9 the node the
+/// client talks to first, get again (client failover); the `kv` command's answers to bad input;
+/// `kv cluster status` after the kill; `kv dev stop`.
+/// </summary>
+[Collection("processes")]
+public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kv-dev-").FullName;
+
+    private (int Code, string Out, string Err) Kv(params string[] args) => KvWithInput("", args);
+
+    private (int Code, string Out, string Err) KvWithInput(string stdin, params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Cli.Program.Run(args, new StringReader(stdin), stdout, stderr);
+        output.WriteLine($"kv {string.Join(' ', args)} -> {code}\n{stdout}{stderr}");
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    public void Dispose()
+    {
+        Kv("dev", "stop", "--dir", _dir, "--kill");
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // best effort
+        }
+    }
+
+    [Fact]
+    public async Task Three_nodes_put_get_kill_one_get_again()
+    {
+        string cwd = Directory.GetCurrentDirectory();
+        Directory.SetCurrentDirectory(Processes.RepoRoot());
+        try
+        {
+            var start = Kv("dev", "start", "--nodes", "3", "--dir", _dir);
+            Assert.True(start.Code == 0, start.Out + start.Err);
+            Assert.Contains("cluster ready: 3 nodes", start.Out, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(cwd);
+        }
+
+        // Data from the shell.
+        var put = Kv("put", "default", "tour", "hello");
+        Assert.Equal(0, put.Code);
+        var get = Kv("get", "default", "tour");
+        Assert.Equal(0, get.Code);
+        Assert.EndsWith("\thello\n", get.Out.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        Assert.Equal(0, Kv("put", "default", "tour", "world", "--context", put.Out.Trim()).Code);
+        Assert.Equal("world", Kv("get", "default", "tour", "--raw").Out);
+        var status = Kv("cluster", "status");
+        Assert.Equal(0, status.Code);
+        Assert.Contains("kv://kv@127.0.0.1:2553", status.Out, StringComparison.Ordinal);
+        Assert.Equal(0, Kv("cluster", "ring").Code);
+        Assert.Equal(0, Kv("cluster", "transfers").Code);
+
+        // Bad input: clear errors, exit codes a script can rely on.
+        Assert.Equal(2, Kv("put", "default").Code);
+        Assert.Equal(2, Kv("get").Code);
+        Assert.Equal(2, Kv("get", "default", "k", "--r", "many").Code);
+        Assert.Equal(2, Kv("put", "default", "k", "v", "--context", "!!not-a-context!!").Code);
+        var huge = KvWithInput(new string('x', 2_000_000), "put", "default", "huge");
+        Assert.Equal(7, huge.Code);
+        Assert.Contains("exceeds kv.max-object-size", huge.Err, StringComparison.Ordinal);
+        var emptyKey = Kv("put", "default", "", "v");
+        Assert.Equal(7, emptyKey.Code);
+        Assert.Contains("a key must be", emptyKey.Err, StringComparison.Ordinal);
+        var longKey = Kv("get", "default", new string('k', 70_000));
+        Assert.Equal(7, longKey.Code);
+        var unknownNs = Kv("get", "nope", "k");
+        Assert.Equal(7, unknownNs.Code);
+        Assert.Contains("unknown namespace 'nope'", unknownNs.Err, StringComparison.Ordinal);
+        var badQuorum = Kv("put", "default", "k", "v", "--w", "4");
+        Assert.Equal(7, badQuorum.Code);
+        Assert.Equal(1, Kv("get", "default", "never-written").Code);
+        var nobody = Kv("get", "default", "k", "--nodes", "127.0.0.1:1");
+        Assert.Equal(5, nobody.Code);
+
+        // Client failover: kill -9 the first node of the key's preference list, the one the client sends to.
+        await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = ["127.0.0.1:2551", "127.0.0.1:2552", "127.0.0.1:2553"] });
+        var keys = Enumerable.Range(0, 50).Select(i => "failover-" + i.ToString(CultureInfo.InvariantCulture)).ToList();
+        foreach (string k in keys)
+            await client.PutAsync("default", k, "v-" + k);
+        var ring = (await client.GetClusterStatusAsync()).Ring!;
+        string victim = ring.PreferenceList(Encoding.UTF8.GetBytes("default"), Encoding.UTF8.GetBytes(keys[0]), 1)[0].Node;
+        int port = int.Parse(victim[(victim.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+        int pid = int.Parse(File.ReadAllText(Path.Combine(_dir, "node" + (port - 2550).ToString(CultureInfo.InvariantCulture), "pid")), CultureInfo.InvariantCulture);
+        Process.GetProcessById(pid).Kill();
+        output.WriteLine($"killed {victim} (pid {pid})");
+
+        var sw = Stopwatch.StartNew();
+        var obj = await client.GetAsync("default", keys[0]);
+        output.WriteLine($"first get after the kill: {sw.ElapsedMilliseconds} ms");
+        Assert.Equal("v-" + keys[0], obj.Value.AsString());
+        foreach (string k in keys)
+            Assert.Equal("v-" + k, (await client.GetAsync("default", k)).Value.AsString());
+        await client.PutAsync("default", keys[0], "after the kill", obj.Context);
+        Assert.Equal("after the kill", (await client.GetAsync("default", keys[0])).Value.AsString());
+
+        var after = Kv("cluster", "status");
+        Assert.Equal(0, after.Code);
+        Assert.Contains($"warning: {victim} is unreachable", after.Out, StringComparison.Ordinal);
+        Assert.Equal("world", Kv("get", "default", "tour", "--raw").Out);
+    }
+}

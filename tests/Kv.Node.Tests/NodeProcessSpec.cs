@@ -1,0 +1,68 @@
+using Kv.Client;
+
+namespace Kv.Node.Tests;
+
+/// <summary>The node host as a process, started the way the README starts it (no arguments: embedded defaults).</summary>
+[Collection("processes")]
+public sealed class NodeProcessSpec : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kv-node-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a killed process may still hold a file for a moment
+        }
+    }
+
+    [Fact]
+    public async Task A_node_with_defaults_serves_refuses_a_second_node_on_its_data_and_stops_cleanly_on_SIGTERM()
+    {
+        using (var node = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir))
+        {
+            await node.WaitForOutput("ring v1", TimeSpan.FromSeconds(30));
+            Assert.True(Directory.Exists(Path.Combine(_dir, "data", "vnodes")), "data goes under ./data");
+            await using (var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }))
+            {
+                await client.PutAsync("default", "greeting", "hello");
+                var obj = await client.GetAsync("default", "greeting");
+                Assert.Equal("hello", obj.Value.AsString());
+                await Assert.ThrowsAsync<UnknownNamespaceException>(() => client.GetAsync("undeclared", "k"));
+            }
+
+            using (var second = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir, "--port", Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                Assert.Equal(3, await second.WaitForExit(TimeSpan.FromSeconds(30)));
+                Assert.Contains("is in use by another node", second.Output, StringComparison.Ordinal);
+            }
+
+            node.Signal(15);
+            Assert.Equal(0, await node.WaitForExit(TimeSpan.FromSeconds(30)));
+            Assert.Contains("stopped", node.Output, StringComparison.Ordinal);
+        }
+
+        // Restarted on the same data: the acknowledged write is there.
+        using var again = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir);
+        await again.WaitForOutput("is Up", TimeSpan.FromSeconds(30));
+        await using (var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }))
+        {
+            var obj = await client.GetAsync("default", "greeting");
+            Assert.Equal("hello", obj.Value.AsString());
+        }
+        again.Signal(2);
+        Assert.Equal(0, await again.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_bad_setting_stops_the_node_at_start_with_exit_code_2()
+    {
+        using var node = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir, "--kv.ring-size", "48");
+        Assert.Equal(2, await node.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains("configuration error: kv.ring-size must be a power of two", node.Output, StringComparison.Ordinal);
+    }
+}

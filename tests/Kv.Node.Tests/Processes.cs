@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Kv.Node.Tests;
+
+/// <summary>Runs the built programs (Kv.Node.dll, kv.dll from this test's output) as real processes.</summary>
+public static class Processes
+{
+    public static string Dll(string name) => Path.Combine(AppContext.BaseDirectory, name);
+
+    public static string RepoRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            if (File.Exists(Path.Combine(d.FullName, "hocon", "node1.conf")))
+                return d.FullName;
+        }
+        throw new InvalidOperationException("repository root (with hocon/) not found");
+    }
+
+    public static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    /// <summary>A started process whose output is collected.</summary>
+    public sealed class Running : IDisposable
+    {
+        private readonly StringBuilder _output = new();
+
+        public Running(string dll, string workingDirectory, params string[] args)
+        {
+            var psi = new ProcessStartInfo("dotnet")
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+                WorkingDirectory = workingDirectory,
+            };
+            psi.ArgumentList.Add(dll);
+            foreach (string a in args)
+                psi.ArgumentList.Add(a);
+            Process = Process.Start(psi)!;
+            Process.OutputDataReceived += (_, e) => Append(e.Data);
+            Process.ErrorDataReceived += (_, e) => Append(e.Data);
+            Process.BeginOutputReadLine();
+            Process.BeginErrorReadLine();
+        }
+
+        public Process Process { get; }
+
+        public string Output
+        {
+            get
+            {
+                lock (_output)
+                    return _output.ToString();
+            }
+        }
+
+        private void Append(string? line)
+        {
+            if (line is null)
+                return;
+            lock (_output)
+                _output.AppendLine(line);
+        }
+
+        public async Task WaitForOutput(string text, TimeSpan timeout)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (!Output.Contains(text, StringComparison.Ordinal))
+            {
+                if (DateTime.UtcNow > deadline || Process.HasExited)
+                    throw new TimeoutException($"'{text}' did not appear (exited: {Process.HasExited}); output:\n{Output}");
+                await Task.Delay(100);
+            }
+        }
+
+        public async Task<int> WaitForExit(TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            await Process.WaitForExitAsync(cts.Token);
+            Process.WaitForExit();
+            return Process.ExitCode;
+        }
+
+        public void Signal(int signal) => _ = Kill(Process.Id, signal);
+
+        public void Dispose()
+        {
+            if (!Process.HasExited)
+                Process.Kill(entireProcessTree: true);
+            Process.Dispose();
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+}
+
+[CollectionDefinition("processes", DisableParallelization = true)]
+public sealed class ProcessCollection;
