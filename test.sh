@@ -5,7 +5,9 @@ cd "$(dirname "$0")"
 dotnet restore Kv.sln
 dotnet build Kv.sln --no-restore -c Debug
 status=0
-dotnet test Kv.sln --no-build -c Debug --logger "console;verbosity=normal" 2>&1 | tee /tmp/kv-test-output.txt || status=$?
+# One test assembly at a time: the process-level specs start real nodes, and 2 cores are few.
+export VSTEST_CONNECTION_TIMEOUT=300
+dotnet test Kv.sln --no-build -c Debug -m:1 --logger "console;verbosity=normal" 2>&1 | tee /tmp/kv-test-output.txt || status=$?
 # One plain summary line, counted across test assemblies.
 count() { { grep -Eo "^ +$1: +[0-9]+" /tmp/kv-test-output.txt || true; } | awk '{s+=$2} END {print s+0}'; }
 passed=$(count Passed)
