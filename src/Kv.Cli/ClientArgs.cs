@@ -1,3 +1,4 @@
+using Kv.Actors.Coordinators;
 using System.Globalization;
 using Kv.Cluster.Configuration;
 using Kv.Client;
@@ -56,7 +57,7 @@ public static class ClientArgs
             : throw new CliException($"--{name} needs a small whole number, not '{v}'");
     }
 
-    public static KvRequestOptions Request(CliArgs args) => new()
+    public static RequestOptions Request(CliArgs args) => new()
     {
         R = Quorum(args, "r"),
         W = Quorum(args, "w"),
@@ -64,6 +65,5 @@ public static class ClientArgs
         PR = Quorum(args, "pr"),
         PW = Quorum(args, "pw"),
         Timeout = Duration(args, "timeout"),
-        ReturnBody = null,
     };
 }

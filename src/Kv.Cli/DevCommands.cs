@@ -157,11 +157,15 @@ public static partial class DevCommands
             stdout.WriteLine(kill ? $"{name}: kill -9 {pid}" : $"{name}: SIGTERM {pid} (hands off its partitions, then leaves)");
             _ = Kill(pid, kill ? 9 : 15);
             var started = DateTime.UtcNow;
+            var report = started.AddSeconds(10);
             while (Alive(pid))
             {
                 await Task.Delay(200).ConfigureAwait(false);
-                if ((DateTime.UtcNow - started).TotalSeconds % 10 < 0.2)
+                if (DateTime.UtcNow >= report)
+                {
                     stdout.WriteLine($"{name}: still stopping ({(DateTime.UtcNow - started).TotalSeconds:0} s)");
+                    report = report.AddSeconds(10);
+                }
             }
             File.Delete(pidFile);
             stdout.WriteLine($"{name}: stopped");

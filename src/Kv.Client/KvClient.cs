@@ -1,3 +1,4 @@
+using Kv.Actors.Coordinators;
 using System.Text;
 using Kv.Actors.Admin;
 using Kv.Actors.Wire;
@@ -79,15 +80,15 @@ public sealed class KvClient : IAsyncDisposable
         };
     }
 
-    public Task<KvObject> GetAsync(string ns, string key, KvRequestOptions? options = null) => Call<KvObject>(new Get(ns, key, options));
+    public Task<KvObject> GetAsync(string ns, string key, RequestOptions? options = null) => Call<KvObject>(new Get(ns, key, options));
 
-    public Task<KvWriteResult> PutAsync(string ns, string key, byte[] value, CausalContext? context = null, KvRequestOptions? options = null, string contentType = "application/octet-stream") =>
+    public Task<KvWriteResult> PutAsync(string ns, string key, byte[] value, CausalContext? context = null, RequestOptions? options = null, string contentType = "application/octet-stream") =>
         Call<KvWriteResult>(new Put(ns, key, value, context, options, contentType));
 
-    public Task<KvWriteResult> PutAsync(string ns, string key, string value, CausalContext? context = null, KvRequestOptions? options = null) =>
+    public Task<KvWriteResult> PutAsync(string ns, string key, string value, CausalContext? context = null, RequestOptions? options = null) =>
         PutAsync(ns, key, Encoding.UTF8.GetBytes(value), context, options, "text/plain; charset=utf-8");
 
-    public Task<KvWriteResult> DeleteAsync(string ns, string key, CausalContext? context = null, KvRequestOptions? options = null) =>
+    public Task<KvWriteResult> DeleteAsync(string ns, string key, CausalContext? context = null, RequestOptions? options = null) =>
         Call<KvWriteResult>(new Delete(ns, key, context, options));
 
     /// <summary>Members, their status and reachability, and the ring, as a reachable node sees them.</summary>

@@ -49,11 +49,11 @@ public sealed class KvClientActor : ReceiveActor
         Receive<Pong>(OnPong);
         Receive<Missed>(OnMissed);
         Receive<AwaitReady>(_ => OnAwaitReady());
-        Receive<Get>(g => Start(g.Namespace, g.Key, 0, new KvGet(Utf8(g.Namespace), Utf8(g.Key), (g.Options ?? KvRequestOptions.None).ToWire())));
+        Receive<Get>(g => Start(g.Namespace, g.Key, 0, new KvGet(Utf8(g.Namespace), Utf8(g.Key), g.Options ?? RequestOptions.None)));
         Receive<Put>(p => Start(p.Namespace, p.Key, p.Value.Length,
-            new KvPut(Utf8(p.Namespace), Utf8(p.Key), new Sibling(p.Value, p.ContentType, 0, false), (p.Context ?? CausalContext.Empty).Vector, (p.Options ?? KvRequestOptions.None).ToWire())));
+            new KvPut(Utf8(p.Namespace), Utf8(p.Key), new Sibling(p.Value, p.ContentType, 0, false), (p.Context ?? CausalContext.Empty).Vector, p.Options ?? RequestOptions.None)));
         Receive<Delete>(d => Start(d.Namespace, d.Key, 0,
-            new KvDelete(Utf8(d.Namespace), Utf8(d.Key), (d.Context ?? CausalContext.Empty).Vector, (d.Options ?? KvRequestOptions.None).ToWire())));
+            new KvDelete(Utf8(d.Namespace), Utf8(d.Key), (d.Context ?? CausalContext.Empty).Vector, d.Options ?? RequestOptions.None)));
         Receive<AdminRequest>(a => Spawn(a.Message, Healthy(_misses.Keys.Order(StringComparer.Ordinal)), KvPaths.Admin, r => r));
     }
 

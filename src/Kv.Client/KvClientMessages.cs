@@ -1,13 +1,14 @@
+using Kv.Actors.Coordinators;
 namespace Kv.Client;
 
 /// <summary>Actor API: read a key. Reply: <see cref="KvObject"/> or <see cref="KvFailure"/>.</summary>
-public sealed record Get(string Namespace, string Key, KvRequestOptions? Options = null);
+public sealed record Get(string Namespace, string Key, RequestOptions? Options = null);
 
 /// <summary>Actor API: write a value (with the context of the read it is based on). Reply: <see cref="KvWriteResult"/> or <see cref="KvFailure"/>.</summary>
-public sealed record Put(string Namespace, string Key, byte[] Value, CausalContext? Context = null, KvRequestOptions? Options = null, string ContentType = "application/octet-stream");
+public sealed record Put(string Namespace, string Key, byte[] Value, CausalContext? Context = null, RequestOptions? Options = null, string ContentType = "application/octet-stream");
 
 /// <summary>Actor API: delete a key (a tombstone with the given context). Reply: <see cref="KvWriteResult"/> or <see cref="KvFailure"/>.</summary>
-public sealed record Delete(string Namespace, string Key, CausalContext? Context = null, KvRequestOptions? Options = null);
+public sealed record Delete(string Namespace, string Key, CausalContext? Context = null, RequestOptions? Options = null);
 
 /// <summary>Actor API: a request to a node's admin actor (Kv.Actors.Admin messages), sent to a reachable node; the node's reply comes back as it is.</summary>
 public sealed record AdminRequest(object Message);

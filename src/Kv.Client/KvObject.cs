@@ -24,24 +24,3 @@ public sealed record KvObject(string Namespace, string Key, bool Found, IReadOnl
 
 /// <summary>The result of a put or delete: the new causal context, and (with return_body) the stored siblings.</summary>
 public sealed record KvWriteResult(CausalContext Context, IReadOnlyList<KvValue> Siblings, int Acks, int DurableAcks);
-
-/// <summary>Per-request overrides of the namespace's settings (null: the namespace's setting).</summary>
-public sealed record KvRequestOptions
-{
-    public int? R { get; init; }
-    public int? W { get; init; }
-    public int? DW { get; init; }
-    public int? PR { get; init; }
-    public int? PW { get; init; }
-    public TimeSpan? Timeout { get; init; }
-    public bool? NotFoundOk { get; init; }
-    public bool? BasicQuorum { get; init; }
-    public bool? ReturnBody { get; init; }
-
-    public static readonly KvRequestOptions None = new();
-
-    internal Kv.Actors.Coordinators.RequestOptions ToWire() => new()
-    {
-        R = R, W = W, DW = DW, PR = PR, PW = PW, Timeout = Timeout, NotFoundOk = NotFoundOk, BasicQuorum = BasicQuorum, ReturnBody = ReturnBody,
-    };
-}

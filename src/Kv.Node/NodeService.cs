@@ -18,7 +18,7 @@ namespace Kv.Node;
 public sealed class NodeService(NodeSettings settings, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : IHostedService
 {
     private readonly ILogger _log = loggers.CreateLogger("Kv.Node");
-    private FileStream? _lock;
+    private IDisposable? _lock;
     private ActorSystem? _system;
     private KvNode? _node;
 
@@ -54,15 +54,13 @@ public sealed class NodeService(NodeSettings settings, ILoggerFactory loggers, I
         return Task.CompletedTask;
     }
 
-    private static FileStream AcquireLock(string data)
+    private static IDisposable AcquireLock(string data)
     {
-        string path = Path.Combine(data, "LOCK");
         try
         {
-            // On Unix .NET backs FileShare.None with flock(LOCK_EX | LOCK_NB): held until this process exits.
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return Kv.Storage.IO.PhysicalFileSystem.Instance.Lock(Path.Combine(data, "LOCK"));
         }
-        catch (IOException e)
+        catch (Kv.Storage.StorageLockedException e)
         {
             throw new NodeStartupException($"the data directory {data} is in use by another node (its LOCK file is held): {e.Message}");
         }

@@ -44,9 +44,9 @@ public sealed record NodeSettings(
             var documents = new List<HoconDocument> { HoconDocument.FromText("reference.conf", Reference) };
             if (args.ConfigFile is not null)
                 documents.Add(HoconDocument.File(Path.GetFullPath(args.ConfigFile)));
-            var builder = new ConfigurationBuilder();
-            builder.Add(new HoconConfigurationSource { Environment = environment });
-            ((HoconConfigurationSource)builder.Sources[0]).Documents.AddRange(documents);
+            var hocon = new HoconConfigurationSource { Environment = environment };
+            hocon.Documents.AddRange(documents);
+            var builder = new ConfigurationBuilder().Add(hocon);
             if (environment is null)
                 builder.AddEnvironmentVariables();
             builder.AddInMemoryCollection(args.Overrides);

@@ -4,6 +4,8 @@ using Kv.Storage;
 namespace Kv.Node.Tests;
 
 /// <summary>Configuration: reference.conf's defaults, the hocon/ files, overrides, and errors that name the setting.</summary>
+/// <remarks>In the processes collection: one test sets environment variables, which nodes started meanwhile would inherit.</remarks>
+[Collection("processes")]
 public sealed class NodeSettingsSpec
 {
     private static readonly string Hocon = FindHocon();
