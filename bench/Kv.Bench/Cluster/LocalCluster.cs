@@ -16,6 +16,18 @@ public sealed class LocalCluster : IAsyncDisposable
 
     public IReadOnlyList<string> Contacts { get; private set; } = [];
 
+    /// <summary>CPU time used so far by each node process.</summary>
+    public IReadOnlyList<TimeSpan> NodeCpu()
+    {
+        var times = new List<TimeSpan>();
+        foreach (var p in _processes)
+        {
+            p.Refresh();
+            times.Add(p.HasExited ? TimeSpan.Zero : p.TotalProcessorTime);
+        }
+        return times;
+    }
+
     public static async Task<LocalCluster> StartAsync(int nodes, IEnumerable<string> extraArgs)
     {
         string dir = Path.Combine(Path.GetTempPath(), "kv-bench-" + Guid.NewGuid().ToString("N")[..8]);

@@ -95,6 +95,7 @@ public static class YcsbBench
             var rmw = new Recorder("READ-MODIFY-WRITE");
             var zipf = new ScrambledZipfian(records);
             long done = -1;
+            var cpuBefore = Cpu(local);
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
             {
@@ -132,6 +133,7 @@ public static class YcsbBench
                 }
             }))).ConfigureAwait(false);
             Report("OVERALL", clock.Elapsed, [read, update, rmw]);
+            ReportCpu(cpuBefore, Cpu(local), operations);
             return 0;
         }
         finally
@@ -139,6 +141,28 @@ public static class YcsbBench
             if (local is not null)
                 await local.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    private static List<(string Name, TimeSpan Time)> Cpu(LocalCluster? local)
+    {
+        var list = new List<(string, TimeSpan)> { ("client", Process.GetCurrentProcess().TotalProcessorTime) };
+        if (local is not null)
+            list.AddRange(local.NodeCpu().Select((t, i) => ("node" + i.ToString(CultureInfo.InvariantCulture), t)));
+        return list;
+    }
+
+    /// <summary>CPU seconds per process over the run and CPU microseconds per operation (where the time goes).</summary>
+    private static void ReportCpu(List<(string Name, TimeSpan Time)> before, List<(string Name, TimeSpan Time)> after, long operations)
+    {
+        double total = 0;
+        for (int i = 0; i < before.Count && i < after.Count; i++)
+        {
+            double s = (after[i].Time - before[i].Time).TotalSeconds;
+            total += s;
+            Console.WriteLine($"[CPU], {after[i].Name}(s), {s.ToString("0.0", CultureInfo.InvariantCulture)}");
+        }
+        if (operations > 0)
+            Console.WriteLine($"[CPU], PerOperation(us), {(total * 1e6 / operations).ToString("0", CultureInfo.InvariantCulture)}");
     }
 
     private static void Report(string phase, TimeSpan elapsed, IReadOnlyList<Recorder> recorders)

@@ -23,16 +23,14 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
 {
     private const int MaxInboundConnections = 1024;
     // Small on purpose: per-request actors (ask promises, coordinators, client requests) pass
-    // through this cache too, and a large one kept them alive into gen 2 (YCSB A, 20K records:
-    // 1.7-1.8K -> 2.3K ops/s; at 100K records 1.74K -> 1.87K; C unchanged). The long-lived refs
-    // (routers, vnodes) are re-resolved after a clear.
-    private const int RefCacheLimit = 2_000;
+    // through this cache too, and a large one keeps them alive into gen 2.
+    private const int RefCacheSlots = 2_048;
 
     private readonly ConcurrentDictionary<Address, Association> _associations = new();
     private readonly ConcurrentDictionary<InboundConnection, byte> _inbound = new();
     private readonly ConcurrentDictionary<Address, ulong> _knownUids = new();
     private readonly ConcurrentDictionary<ulong, Address> _quarantined = new();
-    private readonly ConcurrentDictionary<string, IActorRef> _refCache = new(StringComparer.Ordinal);
+    private readonly RefCache _refCache = new(RefCacheSlots);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly X509Certificate2? _certificate;
     private Socket? _listener;
@@ -161,18 +159,11 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     internal RemoteActorRef RemoteRefFor(ActorPath path)
     {
         string key = path.ToString();
-        if (_refCache.TryGetValue(key, out var cached) && cached is RemoteActorRef r)
+        if (_refCache.TryGet(key, out var cached) && cached is RemoteActorRef r)
             return r;
         var created = new RemoteActorRef(this, path);
-        CacheRef(key, created);
+        _refCache.Set(key, created);
         return created;
-    }
-
-    private void CacheRef(string key, IActorRef value)
-    {
-        if (_refCache.Count >= RefCacheLimit)
-            _refCache.Clear();
-        _refCache[key] = value;
     }
 
     internal void Send(RemoteActorRef target, object message, IActorRef? sender)
@@ -317,7 +308,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
 
     private InternalActorRef ResolveInboundTarget(string wirePath)
     {
-        if (_refCache.TryGetValue(wirePath, out var cached) && cached is LocalActorRef { IsTerminated: false } live)
+        if (_refCache.TryGet(wirePath, out var cached) && cached is LocalActorRef { IsTerminated: false } live)
             return live;
         if (wirePath.Length == 0 || wirePath[0] != '/')
             throw new MalformedFrameException($"target '{Truncate(wirePath)}' is not a path");
@@ -330,7 +321,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
         }
         var resolved = System.ResolveLocal(path);
         if (resolved is LocalActorRef)
-            CacheRef(wirePath, resolved);
+            _refCache.Set(wirePath, resolved);
         return resolved;
     }
 
@@ -344,13 +335,13 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     {
         if (path.Length == 0)
             return null;
-        if (_refCache.TryGetValue(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
+        if (_refCache.TryGet(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
             return cached;
         if (!ActorPath.TryParse(path, out var parsed))
             throw new MalformedFrameException($"'{Truncate(path)}' is not an actor path");
         var resolved = System.ResolveActorRef(parsed);
         if (resolved is LocalActorRef or RemoteActorRef)
-            CacheRef(path, resolved);
+            _refCache.Set(path, resolved);
         return resolved;
     }
 
