@@ -17,13 +17,12 @@ namespace Kv.Client;
 public sealed class KvClient : IAsyncDisposable
 {
     private readonly ActorSystem _system;
-    private readonly TimeSpan _askTimeout;
+    private readonly RoutingState _routing;
 
-    private KvClient(ActorSystem system, IActorRef actor, KvClientOptions options)
+    private KvClient(ActorSystem system, IActorRef actor, RoutingState routing, KvClientOptions options)
     {
-        (_system, Actor) = (system, actor);
+        (_system, Actor, _routing) = (system, actor, routing);
         Options = options;
-        _askTimeout = options.RequestTimeout + TimeSpan.FromSeconds(2);
     }
 
     public KvClientOptions Options { get; }
@@ -47,8 +46,9 @@ public sealed class KvClient : IAsyncDisposable
         });
         try
         {
-            var actor = system.ActorOf(Props(options), "kv-client");
-            var client = new KvClient(system, actor, options);
+            var routing = new RoutingState();
+            var actor = system.ActorOf(Kv.Cluster.Actor.Props.Create(() => new KvClientActor(options, routing)), "kv-client");
+            var client = new KvClient(system, actor, routing, options);
             var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             if (ready is KvFailure f)
                 throw f.Error;
@@ -61,17 +61,15 @@ public sealed class KvClient : IAsyncDisposable
         }
     }
 
-    private async Task<T> Call<T>(object message)
+    /// <summary>The client's current view of the nodes and the ring.</summary>
+    public ClientRouting Routing => _routing.Current;
+
+    // Requests run here on the routing snapshot, without a hop through the client actor.
+    private async Task<T> Call<T>(ClientCall call)
     {
-        object reply;
-        try
-        {
-            reply = await Actor.Ask<object>(message, _askTimeout).ConfigureAwait(false);
-        }
-        catch (AskTimeoutException)
-        {
-            throw new KvTimeoutException($"no answer within {_askTimeout.TotalSeconds:0} s");
-        }
+        if (call.Error is not null)
+            throw call.Error;
+        var reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
         return reply switch
         {
             KvFailure f => throw f.Error,
@@ -80,28 +78,28 @@ public sealed class KvClient : IAsyncDisposable
         };
     }
 
-    public Task<KvObject> GetAsync(string ns, string key, RequestOptions? options = null) => Call<KvObject>(new Get(ns, key, options));
+    public Task<KvObject> GetAsync(string ns, string key, RequestOptions? options = null) => Call<KvObject>(ClientCall.For(new Get(ns, key, options), Options));
 
     public Task<KvWriteResult> PutAsync(string ns, string key, byte[] value, CausalContext? context = null, RequestOptions? options = null, string contentType = "application/octet-stream") =>
-        Call<KvWriteResult>(new Put(ns, key, value, context, options, contentType));
+        Call<KvWriteResult>(ClientCall.For(new Put(ns, key, value, context, options, contentType), Options));
 
     public Task<KvWriteResult> PutAsync(string ns, string key, string value, CausalContext? context = null, RequestOptions? options = null) =>
         PutAsync(ns, key, Encoding.UTF8.GetBytes(value), context, options, "text/plain; charset=utf-8");
 
     public Task<KvWriteResult> DeleteAsync(string ns, string key, CausalContext? context = null, RequestOptions? options = null) =>
-        Call<KvWriteResult>(new Delete(ns, key, context, options));
+        Call<KvWriteResult>(ClientCall.For(new Delete(ns, key, context, options), Options));
 
     /// <summary>Members, their status and reachability, and the ring, as a reachable node sees them.</summary>
-    public Task<ClusterStatus> GetClusterStatusAsync() => Call<ClusterStatus>(new AdminRequest(GetClusterStatus.Instance));
+    public Task<ClusterStatus> GetClusterStatusAsync() => Call<ClusterStatus>(ClientCall.For(new AdminRequest(GetClusterStatus.Instance)));
 
     /// <summary>Handoff progress of every member.</summary>
-    public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(new AdminRequest(GetTransfers.Instance));
+    public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(ClientCall.For(new AdminRequest(GetTransfers.Instance)));
 
     /// <summary>Asks <paramref name="node"/> (host:port or address) to hand off and leave.</summary>
-    public Task<AdminReply> LeaveAsync(string node) => Call<AdminReply>(new AdminRequest(new LeaveNode(node)));
+    public Task<AdminReply> LeaveAsync(string node) => Call<AdminReply>(ClientCall.For(new AdminRequest(new LeaveNode(node))));
 
     /// <summary>Marks <paramref name="node"/> (host:port or address) down.</summary>
-    public Task<AdminReply> DownAsync(string node) => Call<AdminReply>(new AdminRequest(new DownNode(node)));
+    public Task<AdminReply> DownAsync(string node) => Call<AdminReply>(ClientCall.For(new AdminRequest(new DownNode(node))));
 
     public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
 }

@@ -1,0 +1,95 @@
+using System.Text;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Objects;
+using Kv.Cluster.Actor;
+
+namespace Kv.Client;
+
+/// <summary>
+/// One client request: checked and encoded once, then sent to the first candidate node (the key's
+/// preference list order, healthy nodes first), moving to the next when the attempt times out, the
+/// client marks that node down while waiting, or the node answers that it cannot serve yet. The
+/// reply becomes a client result (<see cref="Replies.Map"/>) or a <see cref="KvFailure"/>; running
+/// never throws. No actor per request: the ask's temporary ref receives the reply.
+/// </summary>
+internal sealed class ClientCall
+{
+    private readonly string _ns = "";
+    private readonly string _key = "";
+    private readonly byte[] _nsBytes = [];
+    private readonly byte[] _keyBytes = [];
+    private readonly object _message;
+    private readonly bool _admin;
+
+    private ClientCall(object message, bool admin) => (_message, _admin) = (message, admin);
+
+    private ClientCall(string ns, string key, int valueBytes, KvClientOptions options, Func<byte[], byte[], object> message)
+    {
+        (_ns, _key) = (ns, key);
+        Error = Replies.Check(ns, key, valueBytes, options.MaxValueBytes);
+        if (Error is not null)
+        {
+            _message = "";
+            return;
+        }
+        _nsBytes = Encoding.UTF8.GetBytes(ns);
+        _keyBytes = Encoding.UTF8.GetBytes(key);
+        _message = message(_nsBytes, _keyBytes);
+    }
+
+    /// <summary>Why the request cannot be sent (null if it can).</summary>
+    public KvException? Error { get; }
+
+    public static ClientCall For(Get g, KvClientOptions options) =>
+        new(g.Namespace, g.Key, 0, options, (ns, key) => new KvGet(ns, key, g.Options ?? RequestOptions.None));
+
+    public static ClientCall For(Put p, KvClientOptions options) =>
+        new(p.Namespace, p.Key, p.Value.Length, options, (ns, key) =>
+            new KvPut(ns, key, new Sibling(p.Value, p.ContentType, 0, false), (p.Context ?? CausalContext.Empty).Vector, p.Options ?? RequestOptions.None));
+
+    public static ClientCall For(Delete d, KvClientOptions options) =>
+        new(d.Namespace, d.Key, 0, options, (ns, key) => new KvDelete(ns, key, (d.Context ?? CausalContext.Empty).Vector, d.Options ?? RequestOptions.None));
+
+    public static ClientCall For(AdminRequest a) => new(a.Message, admin: true);
+
+    public async Task<object> RunAsync(ClientRouting routing, KvClientOptions options)
+    {
+        if (Error is not null)
+            return new KvFailure(Error);
+        var candidates = _admin ? routing.Nodes : routing.CandidatesFor(_nsBytes, _keyBytes);
+        long deadline = Environment.TickCount64 + (long)options.RequestTimeout.TotalMilliseconds;
+        List<string>? tried = null;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            long left = deadline - Environment.TickCount64;
+            if (left <= 0)
+                break;
+            string address = candidates[i];
+            (tried ??= new List<string>(2)).Add(address);
+            var node = routing.Node(address);
+            bool last = i == candidates.Count - 1;
+            var timeout = TimeSpan.FromMilliseconds(Math.Min(left, (long)options.AttemptTimeout.TotalMilliseconds));
+            object reply;
+            try
+            {
+                // The last candidate is waited for even if it is considered down: there is no other.
+                var target = _admin ? node.Admin : node.Router;
+                reply = await target.Ask<object>(_message, timeout, last ? CancellationToken.None : node.DownToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
+            {
+                continue;
+            }
+            catch (MessageRejectedException e)
+            {
+                return new KvFailure(new InvalidRequestException(e.Message));
+            }
+            var result = _admin ? reply : Replies.Map(_ns, _key, reply);
+            if (result is KvFailure { Error: KvUnavailableException } && !last)
+                continue;
+            return result;
+        }
+        string what = tried is null ? "no node known" : "tried " + string.Join(", ", tried);
+        return new KvFailure(tried is null ? new KvUnavailableException(what) : new KvTimeoutException($"no node answered in time ({what})"));
+    }
+}
