@@ -88,6 +88,7 @@ public static partial class DevCommands
                 UseShellExecute = false,
             };
             psi.Environment["KV_DEV_LOG"] = log;
+            Kv.Node.NodeEnvironment.Apply(psi);
             using var process = Process.Start(psi) ?? throw new CliException("could not start dotnet");
             await File.WriteAllTextAsync(pidFile, process.Id.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
             stdout.WriteLine($"node{i}: pid {process.Id}, kv://kv@127.0.0.1:{Port(i)}, log {log}");

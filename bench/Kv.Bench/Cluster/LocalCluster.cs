@@ -39,6 +39,7 @@ public sealed class LocalCluster : IAsyncDisposable
         for (int i = 0; i < nodes; i++)
         {
             var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            Kv.Node.NodeEnvironment.Apply(psi);
             psi.ArgumentList.Add(dll);
             foreach (string a in new[] { "--data-dir", Path.Combine(dir, "node" + i.ToString(CultureInfo.InvariantCulture)), "--port", ports[i].ToString(CultureInfo.InvariantCulture) })
                 psi.ArgumentList.Add(a);
