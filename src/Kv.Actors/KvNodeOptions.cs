@@ -19,10 +19,10 @@ public sealed record KvNodeOptions
     public IReadOnlyDictionary<string, NamespaceProps> Namespaces { get; init; } =
         new Dictionary<string, NamespaceProps> { ["default"] = NamespaceProps.Default };
 
-    /// <summary>Engine settings of every vnode (the shared environment is filled in by the node).</summary>
     /// <summary>Requests to a namespace not declared in <see cref="Namespaces"/> fail (<see cref="FailureCode.UnknownNamespace"/>); off: they use `default`.</summary>
     public bool StrictNamespaces { get; init; } = true;
 
+    /// <summary>Engine settings of every vnode (the shared environment is filled in by the node).</summary>
     public StorageOptions Storage { get; init; } = new();
 
     /// <summary>Node-wide block cache shared by all vnodes.</summary>

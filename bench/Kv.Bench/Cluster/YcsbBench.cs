@@ -9,7 +9,8 @@ namespace Kv.Bench.Cluster;
 /// --records 1 KB records (YCSB's hashed key names), then runs --operations operations from
 /// --threads concurrent callers with scrambled-zipfian (0.99) key choice, optionally paced to
 /// --target ops/s, and prints YCSB's report lines. Without --nodes it starts a local 3-node cluster
-/// (separate Kv.Node processes, default settings: N=3, R=2, W=2, DW=2) and removes it afterwards.
+/// (separate Kv.Node processes, default settings: N=3, R=2, W=2, DW=2; --node-settings
+/// kv.x=v,kv.y=w overrides some) and removes it afterwards.
 /// Writes go to the namespace `ycsb`, declared last-write-wins (allow-mult off) as YCSB's updates
 /// are blind writes.
 /// </summary>
@@ -34,16 +35,17 @@ public static class YcsbBench
         string nodes = args.String("nodes", "");
         string ns = args.String("namespace", "ycsb");
         bool skipLoad = args.Flag("skip-load");
+        string nodeArgs = args.String("node-settings", "");
         args.RejectUnknown();
         if (!Workloads.TryGetValue(workload, out var mix))
             throw new ArgumentException($"--workload must be one of a, b, c, f (not '{workload}')");
         if (records < 1 || operations < 0 || threads < 1)
             throw new ArgumentException("--records and --threads must be >= 1");
-        return RunAsync(workload, mix, records, operations, threads, target, fieldLength, nodes, ns, skipLoad).GetAwaiter().GetResult();
+        return RunAsync(workload, mix, records, operations, threads, target, fieldLength, nodes, ns, skipLoad, nodeArgs).GetAwaiter().GetResult();
     }
 
     private static async Task<int> RunAsync(string workload, (double Read, double Update, double Rmw) mix, long records, long operations, int threads,
-        double target, int fieldLength, string nodes, string ns, bool skipLoad)
+        double target, int fieldLength, string nodes, string ns, bool skipLoad, string nodeArgs)
     {
         LocalCluster? local = null;
         IReadOnlyList<string> contacts;
@@ -54,6 +56,8 @@ public static class YcsbBench
             [
                 "--kv.namespaces.ycsb.allow-mult", "off", "--kv.namespaces.ycsb.last-write-wins", "on",
                 "--kv.actor.log-level", "warning",
+                .. nodeArgs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .SelectMany(a => a.Split('=', 2) is [var k, var v] ? new[] { "--" + k, v } : throw new ArgumentException($"--node-settings wants key=value,... (not '{a}')")),
             ]).ConfigureAwait(false);
             contacts = local.Contacts;
         }
