@@ -122,6 +122,10 @@ public sealed class RingStateSpec
         var apply = (VnodeApply)RoundTrip(registry, new VnodeApply(ns, key, obj, true, VnodeApply.NoReply));
         Assert.True(apply.Object.SameAs(obj));
         Assert.Null(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null))).Object);
+        Assert.True(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null))).Object!.SameAs(obj));
+        // A vnode's reply carries the stored bytes it read and they go out as they are.
+        var fromStore = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null) { Stored = KvObjectCodec.Encode(obj) });
+        Assert.True(fromStore.Object!.SameAs(obj));
         Assert.Equal("disk", ((VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, null, false, "disk"))).Error);
         var batch = (HandoffBatch)RoundTrip(registry, new HandoffBatch(4, 2, [(key, KvObjectCodec.Encode(obj))], "kv://kv@h:1"));
         Assert.Equal((4, 2L, "kv://kv@h:1"), (batch.Partition, batch.Seq, batch.From));

@@ -27,7 +27,11 @@ public sealed record VnodeApply(byte[] Namespace, byte[] Key, DvvSet<Sibling> Ob
 public sealed record VnodeReap(byte[] Namespace, byte[] Key, DvvSet<Sibling> Object);
 
 /// <summary>Answer to <see cref="VnodeGet"/>; Object is null for not found; Error is set when the read failed.</summary>
-public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling>? Object, string? Error);
+public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling>? Object, string? Error)
+{
+    /// <summary>The stored encoding of <see cref="Object"/> as the vnode read it (checked by decoding): sent as it is, not encoded again.</summary>
+    internal byte[]? Stored { get; init; }
+}
 
 /// <summary>Answer to a put or apply: the stored object, and whether it was fsynced.</summary>
 public sealed record VnodePutReply(int Partition, long RequestId, DvvSet<Sibling>? Object, bool Durable, string? Error);

@@ -129,7 +129,9 @@ public sealed class VnodeActor : ReceiveActor
             return Task.CompletedTask;
         try
         {
-            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, Read(StorageKey(get.Namespace, get.Key)), null), Self);
+            var stored = _engine!.Get(StorageKey(get.Namespace, get.Key));
+            var obj = stored is null ? null : KvObjectCodec.Decode(stored);
+            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, obj, null) { Stored = stored }, Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException)
         {

@@ -40,7 +40,8 @@ public static class KvSerializers
         Add<VnodeGetReply, VnodeGetReplyData>(registry, 204,
             m => new VnodeGetReplyData
             {
-                Partition = m.Partition, RequestId = m.RequestId, Object = m.Object is null ? ByteString.Empty : Encode(m.Object),
+                Partition = m.Partition, RequestId = m.RequestId,
+                Object = m.Object is null ? ByteString.Empty : m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : Encode(m.Object),
                 Error = m.Error ?? "", HasError = m.Error is not null,
             },
             d => new VnodeGetReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.HasError ? d.Error : null));
