@@ -8,7 +8,7 @@ namespace Kv.Client;
 /// <summary>
 /// One client request: checked and encoded once, then sent to the first candidate node (the key's
 /// preference list order, healthy nodes first), moving to the next when the attempt times out, the
-/// client marks that node down while waiting, or the node answers that it cannot serve yet. The
+/// client marks that node down while a read waits on it, or the node answers that it cannot serve yet. The
 /// reply becomes a client result (<see cref="Replies.Map"/>) or a <see cref="KvFailure"/>; running
 /// never throws. No actor per request: the ask's temporary ref receives the reply.
 /// </summary>
@@ -72,9 +72,13 @@ internal sealed class ClientCall
             object reply;
             try
             {
-                // The last candidate is waited for even if it is considered down: there is no other.
+                // A read moves on as soon as the client marks its node down. A write waits for its
+                // attempt to time out: the node may have applied it, and a second coordinator would
+                // make a second version of it (a sibling), so it is only retried when it must be.
+                // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
-                reply = await target.Ask<object>(_message, timeout, last ? CancellationToken.None : node.DownToken).ConfigureAwait(false);
+                bool abandonOnDown = !last && _message is not (KvPut or KvDelete);
+                reply = await target.Ask<object>(_message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
