@@ -1,4 +1,7 @@
+using Kv.Actors.Wire;
 using Kv.Client;
+using Kv.Cluster.Actor;
+using Kv.Cluster.Remote;
 
 namespace Kv.Node.Tests;
 
@@ -34,6 +37,7 @@ public sealed class NodeProcessSpec : IDisposable
                 Assert.Equal("hello", obj.Value.AsString());
                 await Assert.ThrowsAsync<UnknownNamespaceException>(() => client.GetAsync("undeclared", "k"));
             }
+            await ActorApiRoundTrip();
 
             using (var second = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir, "--port", Processes.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture)))
             {
@@ -56,6 +60,35 @@ public sealed class NodeProcessSpec : IDisposable
         }
         again.Signal(2);
         Assert.Equal(0, await again.WaitForExit(TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>The client's actor API from a caller's own actor system: messages in, replies (or a KvFailure) back.</summary>
+    private static async Task ActorApiRoundTrip()
+    {
+        var system = ActorSystem.Create("app", new ActorSystemOptions
+        {
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            Remote = new RemoteOptions { Hostname = "127.0.0.1", Port = 0 },
+            Serialization = KvSerializers.Register,
+        });
+        try
+        {
+            var kv = system.ActorOf(KvClient.Props(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }), "kv");
+            var timeout = TimeSpan.FromSeconds(20);
+            Assert.IsType<ClientReady>(await kv.Ask<object>(AwaitReady.Instance, timeout));
+            var written = Assert.IsType<KvWriteResult>(await kv.Ask<object>(new Put("default", "actor-api", "first"u8.ToArray()), timeout));
+            Assert.IsType<KvWriteResult>(await kv.Ask<object>(new Put("default", "actor-api", "second"u8.ToArray(), written.Context), timeout));
+            var read = Assert.IsType<KvObject>(await kv.Ask<object>(new Get("default", "actor-api"), timeout));
+            Assert.Equal("second", read.Value.AsString());
+            Assert.IsType<KvWriteResult>(await kv.Ask<object>(new Delete("default", "actor-api", read.Context), timeout));
+            Assert.False(Assert.IsType<KvObject>(await kv.Ask<object>(new Get("default", "actor-api"), timeout)).Found);
+            var refused = Assert.IsType<KvFailure>(await kv.Ask<object>(new Get("default", ""), timeout));
+            Assert.IsType<InvalidKeyException>(refused.Error);
+        }
+        finally
+        {
+            await system.Terminate();
+        }
     }
 
     [Fact]
