@@ -32,7 +32,13 @@ public sealed class LocalCluster : IAsyncDisposable
     {
         string dir = Path.Combine(Path.GetTempPath(), "kv-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var cluster = new LocalCluster(dir);
-        var ports = Enumerable.Range(0, nodes).Select(_ => FreePort()).ToList();
+        var ports = new List<int>();
+        while (ports.Count < nodes)
+        {
+            int port = FreePort(); // the OS may hand a just-released port out twice: keep them distinct
+            if (!ports.Contains(port))
+                ports.Add(port);
+        }
         cluster.Contacts = ports.Select(p => "127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture)).ToList();
         string dll = Path.Combine(AppContext.BaseDirectory, "Kv.Node.dll");
         var extra = extraArgs.ToList();

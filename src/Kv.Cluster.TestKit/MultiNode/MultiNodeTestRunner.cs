@@ -65,7 +65,14 @@ public sealed class MultiNodeTestRunner
         _listener.Start();
         foreach (var role in _spec.Roles)
         {
-            _ports[role] = TestKit.FreePort();
+            // The OS may hand the same just-released port out twice in a row: every role gets its own.
+            int port;
+            do
+            {
+                port = TestKit.FreePort();
+            }
+            while (_ports.ContainsValue(port));
+            _ports[role] = port;
             _roles[role] = new RoleState(role);
         }
         using var stop = new CancellationTokenSource();
