@@ -12,43 +12,22 @@ namespace Kv.Actors.Admin;
 /// `kv cluster ...` commands: cluster status with the ring, handoff progress gathered from every
 /// member, leave (this node hands off and leaves; another node's leave is passed on to it) and down.
 /// </summary>
-public sealed class NodeAdmin : ReceiveActor
+public sealed class NodeAdmin : RingFollower
 {
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(3);
     private readonly string _self;
     private readonly int _defaultNVal;
     private readonly Func<Task> _leave;
-    private Ring.Ring? _ring;
     private Task? _leaving;
 
     public NodeAdmin(string self, int defaultNVal, Func<Task> leave)
     {
         (_self, _defaultNVal, _leave) = (self, defaultNVal, leave);
-        Receive<RingChanged>(m => Adopt(m.Ring));
-        Receive<CurrentRing>(m =>
-        {
-            if (m.Ring is not null)
-                Adopt(m.Ring);
-        });
-        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
+        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(KnownRing), Self));
         Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
-    }
-
-    protected override void PreStart()
-    {
-        Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
-        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
-    }
-
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
-
-    private void Adopt(Ring.Ring ring)
-    {
-        if (_ring is null || ring.Supersedes(_ring))
-            _ring = ring;
     }
 
     private ClusterStatus Status()
@@ -58,7 +37,7 @@ public sealed class NodeAdmin : ReceiveActor
         var members = state.Members
             .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), !unreachable.Contains(m.UniqueAddress), m.Roles))
             .ToList();
-        return new ClusterStatus(_self, state.Leader?.ToString(), state.Convergence, members, _ring, _defaultNVal);
+        return new ClusterStatus(_self, state.Leader?.ToString(), state.Convergence, members, KnownRing, _defaultNVal);
     }
 
     private async Task OnGetTransfers(GetTransfers _)
@@ -114,7 +93,7 @@ public sealed class NodeAdmin : ReceiveActor
         }
         if (_leaving is null || _leaving.IsCompleted)
         {
-            int owned = _ring?.Owners.Count(o => o == _self) ?? 0;
+            int owned = KnownRing?.Owners.Count(o => o == _self) ?? 0;
             var log = Log;
             _leaving = Task.Run(async () =>
             {

@@ -15,12 +15,11 @@ namespace Kv.Actors.Coordinators;
 /// anywhere. pr/pw fail at once when fewer primaries are reachable. After a delete succeeds,
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed.
 /// </summary>
-public sealed class RequestRouter : ReceiveActor
+public sealed class RequestRouter : RingFollower
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
     private readonly KvStats _stats;
-    private Ring.Ring? _ring;
     private long _requests;
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
@@ -28,31 +27,11 @@ public sealed class RequestRouter : ReceiveActor
     public RequestRouter(KvNodeOptions options, string selfNode, KvStats stats)
     {
         (_options, _self, _stats) = (options, selfNode, stats);
-        Receive<RingChanged>(m => Adopt(m.Ring));
-        Receive<CurrentRing>(m =>
-        {
-            if (m.Ring is not null)
-                Adopt(m.Ring);
-        });
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
         Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnce(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
         Receive<ReapDue>(OnReapDue);
-    }
-
-    protected override void PreStart()
-    {
-        Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
-        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
-    }
-
-    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
-
-    private void Adopt(Ring.Ring ring)
-    {
-        if (_ring is null || ring.Supersedes(_ring))
-            _ring = ring;
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
@@ -74,7 +53,7 @@ public sealed class RequestRouter : ReceiveActor
             Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
             return null;
         }
-        if (_ring is null)
+        if (KnownRing is null)
         {
             Fail("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
             return null;
@@ -95,16 +74,16 @@ public sealed class RequestRouter : ReceiveActor
             Fail(e.Message.Split(Environment.NewLine)[0]);
             return null;
         }
-        if (props.NVal > _ring.Size)
+        if (props.NVal > KnownRing.Size)
         {
-            Fail($"n_val {props.NVal} exceeds the ring size {_ring.Size}");
+            Fail($"n_val {props.NVal} exceeds the ring size {KnownRing.Size}");
             return null;
         }
         return props;
     }
 
     private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n) =>
-        _ring!.PreferenceList(ns, key, n).Select(r => new ReplicaRef(r.Partition, r.Node, KvPaths.Vnode(Context.System, r.Node, r.Partition))).ToList();
+        KnownRing!.PreferenceList(ns, key, n).Select(r => new ReplicaRef(r.Partition, r.Node, KvPaths.Vnode(Context.System, r.Node, r.Partition))).ToList();
 
     // The unreachable list is short (usually empty): a scan, no set built per request.
     private bool Reachable(string node) => !ClusterExt.Get(Context.System).State.Unreachable.Any(m => m.Address.ToString() == node);
@@ -193,10 +172,10 @@ public sealed class RequestRouter : ReceiveActor
 
     private void OnReapDue(ReapDue due)
     {
-        if (_ring is null)
+        if (KnownRing is null)
             return;
         var props = _options.PropsOf(Encoding.UTF8.GetString(due.Namespace));
-        var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, _ring.Size));
+        var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, KnownRing.Size));
         Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)), "reap-" + ++_requests);
     }
 }

@@ -1,0 +1,37 @@
+using Kv.Cluster.Actor;
+
+namespace Kv.Actors.Ring;
+
+/// <summary>
+/// An actor that follows the node's ring: asks the ring manager for it at start, then keeps the
+/// newest version published on the event stream (<see cref="RingChanged"/>) in <see cref="KnownRing"/>.
+/// </summary>
+public abstract class RingFollower : ReceiveActor
+{
+    protected RingFollower()
+    {
+        Receive<RingChanged>(m => Adopt(m.Ring));
+        Receive<CurrentRing>(m =>
+        {
+            if (m.Ring is not null)
+                Adopt(m.Ring);
+        });
+    }
+
+    /// <summary>The newest ring seen (null until the first arrives).</summary>
+    protected Ring? KnownRing { get; private set; }
+
+    protected override void PreStart()
+    {
+        Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
+        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
+    }
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    private void Adopt(Ring ring)
+    {
+        if (KnownRing is null || ring.Supersedes(KnownRing))
+            KnownRing = ring;
+    }
+}
