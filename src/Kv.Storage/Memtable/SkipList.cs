@@ -29,8 +29,8 @@ internal sealed class SkipList
         public ReadOnlySpan<byte> Value => Data.AsSpan(KeyLength);
     }
 
-    /// <summary>Inserts an entry; the caller guarantees one writer and no duplicate internal keys.</summary>
-    public void Insert(byte[] data, int keyLength)
+    /// <summary>Inserts an entry and returns its node; the caller guarantees one writer and no duplicate internal keys.</summary>
+    public Node Insert(byte[] data, int keyLength)
     {
         Node?[] prev = _prev;
         ReadOnlySpan<byte> key = data.AsSpan(0, keyLength);
@@ -51,6 +51,7 @@ internal sealed class SkipList
             node.Next[i] = prev[i]!.Next[i];
             Volatile.Write(ref prev[i]!.Next[i], node);
         }
+        return node;
     }
 
     /// <summary>First node with key >= <paramref name="key"/>, or null.</summary>

@@ -1,0 +1,93 @@
+using System.Text;
+using Kv.Storage.Memtable;
+
+namespace Kv.Storage.Tests;
+
+/// <summary>The memtable's point lookups (hash index plus skiplist walk) against a model, at every sequence.</summary>
+public class MemTableSpec
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static (LookupResult Result, string? Value) Lookup(MemTable mem, string key, ulong sequence)
+    {
+        LookupResult r = mem.Get(InternalKey.ForSeek(B(key), sequence), out ReadOnlySpan<byte> value);
+        return (r, r == LookupResult.Found ? Encoding.UTF8.GetString(value) : null);
+    }
+
+    [Fact]
+    public void Lookups_at_every_sequence_match_a_model_of_versions()
+    {
+        var mem = new MemTable(1, 42);
+        var rng = new Random(7);
+        // key -> versions (sequence, value or null for a deletion), oldest first
+        var model = new Dictionary<string, List<(ulong Seq, string? Value)>>();
+        ulong seq = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            string key = "k" + rng.Next(200);
+            seq++;
+            if (rng.Next(5) == 0)
+            {
+                mem.Add(seq, EntryType.Deletion, B(key), new byte[8]);
+                (model.TryGetValue(key, out var l) ? l : model[key] = []).Add((seq, null));
+            }
+            else
+            {
+                string value = $"v{seq}";
+                mem.Add(seq, EntryType.Value, B(key), B(value));
+                (model.TryGetValue(key, out var l) ? l : model[key] = []).Add((seq, value));
+            }
+        }
+        for (int k = 0; k < 210; k++)
+        {
+            string key = "k" + k;
+            foreach (ulong at in new ulong[] { 0, 1, 17, 500, 1499, 1500, 2999, 3000, 3001, ulong.MaxValue >> 8 })
+            {
+                var expected = (LookupResult.NotFound, (string?)null);
+                if (model.TryGetValue(key, out var versions))
+                {
+                    var visible = versions.LastOrDefault(v => v.Seq <= at);
+                    if (visible.Seq != 0)
+                        expected = visible.Value is null ? (LookupResult.Deleted, null) : (LookupResult.Found, visible.Value);
+                }
+                Assert.Equal(expected, Lookup(mem, key, at));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_reader_never_sees_a_version_newer_than_its_sequence_nor_misses_a_published_one()
+    {
+        var mem = new MemTable(1, 3);
+        long published = 0;
+        using var stop = new CancellationTokenSource();
+        var reader = Task.Run(() =>
+        {
+            int checks = 0;
+            while (!stop.IsCancellationRequested || checks == 0)
+            {
+                ulong at = (ulong)Volatile.Read(ref published);
+                if (at == 0)
+                    continue;
+                // key "k{s % 50}" was written at every sequence s with value "v{s}"
+                ulong s = at - (ulong)Random.Shared.Next(0, (int)Math.Min(at, 120));
+                string key = "k" + (s % 50);
+                var (r, v) = Lookup(mem, key, at);
+                Assert.Equal(LookupResult.Found, r);
+                ulong got = ulong.Parse(v!.AsSpan(1));
+                Assert.True(got <= at, $"saw sequence {got} above the read sequence {at}");
+                Assert.True(at - got < 50, $"missed a version: read {got} at sequence {at} for {key}");
+                Assert.Equal(s % 50, got % 50);
+                checks++;
+            }
+            return checks;
+        });
+        for (ulong s = 1; s <= 40000; s++)
+        {
+            mem.Add(s, EntryType.Value, B("k" + (s % 50)), B("v" + s));
+            Volatile.Write(ref published, (long)s);
+        }
+        stop.Cancel();
+        Assert.True(await reader > 0);
+    }
+}
