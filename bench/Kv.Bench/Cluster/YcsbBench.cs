@@ -105,13 +105,17 @@ public static class YcsbBench
             {
                 var r = new Random(1000 + t);
                 long mine = 0;
+                // Like YCSB's client threads: each caller starts at a random point of its own
+                // interval, so that paced callers do not all fire at the same instants.
+                double interval = target > 0 ? threads / target : 0;
+                double phase = r.NextDouble() * interval;
                 long op;
                 while ((op = Interlocked.Increment(ref done)) < operations)
                 {
                     if (target > 0)
                     {
                         // Pace each caller to target/threads ops/s (YCSB's -target).
-                        var due = TimeSpan.FromSeconds(mine++ * threads / target);
+                        var due = TimeSpan.FromSeconds(phase + mine++ * interval);
                         var wait = due - clock.Elapsed;
                         if (wait > TimeSpan.Zero)
                             await Task.Delay(wait).ConfigureAwait(false);
