@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 
 namespace Kv.Storage.Memtable;
 
@@ -20,10 +19,9 @@ internal enum LookupResult
 internal sealed class MemTable
 {
     private const int NodeOverhead = 64;
-    private const int IndexEntryOverhead = 48;
+    private const int IndexEntryOverhead = 32; // a slot, with the table at most half full
     private readonly SkipList _list;
-    private readonly ConcurrentDictionary<SkipList.Node, SkipList.Node> _newest = new(UserKeyComparer.Instance);
-    private readonly ConcurrentDictionary<SkipList.Node, SkipList.Node>.AlternateLookup<ReadOnlySpan<byte>> _newestByKey;
+    private readonly NewestIndex _newest = new();
     private long _memoryUsage;
     private long _entries;
 
@@ -31,7 +29,6 @@ internal sealed class MemTable
     {
         WalNumber = walNumber;
         _list = new SkipList(seed);
-        _newestByKey = _newest.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
     /// <summary>Number of the WAL file whose records this memtable holds.</summary>
@@ -54,15 +51,7 @@ internal sealed class MemTable
         SkipList.Node node = _list.Insert(data, keyLength);
         // Sequences only grow, so the node just added is the key's newest. Readers see it no
         // earlier than its sequence is published, which happens after this returns.
-        long overhead = NodeOverhead;
-        if (_newest.TryAdd(node, node))
-        {
-            overhead += IndexEntryOverhead;
-        }
-        else
-        {
-            _newest[node] = node;
-        }
+        long overhead = _newest.Set(node) ? NodeOverhead + IndexEntryOverhead : NodeOverhead;
         Volatile.Write(ref _memoryUsage, _memoryUsage + data.Length + overhead);
         Volatile.Write(ref _entries, _entries + 1);
     }
@@ -71,7 +60,8 @@ internal sealed class MemTable
     public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlySpan<byte> value)
     {
         value = default;
-        if (!_newestByKey.TryGetValue(InternalKey.UserKey(lookupKey), out SkipList.Node? node))
+        SkipList.Node? node = _newest.Get(InternalKey.UserKey(lookupKey));
+        if (node is null)
         {
             return LookupResult.NotFound; // no version of the key at all
         }
@@ -97,29 +87,4 @@ internal sealed class MemTable
     }
 
     public Iterators.IInternalIterator NewIterator() => new MemTableIterator(_list);
-
-    /// <summary>Compares skiplist nodes by user key (the tag is ignored), and looks them up by a user key span.</summary>
-    private sealed class UserKeyComparer : IEqualityComparer<SkipList.Node>, IAlternateEqualityComparer<ReadOnlySpan<byte>, SkipList.Node>
-    {
-        public static readonly UserKeyComparer Instance = new();
-
-        public bool Equals(SkipList.Node? x, SkipList.Node? y) =>
-            ReferenceEquals(x, y) || (x is not null && y is not null && InternalKey.UserKey(x.Key).SequenceEqual(InternalKey.UserKey(y.Key)));
-
-        public int GetHashCode(SkipList.Node node) => Hash(InternalKey.UserKey(node.Key));
-
-        public bool Equals(ReadOnlySpan<byte> userKey, SkipList.Node node) => userKey.SequenceEqual(InternalKey.UserKey(node.Key));
-
-        public int GetHashCode(ReadOnlySpan<byte> userKey) => Hash(userKey);
-
-        public SkipList.Node Create(ReadOnlySpan<byte> userKey) =>
-            throw new NotSupportedException("the index is filled with nodes, never from a bare key");
-
-        private static int Hash(ReadOnlySpan<byte> userKey)
-        {
-            var h = new HashCode();
-            h.AddBytes(userKey);
-            return h.ToHashCode();
-        }
-    }
 }

@@ -1,0 +1,97 @@
+namespace Kv.Storage.Memtable;
+
+/// <summary>
+/// A memtable's point-lookup index: user key -> the skiplist node of its newest version, an
+/// open-addressing hash table with one writer and lock-free readers. The writer fills a slot or
+/// replaces its node with single reference stores; when the table is half full it builds a table
+/// twice the size and publishes it whole, so a reader sees either table complete. A reader that
+/// read its sequence before the table finds every node at or below that sequence.
+/// </summary>
+internal sealed class NewestIndex
+{
+    private Slot[] _slots = new Slot[64];
+    private int _count;
+
+    private struct Slot
+    {
+        public int Hash;
+        public SkipList.Node? Node;
+    }
+
+    public int Count => _count;
+
+    /// <summary>Makes <paramref name="node"/> its user key's newest; returns whether the key is new. Single writer only.</summary>
+    public bool Set(SkipList.Node node)
+    {
+        ReadOnlySpan<byte> userKey = InternalKey.UserKey(node.Key);
+        int hash = Hash(userKey);
+        Slot[] slots = _slots;
+        int mask = slots.Length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask)
+        {
+            SkipList.Node? existing = slots[i].Node;
+            if (existing is null)
+            {
+                slots[i].Hash = hash;
+                Volatile.Write(ref slots[i].Node, node); // hash first: a reader that sees the node sees its hash
+                if (++_count * 2 > slots.Length)
+                {
+                    Grow();
+                }
+                return true;
+            }
+            if (slots[i].Hash == hash && InternalKey.UserKey(existing.Key).SequenceEqual(userKey))
+            {
+                Volatile.Write(ref slots[i].Node, node);
+                return false;
+            }
+        }
+    }
+
+    /// <summary>The node of <paramref name="userKey"/>'s newest version, or null.</summary>
+    public SkipList.Node? Get(ReadOnlySpan<byte> userKey)
+    {
+        int hash = Hash(userKey);
+        Slot[] slots = Volatile.Read(ref _slots);
+        int mask = slots.Length - 1;
+        for (int i = hash & mask; ; i = (i + 1) & mask)
+        {
+            SkipList.Node? node = Volatile.Read(ref slots[i].Node);
+            if (node is null)
+            {
+                return null;
+            }
+            if (slots[i].Hash == hash && InternalKey.UserKey(node.Key).SequenceEqual(userKey))
+            {
+                return node;
+            }
+        }
+    }
+
+    private void Grow()
+    {
+        var bigger = new Slot[_slots.Length * 2];
+        int mask = bigger.Length - 1;
+        foreach (Slot s in _slots)
+        {
+            if (s.Node is null)
+            {
+                continue;
+            }
+            int i = s.Hash & mask;
+            while (bigger[i].Node is not null)
+            {
+                i = (i + 1) & mask;
+            }
+            bigger[i] = s;
+        }
+        Volatile.Write(ref _slots, bigger);
+    }
+
+    private static int Hash(ReadOnlySpan<byte> userKey)
+    {
+        var h = new HashCode();
+        h.AddBytes(userKey);
+        return h.ToHashCode();
+    }
+}
