@@ -7,6 +7,7 @@ internal static class FileNames
 {
     public const string Current = "CURRENT";
     public const string LockFile = "LOCK";
+    public const string LogIdFile = "LOGID";
 
     public static string Table(string dir, long number) => Path.Combine(dir, $"{number:D6}.sst");
 

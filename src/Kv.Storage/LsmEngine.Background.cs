@@ -82,10 +82,18 @@ public sealed partial class LsmEngine
             _fs.SyncDirectory(Directory);
             edit.NewFiles.Add((0, meta));
         }
-        lock (_mutex)
+        if (_log is null)
         {
-            // Every WAL older than the next unflushed memtable's is now redundant.
-            edit.LogNumber = _imm.Length > 1 ? _imm[1].WalNumber : _mem.WalNumber;
+            lock (_mutex)
+            {
+                // Every WAL older than the next unflushed memtable's is now redundant.
+                edit.LogNumber = _imm.Length > 1 ? _imm[1].WalNumber : _mem.WalNumber;
+            }
+        }
+        else
+        {
+            // Every write at or below the sealed memtable's last sequence is now in a table.
+            edit.CommitLogFloor = imm.SealedSequence;
         }
         edit.LastSequence = LastSequence;
         lock (_manifestLock)
@@ -96,6 +104,7 @@ public sealed partial class LsmEngine
                 _pendingOutputs.Remove(number);
             });
         }
+        _log?.Flushed(_logId, imm.SealedPosition);
         _env.ReleaseMemtable(imm.ApproximateMemoryUsage);
         Interlocked.Increment(ref _flushes);
         DeleteObsoleteFiles(atOpen: false);
@@ -361,7 +370,7 @@ public sealed partial class LsmEngine
         {
             if (_backgroundError is null)
             {
-                _wal.Sync();
+                SyncWal();
             }
         }
         catch (IOException e)
@@ -396,7 +405,7 @@ public sealed partial class LsmEngine
         }
         _env.ReleaseMemtable(held);
         _env.Unregister(this);
-        _wal.Dispose();
+        _wal?.Dispose();
         _versions.Dispose();
         _tables.Dispose();
         _lock.Dispose();

@@ -14,7 +14,7 @@ namespace Kv.Storage;
 /// </summary>
 public sealed partial class LsmEngine
 {
-    private (MemTable Mem, LogWriter Wal) Recover()
+    private (MemTable Mem, LogWriter? Wal) Recover()
     {
         if (!_fs.Exists(Path.Combine(Directory, FileNames.Current)))
         {
@@ -117,13 +117,61 @@ public sealed partial class LsmEngine
                 }
             }
         }
+        if (_log is not null)
+        {
+            _logId = ReadOrCreateLogId();
+            if (corruption is null)
+            {
+                // This engine's records in the shared commit log that no flush has put in a table.
+                ulong floor = _versions.CommitLogFloor;
+                ulong previous = 0;
+                foreach (byte[] record in _log.TakeRecovered(_logId))
+                {
+                    if (!WriteBatch.TryDecode(record, out ulong seq, out int count, out _, NullBatchHandler.Instance) || count == 0
+                        || seq <= previous || seq + (ulong)count - 1 > InternalKey.MaxSequence)
+                    {
+                        corruption = new StorageCorruptionException(_log.Directory, 0, "commit-log record holds a malformed or out-of-order batch");
+                        if (Options.RecoveryMode == WalRecoveryMode.AbsoluteConsistency)
+                        {
+                            throw corruption;
+                        }
+                        LogEvent($"recovery: {corruption.Message}; recovered the state before it");
+                        break;
+                    }
+                    previous = seq + (ulong)count - 1;
+                    if (previous <= floor)
+                    {
+                        continue; // flushed before the crash
+                    }
+                    mem ??= new MemTable(0, (uint)_random.Next());
+                    inserter.Mem = mem;
+                    WriteBatch.TryDecode(record, out _, out _, out _, inserter);
+                    maxSequence = Math.Max(maxSequence, previous);
+                    batches++;
+                    if (mem.ApproximateMemoryUsage >= Options.WriteBufferSize)
+                    {
+                        WriteLevel0(mem, edit);
+                        mem = null;
+                    }
+                }
+            }
+        }
         if (mem is not null && !mem.IsEmpty)
         {
             WriteLevel0(mem, edit);
         }
         long walNumber = _versions.NewFileNumber();
-        IWritableFile walFile = _fs.Create(FileNames.Wal(Directory, walNumber));
-        _fs.SyncDirectory(Directory);
+        IWritableFile? walFile = null;
+        if (_log is null)
+        {
+            walFile = _fs.Create(FileNames.Wal(Directory, walNumber));
+            _fs.SyncDirectory(Directory);
+        }
+        else
+        {
+            // Everything recovered is in level 0 now; a later open replays only what comes after.
+            edit.CommitLogFloor = maxSequence;
+        }
         edit.LogNumber = walNumber;
         edit.LastSequence = maxSequence;
         lock (_manifestLock)
@@ -142,6 +190,7 @@ public sealed partial class LsmEngine
         {
             _pendingOutputs.Clear();
         }
+        _log?.Flushed(_logId, _log.Position);
         _lastSequence = maxSequence;
         Recovery = new RecoveryReport
         {
@@ -151,7 +200,39 @@ public sealed partial class LsmEngine
             QuarantinedLogs = quarantined.ConvertAll(Path.GetFileName)!,
         };
         DeleteObsoleteFiles(atOpen: true);
-        return (new MemTable(walNumber, (uint)_random.Next()), new LogWriter(walFile));
+        return (new MemTable(walNumber, (uint)_random.Next()), walFile is null ? null : new LogWriter(walFile));
+    }
+
+    /// <summary>This engine's id in the shared commit log, made (random, durable) on first use.</summary>
+    private ulong ReadOrCreateLogId()
+    {
+        string path = Path.Combine(Directory, FileNames.LogIdFile);
+        if (_fs.Exists(path))
+        {
+            using IRandomAccessFile file = _fs.OpenRead(path);
+            Span<byte> text = stackalloc byte[16];
+            if (file.Length != 16 || file.Read(0, text) != 16
+                || !ulong.TryParse(System.Text.Encoding.ASCII.GetString(text), System.Globalization.NumberStyles.AllowHexSpecifier, null, out ulong id) || id == 0)
+            {
+                throw new StorageCorruptionException(FileNames.LogIdFile, 0, "not a commit-log id (16 hex digits)");
+            }
+            return id;
+        }
+        ulong fresh;
+        do
+        {
+            fresh = (ulong)Random.Shared.NextInt64() ^ ((ulong)Random.Shared.Next() << 63);
+        }
+        while (fresh == 0);
+        string temp = path + ".dbtmp";
+        using (IWritableFile file = _fs.Create(temp))
+        {
+            file.Append(System.Text.Encoding.ASCII.GetBytes(fresh.ToString("x16", System.Globalization.CultureInfo.InvariantCulture)));
+            file.Sync();
+        }
+        _fs.Rename(temp, path);
+        _fs.SyncDirectory(Directory);
+        return fresh;
     }
 
     private void WriteLevel0(MemTable mem, VersionEdit edit)

@@ -384,14 +384,21 @@ public sealed partial class LsmEngine
         batch.Stamp(first, Options.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds());
         try
         {
-            _wal.AddRecord(batch.Rep);
+            if (_log is not null)
+            {
+                _logPosition = _log.Append(_logId, batch.Rep, flush: !doSync);
+            }
+            else
+            {
+                _wal!.AddRecord(batch.Rep);
+            }
             if (doSync)
             {
                 SyncWal();
             }
             else
             {
-                _wal.Flush();
+                _wal?.Flush();
                 Interlocked.Add(ref _unsyncedBytes, batch.ApproximateSize);
             }
         }
@@ -417,7 +424,14 @@ public sealed partial class LsmEngine
 
     private void SyncWal()
     {
-        _wal.Sync();
+        if (_log is not null)
+        {
+            _log.Sync(_logPosition); // one fdatasync for the writes of every engine waiting
+        }
+        else
+        {
+            _wal!.Sync();
+        }
         Interlocked.Exchange(ref _unsyncedBytes, 0);
         Interlocked.Increment(ref _walSyncs);
     }
@@ -530,13 +544,29 @@ public sealed partial class LsmEngine
     /// <summary>Seals the memtable and its WAL and starts new ones. Leader only.</summary>
     private void SwitchMemtable()
     {
+        if (_log is not null)
+        {
+            // Shared commit log: nothing to seal on disk; note what the memtable covers, so that its
+            // flush can raise the replay floor and release commit-log segments.
+            MemTable sealedMem = _mem;
+            sealedMem.SealedSequence = _lastSequence;
+            sealedMem.SealedPosition = _logPosition;
+            lock (_mutex)
+            {
+                _imm = [.. _imm, sealedMem];
+                _mem = new MemTable(sealedMem.WalNumber, (uint)_random.Next());
+            }
+            _memLimit = NextMemtableLimit();
+            ScheduleFlush();
+            return;
+        }
         // Sync the old log first: then only the newest log can ever have a torn tail, and recovery
         // never sees a later log survive an earlier one's lost tail.
         SyncWal();
         long number = _versions.NewFileNumber();
         var wal = new LogWriter(_fs.Create(FileNames.Wal(Directory, number)));
         _fs.SyncDirectory(Directory);
-        LogWriter old = _wal;
+        LogWriter old = _wal!;
         lock (_mutex)
         {
             _imm = [.. _imm, _mem];

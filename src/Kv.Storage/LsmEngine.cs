@@ -33,7 +33,10 @@ public sealed partial class LsmEngine : IDisposable
     private readonly Random _random;
     private MemTable _mem;
     private MemTable[] _imm = [];
-    private LogWriter _wal;
+    private LogWriter? _wal; // null with a shared commit log
+    private readonly CommitLog? _log;
+    private ulong _logId;
+    private long _logPosition;
     private ulong _lastSequence;
     private long _memLimit;
     private long _gets;
@@ -52,6 +55,7 @@ public sealed partial class LsmEngine : IDisposable
         _lock = _fs.Lock(Path.Combine(directory, FileNames.LockFile));
         _tables = new TableCache(_fs, directory, _env.BlockCache);
         _versions = new VersionSet(_fs, directory, _tables);
+        _log = _env.CommitLog;
         try
         {
             (_mem, _wal) = Recover();
@@ -86,6 +90,9 @@ public sealed partial class LsmEngine : IDisposable
     /// <summary>Sequence number of the newest write visible to readers.</summary>
     public ulong LastSequence => Volatile.Read(ref _lastSequence);
 
+    /// <summary>This engine's id in the shared commit log (0 without one).</summary>
+    internal ulong LogId => _logId;
+
     internal long ActiveMemtableBytes => _disposed ? 0 : Volatile.Read(ref _mem).ApproximateMemoryUsage;
 
     /// <summary>Opens (or creates) the engine in <paramref name="directory"/>.</summary>
@@ -93,6 +100,29 @@ public sealed partial class LsmEngine : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         return new LsmEngine(Path.GetFullPath(directory), options ?? new StorageOptions());
+    }
+
+    /// <summary>
+    /// Closes the engine and deletes its directory and everything in it. With a shared commit log,
+    /// first records there that the engine's records are no longer needed.
+    /// </summary>
+    public void DisposeAndDelete()
+    {
+        Dispose();
+        _log?.Forget(_logId);
+        foreach (string name in _fs.ListFiles(Directory))
+        {
+            _fs.Delete(Path.Combine(Directory, name));
+        }
+        _fs.SyncDirectory(Directory);
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // a file system that keeps no directories on disk (tests)
+        }
     }
 
     /// <summary>The value of <paramref name="key"/>, or null if absent or deleted.</summary>

@@ -16,7 +16,7 @@ public sealed class StorageEnvironment : IDisposable
     private long _peakMemtableUsage;
 
     public StorageEnvironment(long blockCacheBytes = 256L << 20, long memtableBudgetBytes = 512L << 20,
-        int flushThreads = 1, int compactionThreads = 0)
+        int flushThreads = 1, int compactionThreads = 0, CommitLog? commitLog = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(memtableBudgetBytes, 1L << 20);
         ArgumentOutOfRangeException.ThrowIfLessThan(flushThreads, 1);
@@ -28,6 +28,31 @@ public sealed class StorageEnvironment : IDisposable
         MemtableBudget = memtableBudgetBytes;
         Flushes = new BackgroundPool("kv-flush", flushThreads);
         Compactions = new BackgroundPool("kv-compact", compactionThreads);
+        CommitLog = commitLog;
+        if (commitLog is not null)
+        {
+            commitLog.FlushRequested = FlushEngines;
+        }
+    }
+
+    /// <summary>
+    /// The write-ahead log every engine of this environment shares (owned: disposed with it), or null
+    /// when each engine keeps its own WAL.
+    /// </summary>
+    public CommitLog? CommitLog { get; }
+
+    /// <summary>The commit log holds too many segments: the engines still needing the oldest one switch and flush their memtables.</summary>
+    private void FlushEngines(IReadOnlyCollection<ulong> logIds)
+    {
+        List<LsmEngine> engines;
+        lock (_gate)
+        {
+            engines = _engines.FindAll(e => logIds.Contains(e.LogId));
+        }
+        foreach (LsmEngine e in engines)
+        {
+            e.RequestMemtableSwitch();
+        }
     }
 
     public BlockCache BlockCache { get; }
@@ -131,5 +156,6 @@ public sealed class StorageEnvironment : IDisposable
     {
         Flushes.Dispose();
         Compactions.Dispose();
+        CommitLog?.Dispose();
     }
 }

@@ -265,6 +265,16 @@ public sealed class FaultInjectionFileSystem : IFileSystem
             }
         }
 
+        public void SyncFlushed(long length)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            fs.ThrowIfFailing();
+            lock (file)
+            {
+                file.Synced = Math.Max(file.Synced, (int)Math.Min(length, file.Length));
+            }
+        }
+
         public void Dispose() => _disposed = true;
     }
 

@@ -13,4 +13,10 @@ public interface IWritableFile : IDisposable
 
     /// <summary>Flushes and forces the bytes to stable storage (survives a machine crash).</summary>
     void Sync();
+
+    /// <summary>
+    /// Forces to stable storage at least the first <paramref name="length"/> bytes, which an earlier
+    /// <see cref="Flush"/> handed to the operating system. Safe while another thread appends.
+    /// </summary>
+    void SyncFlushed(long length);
 }

@@ -51,6 +51,8 @@ internal sealed class PhysicalWritableFile : IWritableFile
         PhysicalFileSystem.SyncData(_handle);
     }
 
+    public void SyncFlushed(long length) => PhysicalFileSystem.SyncData(_handle);
+
     public void Dispose()
     {
         if (_handle.IsClosed)

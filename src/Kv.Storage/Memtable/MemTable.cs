@@ -34,6 +34,12 @@ internal sealed class MemTable
     /// <summary>Number of the WAL file whose records this memtable holds.</summary>
     public long WalNumber { get; }
 
+    /// <summary>With a shared commit log, set when sealed: the last sequence it holds.</summary>
+    public ulong SealedSequence { get; set; }
+
+    /// <summary>With a shared commit log, set when sealed: the commit-log position of its last write.</summary>
+    public long SealedPosition { get; set; }
+
     public long ApproximateMemoryUsage => Volatile.Read(ref _memoryUsage);
 
     public long Count => Volatile.Read(ref _entries);

@@ -17,6 +17,7 @@ internal sealed class VersionEdit
     private const uint TagCompactPointer = 5;
     private const uint TagDeletedFile = 6;
     private const uint TagNewFile = 7;
+    private const uint TagCommitLogFloor = 9;
 
     public const string ComparatorName = "kv.bytewise.v1";
 
@@ -27,6 +28,9 @@ internal sealed class VersionEdit
     public long? NextFileNumber { get; set; }
 
     public ulong? LastSequence { get; set; }
+
+    /// <summary>With a shared commit log: every write at or below this sequence is in a table (replay skips it).</summary>
+    public ulong? CommitLogFloor { get; set; }
 
     public List<(int Level, byte[] Key)> CompactPointers { get; } = [];
 
@@ -56,6 +60,11 @@ internal sealed class VersionEdit
         {
             PutVarint(w, TagLastSequence);
             PutVarint(w, seq);
+        }
+        if (CommitLogFloor is ulong floor)
+        {
+            PutVarint(w, TagCommitLogFloor);
+            PutVarint(w, floor);
         }
         foreach ((int level, byte[] key) in CompactPointers)
         {
@@ -112,6 +121,10 @@ internal sealed class VersionEdit
                 case TagLastSequence:
                     ok = Coding.TryGetVarint64(src, ref pos, out ulong seq) && seq <= InternalKey.MaxSequence;
                     e.LastSequence = seq;
+                    break;
+                case TagCommitLogFloor:
+                    ok = Coding.TryGetVarint64(src, ref pos, out ulong floor) && floor <= InternalKey.MaxSequence;
+                    e.CommitLogFloor = floor;
                     break;
                 case TagCompactPointer:
                 {

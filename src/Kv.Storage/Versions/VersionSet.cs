@@ -37,6 +37,9 @@ internal sealed class VersionSet : IDisposable
 
     public ulong LastSequence { get; private set; }
 
+    /// <summary>With a shared commit log: the highest sequence known to be in a table.</summary>
+    public ulong CommitLogFloor { get; private set; }
+
     public long ManifestNumber { get; private set; }
 
     public long NextFileNumber => Interlocked.Read(ref _nextFileNumber);
@@ -109,6 +112,10 @@ internal sealed class VersionSet : IDisposable
                     LastSequence = seq;
                     haveSeq = true;
                 }
+                if (edit.CommitLogFloor is ulong floor)
+                {
+                    CommitLogFloor = floor;
+                }
                 foreach ((int level, byte[] key) in edit.CompactPointers)
                 {
                     _compactPointers[level] = key;
@@ -140,11 +147,13 @@ internal sealed class VersionSet : IDisposable
         edit.NextFileNumber = NextFileNumber;
         long logNumber = edit.LogNumber ?? LogNumber;
         ulong lastSequence = edit.LastSequence ?? LastSequence;
+        ulong floor = Math.Max(edit.CommitLogFloor ?? 0, CommitLogFloor);
         edit.LogNumber = logNumber;
         edit.LastSequence = lastSequence;
+        edit.CommitLogFloor = floor == 0 ? null : floor;
         if (_manifest is null || _manifest.Length > ManifestRollBytes)
         {
-            WriteNewManifest(next, logNumber, lastSequence, edit.CompactPointers);
+            WriteNewManifest(next, logNumber, lastSequence, floor, edit.CompactPointers);
         }
         else
         {
@@ -155,6 +164,7 @@ internal sealed class VersionSet : IDisposable
         {
             LogNumber = logNumber;
             LastSequence = lastSequence;
+            CommitLogFloor = floor;
             foreach ((int level, byte[] key) in edit.CompactPointers)
             {
                 _compactPointers[level] = key;
@@ -182,7 +192,7 @@ internal sealed class VersionSet : IDisposable
         return live;
     }
 
-    private void WriteNewManifest(Version v, long logNumber, ulong lastSequence, List<(int, byte[])> pointers)
+    private void WriteNewManifest(Version v, long logNumber, ulong lastSequence, ulong floor, List<(int, byte[])> pointers)
     {
         long number = NewFileNumber();
         var snapshot = new VersionEdit
@@ -191,6 +201,7 @@ internal sealed class VersionSet : IDisposable
             LogNumber = logNumber,
             NextFileNumber = NextFileNumber,
             LastSequence = lastSequence,
+            CommitLogFloor = floor == 0 ? null : floor,
         };
         for (int level = 0; level < Version.NumLevels; level++)
         {

@@ -52,6 +52,9 @@ internal sealed class LogWriter : IDisposable
 
     public void Sync() => _file.Sync();
 
+    /// <summary>Forces the first <paramref name="length"/> flushed bytes to stable storage; safe during appends.</summary>
+    public void SyncFlushed(long length) => _file.SyncFlushed(length);
+
     private void EmitPhysicalRecord(byte type, ReadOnlySpan<byte> payload)
     {
         uint crc = Crc32C.Extend(Crc32C.Compute([type]), payload);

@@ -1,0 +1,489 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using Kv.Storage.IO;
+
+using Kv.Storage.Wal;
+
+namespace Kv.Storage;
+
+/// <summary>
+/// One write-ahead log shared by every engine of an environment (Cassandra's commit log): engines
+/// append their write groups, tagged with their log id, to the same segment file, so one fdatasync
+/// makes the concurrent writes of many engines durable (group commit across engines). A segment
+/// (<c>NNNNNN.clog</c>) is deleted once every engine that wrote to it has flushed those writes to
+/// tables; when more than <see cref="MaxSegments"/> pile up, the engines holding the oldest one are
+/// asked to flush. At open, the segments are read once and each engine's records are kept for it to
+/// replay when it opens; recovery is point-in-time, as for an engine's own WAL (it stops at the first
+/// damaged record; a torn tail of the newest segment is expected after a crash).
+/// </summary>
+public sealed class CommitLog : IDisposable
+{
+    private const string Suffix = ".clog";
+    private readonly IFileSystem _fs;
+    private readonly object _appendLock = new();
+    private readonly object _syncLock = new();
+    private readonly object _fsyncLock = new(); // held around an fdatasync outside the append lock
+    // segment number -> (engine log id -> position of its last record in that segment)
+    private readonly SortedDictionary<long, Dictionary<ulong, long>> _dirty = [];
+    private readonly Dictionary<ulong, List<byte[]>> _recovered = [];
+    private LogWriter _writer;
+    private long _segment;
+    private long _appended;
+    private long _synced;
+    private bool _syncing;
+    private Exception? _error;
+
+    public CommitLog(string directory, IFileSystem? fileSystem = null, long segmentBytes = 32L << 20, int maxSegments = 8,
+        TimeSpan groupWindow = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(groupWindow, TimeSpan.Zero);
+        GroupWindow = groupWindow;
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentBytes, 64L << 10);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSegments, 2);
+        Directory = directory;
+        _fs = fileSystem ?? PhysicalFileSystem.Instance;
+        SegmentBytes = segmentBytes;
+        MaxSegments = maxSegments;
+        _fs.CreateDirectory(directory);
+        long last = ReadSegments();
+        _segment = last + 1;
+        _writer = new LogWriter(_fs.Create(SegmentPath(_segment)));
+        _fs.SyncDirectory(directory);
+        _dirty[_segment] = [];
+        DeleteCleanSegments();
+    }
+
+    public string Directory { get; }
+
+    public long SegmentBytes { get; }
+
+    public int MaxSegments { get; }
+
+    /// <summary>
+    /// Least time between the starts of two fdatasyncs (Cassandra's group commit window): a sync
+    /// due sooner waits for the rest of the window, and the writes arriving meanwhile share it.
+    /// Zero: sync at once.
+    /// </summary>
+    public TimeSpan GroupWindow { get; }
+
+    private long _lastSyncStart;
+    private long _syncs;
+
+    /// <summary>fdatasyncs done (group commits), for statistics and tests.</summary>
+    public long Syncs => Interlocked.Read(ref _syncs);
+
+    /// <summary>What reading the segments at open found wrong (null if nothing), and the segments set aside.</summary>
+    public string? RecoveryNote { get; private set; }
+
+    /// <summary>Segment files now on disk (the active one included).</summary>
+    public int SegmentCount
+    {
+        get
+        {
+            lock (_appendLock)
+            {
+                return _dirty.Count;
+            }
+        }
+    }
+
+    /// <summary>Called (outside the log's locks) with the log ids that hold the oldest segment when there are too many.</summary>
+    internal Action<IReadOnlyCollection<ulong>>? FlushRequested { get; set; }
+
+    private string SegmentPath(long number) =>
+        Path.Combine(Directory, number.ToString("D6", CultureInfo.InvariantCulture) + Suffix);
+
+    /// <summary>Reads every segment in order, keeping each engine's records; returns the last segment number.</summary>
+    private long ReadSegments()
+    {
+        var segments = new List<long>();
+        foreach (string name in _fs.ListFiles(Directory))
+        {
+            if (name.EndsWith(Suffix, StringComparison.Ordinal)
+                && long.TryParse(name.AsSpan(0, name.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+            {
+                segments.Add(n);
+            }
+        }
+        segments.Sort();
+        for (int i = 0; i < segments.Count; i++)
+        {
+            string path = SegmentPath(segments[i]);
+            string name = Path.GetFileName(path);
+            var owners = new Dictionary<ulong, long>();
+            long tornAt = -1;
+            using (IRandomAccessFile file = _fs.OpenRead(path))
+            {
+                var reader = new LogReader(file, name);
+                while (reader.TryRead(out ReadOnlySpan<byte> record))
+                {
+                    if (record.Length < 8)
+                    {
+                        break;
+                    }
+                    ulong id = BinaryPrimitives.ReadUInt64LittleEndian(record);
+                    if (record.Length == 8)
+                    {
+                        // A dropped engine: none of its records are needed any more.
+                        _recovered.Remove(id);
+                        owners.Remove(id);
+                        foreach (Dictionary<ulong, long> earlier in _dirty.Values)
+                        {
+                            earlier.Remove(id);
+                        }
+                        continue;
+                    }
+                    if (!_recovered.TryGetValue(id, out List<byte[]>? list))
+                    {
+                        _recovered[id] = list = [];
+                    }
+                    list.Add(record[8..].ToArray());
+                    owners[id] = ++_appended;
+                }
+                bool last = i == segments.Count - 1;
+                if (reader.End == LogEnd.Corruption || (reader.End == LogEnd.TornTail && !last))
+                {
+                    // Point in time: nothing after the damage is replayed, and the rest is set aside.
+                    RecoveryNote = $"{name} is damaged at offset {reader.ErrorOffset} ({reader.ErrorDetail}); replayed the records before it and set aside {name} and {segments.Count - i - 1} later segment(s)";
+                    _dirty[segments[i]] = owners;
+                    for (int j = i + 1; j < segments.Count; j++)
+                    {
+                        _fs.Rename(SegmentPath(segments[j]), SegmentPath(segments[j]) + ".corrupt");
+                    }
+                    _fs.SyncDirectory(Directory);
+                    _synced = _appended;
+                    return segments[i];
+                }
+                if (reader.End == LogEnd.TornTail)
+                {
+                    RecoveryNote = $"{name} ends in a torn record at offset {reader.ErrorOffset} (a crash during a write); replayed the records before it and cut the tail";
+                    tornAt = reader.GoodLength;
+                }
+            }
+            if (tornAt >= 0)
+            {
+                // No longer the newest segment after this open: keep only its good prefix, so that a
+                // later open does not take the old tear for damage in the middle of the log.
+                CopyPrefix(path, tornAt);
+            }
+            _dirty[segments[i]] = owners;
+        }
+        _synced = _appended;
+        return segments.Count == 0 ? 0 : segments[^1];
+    }
+
+    /// <summary>Replaces <paramref name="path"/> by its first <paramref name="length"/> bytes (write, sync, rename).</summary>
+    private void CopyPrefix(string path, long length)
+    {
+        string temp = path + ".tmp";
+        using (IRandomAccessFile source = _fs.OpenRead(path))
+        using (IWritableFile target = _fs.Create(temp))
+        {
+            byte[] buffer = new byte[64 << 10];
+            for (long offset = 0; offset < length;)
+            {
+                int n = source.Read(offset, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length - offset)));
+                if (n <= 0)
+                {
+                    break;
+                }
+                target.Append(buffer.AsSpan(0, n));
+                offset += n;
+            }
+            target.Sync();
+        }
+        _fs.Rename(temp, path);
+        _fs.SyncDirectory(Directory);
+    }
+
+    /// <summary>Hands over (once) the records found at open for <paramref name="logId"/>: write batches, oldest first.</summary>
+    internal List<byte[]> TakeRecovered(ulong logId)
+    {
+        lock (_appendLock)
+        {
+            if (_recovered.Remove(logId, out List<byte[]>? list))
+            {
+                return list;
+            }
+            return [];
+        }
+    }
+
+    /// <summary>Appends one write group of engine <paramref name="logId"/>; returns its position for <see cref="Sync"/>.</summary>
+    internal long Append(ulong logId, ReadOnlySpan<byte> batch, bool flush)
+    {
+        List<ulong>? pressure = null;
+        long position;
+        byte[] record = ArrayPool<byte>.Shared.Rent(batch.Length + 8);
+        try
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(record, logId);
+            batch.CopyTo(record.AsSpan(8));
+            lock (_appendLock)
+            {
+                ThrowIfFailed();
+                try
+                {
+                    if (_writer.Length >= SegmentBytes)
+                    {
+                        pressure = Roll();
+                    }
+                    _writer.AddRecord(record.AsSpan(0, batch.Length + 8));
+                    if (flush)
+                    {
+                        _writer.Flush();
+                    }
+                }
+                catch (Exception e)
+                {
+                    // The segment may now hold part of a record: refuse everything after it.
+                    _error = e;
+                    throw;
+                }
+                position = ++_appended;
+                _dirty[_segment][logId] = position;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(record);
+        }
+        if (pressure is { Count: > 0 })
+        {
+            FlushRequested?.Invoke(pressure);
+        }
+        return position;
+    }
+
+    /// <summary>Seals the active segment durably and starts the next one. Under the append lock.</summary>
+    private List<ulong>? Roll()
+    {
+        long next = _segment + 1;
+        lock (_fsyncLock)
+        {
+            // Under the fsync lock: no fdatasync of the old writer is running when it is closed.
+            _writer.Sync();
+            var writer = new LogWriter(_fs.Create(SegmentPath(next)));
+            _fs.SyncDirectory(Directory);
+            _writer.Dispose();
+            _writer = writer;
+            _segment = next;
+        }
+        lock (_syncLock)
+        {
+            _synced = Math.Max(_synced, _appended);
+        }
+        _dirty[next] = [];
+        DeleteCleanSegments();
+        if (_dirty.Count <= MaxSegments)
+        {
+            return null;
+        }
+        return [.. _dirty.First().Value.Keys];
+    }
+
+    /// <summary>
+    /// Engine <paramref name="logId"/> is being deleted: records durably that none of its records are
+    /// needed (so that no segment waits for it, even after a crash), and releases its segments.
+    /// </summary>
+    internal void Forget(ulong logId)
+    {
+        Span<byte> marker = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(marker, logId);
+        long position;
+        lock (_appendLock)
+        {
+            ThrowIfFailed();
+            try
+            {
+                _writer.AddRecord(marker);
+            }
+            catch (Exception e)
+            {
+                _error = e;
+                throw;
+            }
+            position = ++_appended;
+        }
+        Sync(position);
+        Flushed(logId, long.MaxValue);
+    }
+
+    /// <summary>Returns once every record up to <paramref name="position"/> is on stable storage; one caller syncs for all waiting.</summary>
+    internal void Sync(long position)
+    {
+        lock (_syncLock)
+        {
+            while (true)
+            {
+                ThrowIfFailed();
+                if (Volatile.Read(ref _synced) >= position)
+                {
+                    return;
+                }
+                if (!_syncing)
+                {
+                    break;
+                }
+                Monitor.Wait(_syncLock);
+            }
+            _syncing = true;
+        }
+        try
+        {
+            if (GroupWindow > TimeSpan.Zero)
+            {
+                TimeSpan wait = GroupWindow - System.Diagnostics.Stopwatch.GetElapsedTime(_lastSyncStart);
+                if (wait > TimeSpan.Zero)
+                {
+                    Thread.Sleep(wait);
+                }
+                _lastSyncStart = System.Diagnostics.Stopwatch.GetTimestamp();
+            }
+            long upTo;
+            long bytes;
+            LogWriter writer;
+            lock (_appendLock)
+            {
+                ThrowIfFailed();
+                upTo = _appended;
+                try
+                {
+                    _writer.Flush();
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                    throw;
+                }
+                bytes = _writer.Length;
+                writer = _writer;
+            }
+            // The fdatasync runs without the append lock, so that other engines keep appending
+            // (the next group) meanwhile.
+            lock (_fsyncLock)
+            {
+                if (writer == _writer)
+                {
+                    try
+                    {
+                        writer.SyncFlushed(bytes);
+                        Interlocked.Increment(ref _syncs);
+                    }
+                    catch (Exception e)
+                    {
+                        _error = e;
+                        throw;
+                    }
+                }
+                // else: a roll sealed (synced) that segment already
+            }
+            lock (_syncLock)
+            {
+                _synced = Math.Max(_synced, upTo);
+            }
+        }
+        finally
+        {
+            lock (_syncLock)
+            {
+                _syncing = false;
+                Monitor.PulseAll(_syncLock);
+            }
+        }
+    }
+
+    /// <summary>The position of the newest record appended.</summary>
+    internal long Position
+    {
+        get
+        {
+            lock (_appendLock)
+            {
+                return _appended;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Engine <paramref name="logId"/> has every record it appended up to <paramref name="position"/>
+    /// in its tables (or no longer needs them): segments nobody else needs are deleted.
+    /// </summary>
+    internal void Flushed(ulong logId, long position)
+    {
+        lock (_appendLock)
+        {
+            foreach (Dictionary<ulong, long> owners in _dirty.Values)
+            {
+                if (owners.TryGetValue(logId, out long last) && last <= position)
+                {
+                    owners.Remove(logId);
+                }
+            }
+            _recovered.Remove(logId);
+            DeleteCleanSegments();
+        }
+    }
+
+    private void DeleteCleanSegments()
+    {
+        List<long>? clean = null;
+        foreach ((long segment, Dictionary<ulong, long> owners) in _dirty)
+        {
+            if (segment != _segment && owners.Count == 0)
+            {
+                (clean ??= []).Add(segment);
+            }
+        }
+        if (clean is null)
+        {
+            return;
+        }
+        foreach (long segment in clean)
+        {
+            try
+            {
+                _fs.Delete(SegmentPath(segment));
+                _dirty.Remove(segment);
+            }
+            catch (IOException)
+            {
+                // kept; retried at the next flush
+            }
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_error is not null)
+        {
+            throw new IOException($"the commit log in {Directory} failed earlier and accepts no more writes: {_error.Message}", _error);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_appendLock)
+        lock (_fsyncLock)
+        {
+            try
+            {
+                if (_error is null)
+                {
+                    _writer.Sync();
+                }
+            }
+            catch (IOException)
+            {
+            }
+            try
+            {
+                _writer.Dispose();
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,223 @@
+using System.Text;
+using Kv.Storage.IO;
+using static Kv.Storage.Tests.EngineHarness;
+
+namespace Kv.Storage.Tests;
+
+/// <summary>Engines sharing one commit log: durability across power cuts, replay floors, segment release.</summary>
+public sealed class CommitLogSpec : IDisposable
+{
+    private const string LogDir = "/commitlog";
+    private readonly FaultInjectionFileSystem _fs = new();
+    private StorageEnvironment _env;
+    private readonly LsmEngine?[] _engines = new LsmEngine?[3];
+
+    public CommitLogSpec() => _env = NewEnv();
+
+    private StorageEnvironment NewEnv(long segmentBytes = 64 << 10, int maxSegments = 4) =>
+        new(blockCacheBytes: 1 << 20, memtableBudgetBytes: 64L << 20, flushThreads: 1, compactionThreads: 1,
+            commitLog: new CommitLog(LogDir, _fs, segmentBytes, maxSegments));
+
+    private StorageOptions Options => Small with { FileSystem = _fs, Environment = _env };
+
+    private LsmEngine Open(int i) => _engines[i] = LsmEngine.Open($"/db{i}", Options);
+
+    private void OpenAll()
+    {
+        for (int i = 0; i < _engines.Length; i++)
+            Open(i);
+    }
+
+    private void CloseAll()
+    {
+        for (int i = 0; i < _engines.Length; i++)
+        {
+            try
+            {
+                _engines[i]?.Dispose();
+            }
+            catch (IOException)
+            {
+            }
+            _engines[i] = null;
+        }
+        _env.Dispose();
+    }
+
+    private void PowerCut(Random? torn)
+    {
+        _fs.FailWrites = true;
+        CloseAll();
+        _fs.FailWrites = false;
+        _fs.Crash(torn);
+        _env = NewEnv();
+        OpenAll();
+    }
+
+    private static long Present(LsmEngine e, string prefix)
+    {
+        long n = 0;
+        using StorageIterator it = e.NewIterator(ReadOptions.ForPrefix(B(prefix)));
+        for (it.SeekToFirst(); it.Valid; it.Next(), n++)
+        {
+            Assert.Equal($"{prefix}{n:D8}", Encoding.ASCII.GetString(it.Key));
+            Assert.StartsWith($"value-{n}-", Encoding.ASCII.GetString(it.Value), StringComparison.Ordinal);
+        }
+        return n;
+    }
+
+    [Fact]
+    public void After_power_cuts_each_engine_holds_a_prefix_of_its_writes_with_every_durable_one()
+    {
+        var rng = new Random(11);
+        OpenAll();
+        var next = new long[3];
+        int lossRounds = 0;
+        for (int round = 0; round < 25; round++)
+        {
+            var lastDurable = new long[3];
+            for (int i = 0; i < 3; i++)
+                lastDurable[i] = next[i] - 1;
+            int writes = rng.Next(100, 2000);
+            for (int w = 0; w < writes; w++)
+            {
+                int e = rng.Next(3);
+                bool durable = rng.Next(10) == 0;
+                _engines[e]!.Put(B($"w{next[e]:D8}"), B($"value-{next[e]}-{new string('x', rng.Next(300))}"), durable);
+                if (durable)
+                {
+                    // A durable write makes everything appended before it durable too, in every engine.
+                    for (int i = 0; i < 3; i++)
+                        lastDurable[i] = next[i] - 1;
+                    lastDurable[e] = next[e];
+                }
+                next[e]++;
+            }
+            PowerCut(rng.Next(2) == 0 ? rng : null);
+            bool lost = false;
+            for (int i = 0; i < 3; i++)
+            {
+                long present = Present(_engines[i]!, "w");
+                Assert.True(present > lastDurable[i], $"round {round}: engine {i} lost durable write {lastDurable[i]} (recovered {present})");
+                Assert.Null(_engines[i]!.Recovery.Corruption);
+                lost |= present < next[i];
+                next[i] = present;
+            }
+            if (lost)
+                lossRounds++;
+            Assert.True(_env.CommitLog!.SegmentCount <= 12, $"round {round}: {_env.CommitLog.SegmentCount} segments kept");
+        }
+        Assert.True(lossRounds > 3, "the power cuts should lose unsynced writes");
+    }
+
+    [Fact]
+    public void Reopening_replays_only_what_no_flush_holds_and_flushed_segments_are_deleted()
+    {
+        OpenAll();
+        for (int n = 0; n < 3000; n++)
+            _engines[n % 3]!.Put(B($"k{n:D6}"), B($"v{n}-{new string('y', 100)}"));
+        _engines[0]!.Flush();
+        for (int n = 3000; n < 3300; n++)
+            _engines[n % 3]!.Put(B($"k{n:D6}"), B($"v{n}-{new string('y', 100)}"), durable: n % 50 == 0);
+        CloseAll();
+        _env = NewEnv();
+        OpenAll();
+        for (int n = 0; n < 3300; n++)
+            Assert.Equal($"v{n}-{new string('y', 100)}", S(_engines[n % 3]!.Get(B($"k{n:D6}"))));
+        // Recovery put everything in tables, so the log needs none of the old segments.
+        Assert.Equal(1, _env.CommitLog!.SegmentCount);
+        for (int n = 0; n < 3000; n++)
+            _engines[n % 3]!.Put(B($"k{n:D6}"), B($"again{n}"));
+        foreach (LsmEngine? e in _engines)
+            e!.Flush();
+        Assert.True(_env.CommitLog.SegmentCount <= 2, $"{_env.CommitLog.SegmentCount} segments after every engine flushed");
+        CloseAll();
+        _env = NewEnv();
+        OpenAll();
+        for (int n = 0; n < 3300; n++)
+            Assert.Equal(n < 3000 ? $"again{n}" : $"v{n}-{new string('y', 100)}", S(_engines[n % 3]!.Get(B($"k{n:D6}"))));
+    }
+
+    [Fact]
+    public async Task An_idle_engine_is_made_to_flush_when_segments_pile_up()
+    {
+        OpenAll();
+        _engines[0]!.Put(B("idle"), B("one small write"), durable: true);
+        for (int n = 0; n < 20000; n++)
+            _engines[1]!.Put(B($"busy{n:D6}"), B(new string('z', 200)));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (_env.CommitLog!.SegmentCount > 6 && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.True(_env.CommitLog.SegmentCount <= 6, $"{_env.CommitLog.SegmentCount} segments held (max 4): the idle engine was not flushed");
+        Assert.Equal("one small write", S(_engines[0]!.Get(B("idle"))));
+    }
+
+    [Fact]
+    public void Durable_writes_of_many_engines_share_fsyncs_no_closer_than_the_group_window()
+    {
+        _env.Dispose();
+        _env = new StorageEnvironment(blockCacheBytes: 1 << 20, memtableBudgetBytes: 64L << 20, flushThreads: 1, compactionThreads: 1,
+            commitLog: new CommitLog(LogDir, _fs, 64 << 10, 4, groupWindow: TimeSpan.FromMilliseconds(20)));
+        OpenAll();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // Dedicated threads: twelve writers really at once (the thread pool would start them slowly).
+        var writers = Enumerable.Range(0, 12).Select(t => new Thread(() =>
+        {
+            for (int n = 0; n < 20; n++)
+                _engines[t % 3]!.Put(B($"t{t}-{n}"), B("v"), durable: true);
+        })).ToList();
+        writers.ForEach(w => w.Start());
+        writers.ForEach(w => w.Join());
+        long syncs = _env.CommitLog!.Syncs;
+        double windows = clock.Elapsed.TotalMilliseconds / 20;
+        Assert.True(syncs <= windows + 2, $"{syncs} fsyncs in {clock.ElapsedMilliseconds} ms: closer than the 20 ms window");
+        Assert.True(syncs < 240 / 2, $"{syncs} fsyncs for 240 durable writes from 12 threads: no sharing");
+        PowerCutAndCheckAll(12, 20);
+    }
+
+    private void PowerCutAndCheckAll(int threads, int perThread)
+    {
+        PowerCut(null);
+        for (int t = 0; t < threads; t++)
+            for (int n = 0; n < perThread; n++)
+                Assert.Equal("v", S(_engines[t % 3]!.Get(B($"t{t}-{n}"))));
+    }
+
+    [Fact]
+    public void A_deleted_engine_holds_no_segment_even_after_a_power_cut()
+    {
+        OpenAll();
+        for (int n = 0; n < 2000; n++)
+            _engines[n % 3]!.Put(B($"k{n:D6}"), B(new string('q', 150)));
+        _engines[2]!.Put(B("last"), B("x"), durable: true);
+        _engines[2]!.DisposeAndDelete();
+        _engines[2] = null;
+        _engines[0]!.Flush();
+        _engines[1]!.Flush();
+        Assert.True(_env.CommitLog!.SegmentCount <= 2, $"{_env.CommitLog.SegmentCount} segments after the others flushed");
+        _fs.FailWrites = true;
+        CloseAll();
+        _fs.FailWrites = false;
+        _fs.Crash();
+        _env = NewEnv();
+        Open(0);
+        Open(1);
+        Assert.Equal(1, _env.CommitLog!.SegmentCount);
+        Assert.False(_fs.Exists("/db2/CURRENT"));
+    }
+
+    public void Dispose()
+    {
+        foreach (LsmEngine? e in _engines)
+        {
+            try
+            {
+                e?.Dispose();
+            }
+            catch (IOException)
+            {
+            }
+        }
+        _env.Dispose();
+    }
+}
