@@ -6,6 +6,7 @@ using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
 using Kv.Actors.Wire;
 using Kv.Cluster.Actor;
+using Kv.Cluster.Event;
 using Kv.Storage;
 using ClusterExt = Kv.Cluster.Cluster.Cluster;
 
@@ -32,7 +33,14 @@ public sealed class KvNode
         Options = options;
         Self = ClusterExt.Get(system).SelfAddress.ToString();
         KvSerializers.Register(system.Serialization);
-        _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes);
+        var commitLog = options.SharedCommitLog
+            ? new CommitLog(Path.Combine(options.DataDirectory, "commitlog"), segmentBytes: options.CommitLogSegmentBytes,
+                maxSegments: (int)Math.Max(2, options.CommitLogTotalBytes / options.CommitLogSegmentBytes),
+                groupWindow: options.CommitLogGroupWindow)
+            : null;
+        if (commitLog?.RecoveryNote is string note)
+            system.Log.Warning($"commit log: {note}");
+        _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes, commitLog: commitLog);
         RingManager = system.ActorOf(Props.Create(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);

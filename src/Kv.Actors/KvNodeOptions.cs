@@ -31,6 +31,21 @@ public sealed record KvNodeOptions
     /// <summary>Node-wide memtable budget shared by all vnodes.</summary>
     public long MemtableBudgetBytes { get; init; } = 512L << 20;
 
+    /// <summary>
+    /// All vnodes write ahead to one commit log under the data directory (one fdatasync for the
+    /// concurrent writes of every vnode); off: each vnode's engine keeps its own WAL.
+    /// </summary>
+    public bool SharedCommitLog { get; init; } = true;
+
+    /// <summary>Size at which a commit-log segment is sealed and a new one started.</summary>
+    public long CommitLogSegmentBytes { get; init; } = 32L << 20;
+
+    /// <summary>Commit-log size past which the vnodes holding the oldest segment flush their memtables.</summary>
+    public long CommitLogTotalBytes { get; init; } = 256L << 20;
+
+    /// <summary>Least time between two commit-log fsyncs; durable writes arriving meanwhile share the next one.</summary>
+    public TimeSpan CommitLogGroupWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+
     /// <summary>How often the ring is gossiped and the claimant (the cluster leader) checks membership.</summary>
     public TimeSpan RingTick { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -76,6 +76,11 @@ public sealed record NodeSettings(
         ["per-write"] = SyncMode.PerWrite, ["interval"] = SyncMode.Interval, ["none"] = SyncMode.None,
     };
 
+    private static readonly Dictionary<string, bool> CommitLogModes = new()
+    {
+        ["shared"] = true, ["per-vnode"] = false,
+    };
+
     private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
     private static readonly TimeSpan Day = TimeSpan.FromDays(1);
     private static readonly TimeSpan Week = TimeSpan.FromDays(7);
@@ -196,6 +201,10 @@ public sealed record NodeSettings(
             StrictNamespaces = s.Bool("kv.strict-namespaces"),
             BlockCacheBytes = s.Size("kv.block-cache-size", 0, 1024 * GiB),
             MemtableBudgetBytes = s.Size("kv.memtable-budget", 1 << 20, 1024 * GiB),
+            SharedCommitLog = s.Choice("kv.storage.commit-log", CommitLogModes),
+            CommitLogSegmentBytes = s.Size("kv.storage.commit-log-segment-size", 64 * 1024, 4 * GiB),
+            CommitLogTotalBytes = s.Size("kv.storage.commit-log-total-size", 128 * 1024, 1024 * GiB),
+            CommitLogGroupWindow = s.Duration("kv.storage.commit-log-group-window", TimeSpan.Zero, TimeSpan.FromSeconds(1)),
             LeaveTimeout = s.Duration("kv.leave-timeout", TimeSpan.FromSeconds(1), Week),
             Namespaces = namespaces,
             Storage = storage,

@@ -353,11 +353,13 @@ public sealed class VnodeActor : ReceiveActor
     {
         string owner = _ring!.Owners[_partition];
         Log.Info($"vnode {_partition}: handed off to {owner}; deleting local data and forwarding for {_handoff.ForwardingGrace.TotalSeconds:0} s");
-        _engine?.Dispose();
-        _engine = null;
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            if (_engine is not null)
+                _engine.DisposeAndDelete(); // also tells the shared commit log its records are not needed
+            else
+                Directory.Delete(_directory, recursive: true);
+            _engine = null;
         }
         catch (IOException e)
         {
