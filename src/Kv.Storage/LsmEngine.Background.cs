@@ -353,6 +353,19 @@ public sealed partial class LsmEngine
 
     public void Dispose()
     {
+        if (_log is not null && !_disposed && _backgroundError is null && !Volatile.Read(ref _mem).IsEmpty)
+        {
+            // With a shared commit log, a clean close leaves nothing of this engine there: its
+            // directory alone holds its data (for tools that open it without the log).
+            try
+            {
+                Flush();
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                LogEvent($"could not flush at close (the commit log keeps the writes): {e.Message}");
+            }
+        }
         lock (_writeLock)
         {
             if (_closing)
