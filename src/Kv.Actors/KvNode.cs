@@ -38,6 +38,10 @@ public sealed class KvNode
                 maxSegments: (int)Math.Max(2, options.CommitLogTotalBytes / options.CommitLogSegmentBytes),
                 groupWindow: options.CommitLogGroupWindow)
             : null;
+        string commitLogDirectory = Path.Combine(options.DataDirectory, "commitlog");
+        if (commitLog is null && Directory.Exists(commitLogDirectory) && Directory.EnumerateFiles(commitLogDirectory, "*.clog").Any())
+            throw new IOException($"kv.storage.commit-log is per-vnode, but {commitLogDirectory} still holds writes of the shared commit log " +
+                "(the node did not stop cleanly): start the node once with commit-log = shared and stop it cleanly, then switch");
         if (commitLog?.RecoveryNote is string note)
             system.Log.Warning($"commit log: {note}");
         _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes, commitLog: commitLog);
@@ -47,13 +51,16 @@ public sealed class KvNode
         Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default))), KvPaths.Admin);
         _repairs = system.EventStream.Subscribe<ReadRepaired>(r => Stats.ReadRepair(r.Replicas));
         _reaps = system.EventStream.Subscribe<TombstoneReaped>(_ => Stats.Reaped());
-        system.WhenTerminated.ContinueWith(_ =>
+        Stopped = system.WhenTerminated.ContinueWith(_ =>
         {
             _repairs.Dispose();
             _reaps.Dispose();
             _environment.Dispose();
         }, TaskScheduler.Default);
     }
+
+    /// <summary>Completes when the actor system has terminated and the storage (engines, commit log) is closed.</summary>
+    public Task Stopped { get; }
 
     /// <summary>Starts the store on <paramref name="system"/> (which must have remoting and the cluster configured).</summary>
     public static KvNode Start(ActorSystem system, KvNodeOptions options) => new(system, options.Validate());

@@ -92,6 +92,7 @@ public sealed class NodeService(NodeSettings settings, ILoggerFactory loggers, I
             }
             await CoordinatedShutdown.Get(_system).Run(ShutdownReason.ProcessExit).ConfigureAwait(false);
             await _system.WhenTerminated.ConfigureAwait(false);
+            await _node.Stopped.ConfigureAwait(false); // storage closed: the commit log emptied on a clean stop
             _log.LogInformation("{Node} stopped", _node.Self);
         }
         finally

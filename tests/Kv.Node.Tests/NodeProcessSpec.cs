@@ -78,6 +78,12 @@ public sealed class NodeProcessSpec : IDisposable
             node.Signal(9);
             await node.WaitForExit(TimeSpan.FromSeconds(30));
         }
+        // Switching to per-vnode WALs now would hide the writes only the commit log holds: refused.
+        using (var perVnode = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir, "--kv.storage.commit-log", "per-vnode"))
+        {
+            Assert.Equal(3, await perVnode.WaitForExit(TimeSpan.FromSeconds(30)));
+            Assert.Contains("still holds writes of the shared commit log", perVnode.Output, StringComparison.Ordinal);
+        }
         // Nothing was flushed: every acknowledged write comes back from the commit log.
         using var again = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir);
         await again.WaitForOutput("is Up", TimeSpan.FromSeconds(30));
@@ -92,6 +98,14 @@ public sealed class NodeProcessSpec : IDisposable
         }
         again.Signal(15);
         Assert.Equal(0, await again.WaitForExit(TimeSpan.FromSeconds(30)));
+        // A clean stop flushed every vnode and emptied the log: per-vnode WALs may take over.
+        Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "data", "commitlog"), "*.clog"));
+        using var switched = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir, "--kv.storage.commit-log", "per-vnode");
+        await switched.WaitForOutput("is Up", TimeSpan.FromSeconds(30));
+        await using (var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }))
+            Assert.Equal("v7", (await client.GetAsync("default", "k7")).Value.AsString());
+        switched.Signal(15);
+        Assert.Equal(0, await switched.WaitForExit(TimeSpan.FromSeconds(30)));
     }
 
     /// <summary>The client's actor API from a caller's own actor system: messages in, replies (or a KvFailure) back.</summary>

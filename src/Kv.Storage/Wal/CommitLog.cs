@@ -484,6 +484,22 @@ public sealed class CommitLog : IDisposable
             catch (IOException)
             {
             }
+            if (_error is null && _recovered.Count == 0 && _dirty.Values.All(owners => owners.Count == 0))
+            {
+                // Every engine closed cleanly (flushed): the log holds nothing anybody needs, and an
+                // empty directory tells the next start that it may run without it.
+                try
+                {
+                    foreach (long segment in _dirty.Keys)
+                    {
+                        _fs.Delete(SegmentPath(segment));
+                    }
+                    _fs.SyncDirectory(Directory);
+                }
+                catch (IOException)
+                {
+                }
+            }
         }
     }
 }
