@@ -62,6 +62,9 @@ public sealed class KvNode
     /// <summary>Completes when the actor system has terminated and the storage (engines, commit log) is closed.</summary>
     public Task Stopped { get; }
 
+    /// <summary>After <see cref="Stopped"/>: what went wrong closing the shared commit log, or null.</summary>
+    public Exception? StorageCloseError => _environment.CommitLog?.CloseError;
+
     /// <summary>Starts the store on <paramref name="system"/> (which must have remoting and the cluster configured).</summary>
     public static KvNode Start(ActorSystem system, KvNodeOptions options) => new(system, options.Validate());
 

@@ -93,6 +93,8 @@ public sealed class NodeService(NodeSettings settings, ILoggerFactory loggers, I
             await CoordinatedShutdown.Get(_system).Run(ShutdownReason.ProcessExit).ConfigureAwait(false);
             await _system.WhenTerminated.ConfigureAwait(false);
             await _node.Stopped.ConfigureAwait(false); // storage closed: the commit log emptied on a clean stop
+            if (_node.StorageCloseError is Exception closeError)
+                _log.LogWarning("{Node}: closing the commit log failed ({Reason}); its segments are kept and replayed at the next start", _node.Self, closeError.Message);
             _log.LogInformation("{Node} stopped", _node.Self);
         }
         finally

@@ -49,6 +49,8 @@ public sealed class CommitLogSpec : IDisposable
         _fs.FailWrites = true;
         CloseAll();
         _fs.FailWrites = false;
+        // A close that could not make everything durable keeps the segments for the next open.
+        Assert.Contains(_fs.ListFiles(LogDir), name => name.EndsWith(".clog", StringComparison.Ordinal));
         _fs.Crash(torn);
         _env = NewEnv();
         OpenAll();

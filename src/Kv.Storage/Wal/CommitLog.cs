@@ -473,16 +473,14 @@ public sealed class CommitLog : IDisposable
                 {
                     _writer.Sync();
                 }
-            }
-            catch (IOException)
-            {
-            }
-            try
-            {
                 _writer.Dispose();
             }
-            catch (IOException)
+            catch (IOException e)
             {
+                // The tail may not be durable: keep every segment, so that the next open replays
+                // what it can (and a per-vnode start is refused) rather than lose it silently.
+                _error ??= e;
+                CloseError = e;
             }
             if (_error is null && _recovered.Count == 0 && _dirty.Values.All(owners => owners.Count == 0))
             {
@@ -496,10 +494,14 @@ public sealed class CommitLog : IDisposable
                     }
                     _fs.SyncDirectory(Directory);
                 }
-                catch (IOException)
+                catch (IOException e)
                 {
+                    CloseError = e; // segments left behind: harmless, replayed (as no-ops) at the next open
                 }
             }
         }
     }
+
+    /// <summary>What went wrong closing the log (null if nothing): its tail may not be durable, or segments were left.</summary>
+    public Exception? CloseError { get; private set; }
 }
