@@ -34,7 +34,8 @@ public static class ClientArgs
             ContactPoints = contacts,
             SystemName = args.Option("system") ?? "kv",
             Secret = args.Option("secret") ?? Environment.GetEnvironmentVariable("KV_SECRET") ?? "",
-            ConnectTimeout = TimeSpan.FromSeconds(5),
+            // Long enough for a second handshake attempt (remote handshake timeout 5 s) on a busy machine.
+            ConnectTimeout = TimeSpan.FromSeconds(10),
             RequestTimeout = timeout is null ? TimeSpan.FromSeconds(20) : timeout.Value + TimeSpan.FromSeconds(10),
         };
     }
