@@ -20,6 +20,7 @@ public sealed class RequestRouter : RingFollower
     private readonly KvNodeOptions _options;
     private readonly string _self;
     private readonly KvStats _stats;
+    private readonly Dictionary<(string Node, int Partition), IActorRef> _vnodeRefs = [];
     private long _requests;
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
@@ -82,8 +83,29 @@ public sealed class RequestRouter : RingFollower
         return props;
     }
 
-    private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n) =>
-        KnownRing!.PreferenceList(ns, key, n).Select(r => new ReplicaRef(r.Partition, r.Node, KvPaths.Vnode(Context.System, r.Node, r.Partition))).ToList();
+    private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n)
+    {
+        var list = KnownRing!.PreferenceList(ns, key, n);
+        var replicas = new List<ReplicaRef>(list.Count);
+        foreach (var r in list)
+            replicas.Add(new ReplicaRef(r.Partition, r.Node, VnodeRef(r.Node, r.Partition)));
+        return replicas;
+    }
+
+    // Resolving a vnode's path (build, parse, look up) cost ~3% of a busy node's CPU when done per
+    // request. A cached local ref is dropped once that incarnation has stopped (a vnode restarted
+    // after a failure or recreated after handoff gets a new ref); remote refs name a path and stay valid.
+    private IActorRef VnodeRef(string node, int partition)
+    {
+        if (_vnodeRefs.TryGetValue((node, partition), out var cached) && cached is not LocalActorRef { IsTerminated: true })
+            return cached;
+        var resolved = KvPaths.Vnode(Context.System, node, partition);
+        if (resolved is LocalActorRef or Kv.Cluster.Remote.RemoteActorRef)
+            _vnodeRefs[(node, partition)] = resolved;
+        else
+            _vnodeRefs.Remove((node, partition));
+        return resolved;
+    }
 
     // The unreachable list is short (usually empty): a scan, no set built per request.
     private bool Reachable(string node) => !ClusterExt.Get(Context.System).State.Unreachable.Any(m => m.Address.ToString() == node);

@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 
 namespace Kv.Actors.Ring;
 
@@ -20,9 +19,7 @@ public static class KeyHash
         BinaryPrimitives.WriteUInt32BigEndian(input, (uint)ns.Length);
         ns.CopyTo(input[4..]);
         key.CopyTo(input[(4 + ns.Length)..]);
-        Span<byte> digest = stackalloc byte[20];
-        SHA1.HashData(input[..length], digest);
-        return BinaryPrimitives.ReadUInt64BigEndian(digest);
+        return Sha1.Prefix64(input[..length]);
     }
 
     /// <summary>The partition (0..q-1) a ring position falls in: q equal slices of the 64-bit space.</summary>
