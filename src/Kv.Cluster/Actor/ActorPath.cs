@@ -10,6 +10,7 @@ public sealed class ActorPath : IEquatable<ActorPath>
 {
     private string? _text;
     private string? _elementsText;
+    private byte[]? _utf8;
 
     private ActorPath(Address address, ActorPath? parent, string name)
     {
@@ -68,6 +69,9 @@ public sealed class ActorPath : IEquatable<ActorPath>
 
     /// <inheritdoc />
     public override string ToString() => _text ??= Address + ToStringWithoutAddress();
+
+    /// <summary>UTF-8 of <see cref="ToString"/>, made once (remoting sends it with every message from this actor).</summary>
+    internal byte[] Utf8 => _utf8 ??= Encoding.UTF8.GetBytes(ToString());
 
     /// <summary>Parses a full path such as <c>kv://sys@host:1/user/a</c>.</summary>
     public static bool TryParse(string text, out ActorPath path)

@@ -143,6 +143,26 @@ internal sealed class InboundConnection(RemoteTransport transport, Socket socket
         await connection.Output.FlushAsync(ct).ConfigureAwait(false);
     }
 
+    private void Deliver(in System.Buffers.ReadOnlySequence<byte> body)
+    {
+        if (body.IsSingleSegment)
+        {
+            transport.Deliver(body.First);
+            return;
+        }
+        // A frame split across two of the connection's buffers (rare): deliver from a copy.
+        var copy = System.Buffers.ArrayPool<byte>.Shared.Rent((int)body.Length);
+        try
+        {
+            System.Buffers.BuffersExtensions.CopyTo(body, copy);
+            transport.Deliver(copy.AsMemory(0, (int)body.Length));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(copy);
+        }
+    }
+
     private async Task ReadLoopAsync(RemoteConnection connection, CancellationToken ct)
     {
         var input = connection.Input;
@@ -163,11 +183,10 @@ internal sealed class InboundConnection(RemoteTransport transport, Socket socket
                     switch (kind)
                     {
                         case FrameKind.Envelope:
-                            var envelope = FrameCodec.Parse(RemoteEnvelope.Parser, body);
                             if (drop)
                                 Interlocked.Increment(ref stats._droppedByRules);
                             else
-                                transport.Deliver(envelope);
+                                Deliver(body);
                             break;
                         case FrameKind.Heartbeat:
                             FrameCodec.Parse(Heartbeat.Parser, body);

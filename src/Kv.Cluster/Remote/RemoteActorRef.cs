@@ -13,12 +13,15 @@ public sealed class RemoteActorRef : InternalActorRef
         _transport = transport;
         Path = path;
         WirePath = path.ToStringWithoutAddress();
+        WirePathUtf8 = System.Text.Encoding.UTF8.GetBytes(WirePath);
     }
 
     /// <inheritdoc />
     public override ActorPath Path { get; }
 
     internal string WirePath { get; }
+
+    internal byte[] WirePathUtf8 { get; }
 
     /// <inheritdoc />
     public override bool IsLocal => false;

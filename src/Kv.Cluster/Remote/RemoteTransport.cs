@@ -31,6 +31,8 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     private readonly ConcurrentDictionary<Address, ulong> _knownUids = new();
     private readonly ConcurrentDictionary<ulong, Address> _quarantined = new();
     private readonly RefCache _refCache = new(RefCacheSlots);
+    private readonly Utf8RefCache _inboundCache = new(RefCacheSlots);
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly X509Certificate2? _certificate;
     private Socket? _listener;
@@ -190,15 +192,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
                 Reject(target, message, sender, $"{message.GetType().Name} of {payload.WrittenCount} bytes exceeds remote.maximum-frame-size ({Options.MaximumFrameSize} bytes)");
                 return;
             }
-            var envelope = new RemoteEnvelope
-            {
-                Target = target.WirePath,
-                Sender = ToWire(sender),
-                SerializerId = binding.SerializerId,
-                TypeId = binding.TypeId,
-                Payload = UnsafeByteOperations.UnsafeWrap(payload.WrittenMemory),
-            };
-            frame = FrameCodec.ToArray(FrameKind.Envelope, envelope, out length);
+            frame = EnvelopeCodec.ToFrame(target.WirePathUtf8, sender is null ? [] : sender.Path.Utf8, binding.SerializerId, binding.TypeId, payload.WrittenSpan, out length);
         }
         catch (Exception e)
         {
@@ -269,21 +263,27 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
 
     // ---- receiving -----------------------------------------------------------------------------
 
-    internal void Deliver(RemoteEnvelope envelope)
+    /// <summary>
+    /// Delivers one envelope frame body. The message is read from <paramref name="body"/> before this
+    /// returns (serializers copy what they keep), so the body may be the connection's own buffer.
+    /// </summary>
+    internal void Deliver(ReadOnlyMemory<byte> body)
     {
-        if (!System.Serialization.TryGet(envelope.SerializerId, envelope.TypeId, out var binding))
-            throw new UnknownTypeException(envelope.SerializerId, envelope.TypeId);
+        var span = body.Span;
+        var e = EnvelopeCodec.Read(span);
+        if (!System.Serialization.TryGet(e.SerializerId, e.TypeId, out var binding))
+            throw new UnknownTypeException(e.SerializerId, e.TypeId);
         object message;
         try
         {
-            message = binding.Read(envelope.Payload.Memory, this);
+            message = binding.Read(body.Slice(e.PayloadOffset, e.PayloadLength), this);
         }
-        catch (Exception e)
+        catch (Exception ex)
         {
-            throw new MalformedFrameException($"cannot read {binding.Type.Name}: {e.Message}", e);
+            throw new MalformedFrameException($"cannot read {binding.Type.Name}: {ex.Message}", ex);
         }
-        var target = ResolveInboundTarget(envelope.Target);
-        var sender = FromWire(envelope.Sender);
+        var target = ResolveInboundTarget(span.Slice(e.TargetOffset, e.TargetLength));
+        var sender = SenderFromWire(span.Slice(e.SenderOffset, e.SenderLength));
         Interlocked.Increment(ref Stats._messagesReceived);
         switch (message)
         {
@@ -306,10 +306,42 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
         }
     }
 
+    private InternalActorRef ResolveInboundTarget(ReadOnlySpan<byte> wirePath)
+    {
+        if (_inboundCache.TryGet(wirePath, out var cached) && cached is LocalActorRef { IsTerminated: false } live)
+            return live;
+        var resolved = ResolveInboundTarget(DecodePath(wirePath));
+        if (resolved is LocalActorRef)
+            _inboundCache.Set(wirePath, resolved);
+        return resolved;
+    }
+
+    private IActorRef? SenderFromWire(ReadOnlySpan<byte> path)
+    {
+        if (path.IsEmpty)
+            return null;
+        if (_inboundCache.TryGet(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
+            return cached;
+        var resolved = FromWire(DecodePath(path));
+        if (resolved is LocalActorRef or RemoteActorRef)
+            _inboundCache.Set(path, resolved);
+        return resolved;
+    }
+
+    private static string DecodePath(ReadOnlySpan<byte> utf8)
+    {
+        try
+        {
+            return StrictUtf8.GetString(utf8);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new MalformedFrameException("an actor path in an envelope is not valid UTF-8");
+        }
+    }
+
     private InternalActorRef ResolveInboundTarget(string wirePath)
     {
-        if (_refCache.TryGet(wirePath, out var cached) && cached is LocalActorRef { IsTerminated: false } live)
-            return live;
         if (wirePath.Length == 0 || wirePath[0] != '/')
             throw new MalformedFrameException($"target '{Truncate(wirePath)}' is not a path");
         var path = ActorPath.Root(LocalAddress);
@@ -319,10 +351,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
                 throw new MalformedFrameException($"target '{Truncate(wirePath)}' is not a valid path");
             path = path.Child(element);
         }
-        var resolved = System.ResolveLocal(path);
-        if (resolved is LocalActorRef)
-            _refCache.Set(wirePath, resolved);
-        return resolved;
+        return System.ResolveLocal(path);
     }
 
     private static string Truncate(string s) => s.Length <= 64 ? s : s[..64] + "...";
