@@ -69,7 +69,6 @@ internal sealed class Association
 
     private void ToDeadLetters(in OutboundFrame frame)
     {
-        frame.Return();
         if (frame.Message is not null && frame.Recipient is not null)
             _transport.System.DeadLetters.Tell(new DeadLetter(frame.Message, frame.Sender, frame.Recipient), frame.Sender);
     }
@@ -304,7 +303,6 @@ internal sealed class Association
                 if (rule.DropsSend)
                 {
                     Interlocked.Increment(ref stats._droppedByRules);
-                    frame.Return();
                     continue;
                 }
                 if (!rule.IsPassThrough)
@@ -320,7 +318,6 @@ internal sealed class Association
                 pending += frame.Length;
                 Interlocked.Increment(ref stats._messagesSent);
                 Interlocked.Add(ref stats._bytesSent, frame.Length);
-                frame.Return();
             }
             if (pending >= batchLimit)
             {

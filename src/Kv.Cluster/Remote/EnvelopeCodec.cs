@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Kv.Cluster.Remote;
@@ -26,12 +25,12 @@ internal static class EnvelopeCodec
     private const byte TypeTag = 4 << 3;
     private const byte PayloadTag = (5 << 3) | 2;
 
-    /// <summary>A whole frame (length, kind, envelope) in a pooled array; fields at their default are left out, as protobuf does.</summary>
+    /// <summary>A whole frame (length, kind, envelope) in a new array of exactly its length; fields at their default are left out, as protobuf does.</summary>
     public static byte[] ToFrame(ReadOnlySpan<byte> target, ReadOnlySpan<byte> sender, uint serializerId, uint typeId, ReadOnlySpan<byte> payload, out int length)
     {
         int body = BytesField(target.Length) + BytesField(sender.Length) + VarintField(serializerId) + VarintField(typeId) + BytesField(payload.Length);
         length = FrameCodec.HeaderSize + body;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var buffer = GC.AllocateUninitializedArray<byte>(length);
         BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)(body + 1));
         buffer[4] = (byte)FrameKind.Envelope;
         int pos = FrameCodec.HeaderSize;

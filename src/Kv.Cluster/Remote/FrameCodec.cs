@@ -29,18 +29,6 @@ internal static class FrameCodec
         }
     }
 
-    /// <summary>Writes a whole frame into a new array (used to pre-serialize envelopes off the writer loop).</summary>
-    public static byte[] ToArray(FrameKind kind, IMessage message, out int length)
-    {
-        int size = message.CalculateSize();
-        length = HeaderSize + size;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)(size + 1));
-        buffer[4] = (byte)kind;
-        message.WriteTo(buffer.AsSpan(HeaderSize, size));
-        return buffer;
-    }
-
     /// <summary>
     /// Takes one frame from <paramref name="buffer"/> if it is complete. Throws
     /// <see cref="MalformedFrameException"/> for a bad length or kind.

@@ -206,7 +206,6 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
         }
         if (length - 4 > Options.MaximumFrameSize + 1)
         {
-            ArrayPool<byte>.Shared.Return(frame);
             Reject(target, message, sender, $"{message.GetType().Name} frame of {length} bytes exceeds remote.maximum-frame-size ({Options.MaximumFrameSize} bytes)");
             return;
         }
