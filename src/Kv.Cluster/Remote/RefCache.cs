@@ -7,16 +7,18 @@ namespace Kv.Cluster.Remote;
 /// its slot and a newer path simply replaces the older one there. Lookups and stores take no lock
 /// and never scan (a ConcurrentDictionary with a size check took every bucket lock on every store,
 /// and that dominated the CPU profile of a busy node). Per-request refs pass through and are
-/// overwritten; long-lived ones (routers, vnodes) are re-resolved cheaply if pushed out.
+/// overwritten; long-lived ones (routers, vnodes) are re-resolved cheaply if pushed out. A path is
+/// keyed either as a string or, for paths read from an envelope, as its UTF-8 bytes (so a message
+/// between known actors decodes no string); one cache holds one kind.
 /// </summary>
 internal sealed class RefCache
 {
     private readonly Entry?[] _slots;
     private readonly int _mask;
 
-    private sealed class Entry(string key, IActorRef value)
+    private sealed class Entry(object key, IActorRef value)
     {
-        public readonly string Key = key;
+        public readonly object Key = key; // string or byte[]
         public readonly IActorRef Value = value;
     }
 
@@ -33,16 +35,31 @@ internal sealed class RefCache
     public bool TryGet(string key, out IActorRef value)
     {
         var e = Volatile.Read(ref _slots[Slot(key)]);
-        if (e is not null && string.Equals(e.Key, key, StringComparison.Ordinal))
-        {
-            value = e.Value;
-            return true;
-        }
-        value = null!;
-        return false;
+        return Found(e, e?.Key is string s && string.Equals(s, key, StringComparison.Ordinal), out value);
+    }
+
+    public bool TryGet(ReadOnlySpan<byte> key, out IActorRef value)
+    {
+        var e = Volatile.Read(ref _slots[Slot(key)]);
+        return Found(e, e?.Key is byte[] b && key.SequenceEqual(b), out value);
     }
 
     public void Set(string key, IActorRef value) => Volatile.Write(ref _slots[Slot(key)], new Entry(key, value));
 
+    public void Set(ReadOnlySpan<byte> key, IActorRef value) => Volatile.Write(ref _slots[Slot(key)], new Entry(key.ToArray(), value));
+
+    private static bool Found(Entry? e, bool match, out IActorRef value)
+    {
+        value = match ? e!.Value : null!;
+        return match;
+    }
+
     private int Slot(string key) => string.GetHashCode(key.AsSpan(), StringComparison.Ordinal) & _mask;
+
+    private int Slot(ReadOnlySpan<byte> key)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(key);
+        return hash.ToHashCode() & _mask;
+    }
 }

@@ -31,8 +31,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     private readonly ConcurrentDictionary<Address, ulong> _knownUids = new();
     private readonly ConcurrentDictionary<ulong, Address> _quarantined = new();
     private readonly RefCache _refCache = new(RefCacheSlots);
-    private readonly Utf8RefCache _inboundCache = new(RefCacheSlots);
-    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private readonly RefCache _inboundCache = new(RefCacheSlots); // keyed by the paths' bytes in envelopes
     private readonly CancellationTokenSource _shutdown = new();
     private readonly X509Certificate2? _certificate;
     private Socket? _listener;
@@ -321,7 +320,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
             return null;
         if (_inboundCache.TryGet(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
             return cached;
-        var resolved = FromWire(DecodePath(path));
+        var resolved = Resolve(DecodePath(path));
         if (resolved is LocalActorRef or RemoteActorRef)
             _inboundCache.Set(path, resolved);
         return resolved;
@@ -331,7 +330,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     {
         try
         {
-            return StrictUtf8.GetString(utf8);
+            return RuntimeSerializers.StrictUtf8.GetString(utf8);
         }
         catch (System.Text.DecoderFallbackException)
         {
@@ -365,13 +364,15 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
             return null;
         if (_refCache.TryGet(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
             return cached;
-        if (!ActorPath.TryParse(path, out var parsed))
-            throw new MalformedFrameException($"'{Truncate(path)}' is not an actor path");
-        var resolved = System.ResolveActorRef(parsed);
+        var resolved = Resolve(path);
         if (resolved is LocalActorRef or RemoteActorRef)
             _refCache.Set(path, resolved);
         return resolved;
     }
+
+    private IActorRef Resolve(string path) =>
+        ActorPath.TryParse(path, out var parsed) ? System.ResolveActorRef(parsed)
+            : throw new MalformedFrameException($"'{Truncate(path)}' is not an actor path");
 
     // ---- incarnations, quarantine, failure -----------------------------------------------------
 

@@ -94,7 +94,8 @@ internal static class RuntimeSerializers
             });
     }
 
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    /// <summary>UTF-8 that throws on invalid bytes (text from the wire is never repaired silently).</summary>
+    internal static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static string DecodeUtf8(ReadOnlySpan<byte> data) => StrictUtf8.GetString(data);
 
