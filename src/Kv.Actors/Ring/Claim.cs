@@ -31,20 +31,25 @@ public static class Claim
                 return incremental;
         }
         // A constructed layout (stripes with skips), rotated and labelled to agree with the previous
-        // owners as much as it can.
+        // owners as much as it can, and greedy layouts that keep previous owners where they fit: the
+        // valid one that moves the fewest partitions wins (ties: the constructed one, then the first).
+        string[]? best = null;
+        int bestMoves = int.MaxValue;
+        void Consider(string[]? candidate)
+        {
+            if (candidate is null || !IsValid(candidate, sorted, required))
+                return;
+            int moves = previous is { Count: > 0 } && previous.Count == q ? Moves(previous, candidate) : 0;
+            if (moves < bestMoves)
+                (best, bestMoves) = (candidate, moves);
+        }
         var constructed = Construct(sorted.Count, q, required);
         if (constructed is not null)
-        {
-            var labelled = BestLabelling(constructed, sorted, previous);
-            if (IsValid(labelled, sorted, required))
-                return labelled;
-        }
-        for (int attempt = 0; attempt < 32; attempt++)
-        {
-            var fresh = Greedy(sorted, q, required, previous, new Random(attempt));
-            if (fresh is not null && IsValid(fresh, sorted, required))
-                return fresh;
-        }
+            Consider(BestLabelling(constructed, sorted, previous));
+        for (int attempt = 0; attempt < 32 && (best is null || previous is { Count: > 0 }); attempt++)
+            Consider(Greedy(sorted, q, required, previous, new Random(attempt)));
+        if (best is not null)
+            return previous is { Count: > 0 } && previous.Count == q ? CloserBySwaps(best, previous, required) : best;
         // Not reached in practice; striping is balanced at least.
         return Enumerable.Range(0, q).Select(i => sorted[i % sorted.Count]).ToArray();
     }
@@ -69,6 +74,56 @@ public static class Claim
             && IsValid(incremental, nodes, 1) && BadWindows(incremental, window) <= BadWindows(striped, window))
             return incremental;
         return striped;
+    }
+
+    /// <summary>
+    /// Swaps the owners of two partitions while that puts more partitions back with their previous
+    /// owner and keeps the spacing (a swap keeps the balance): a fresh layout moves less.
+    /// </summary>
+    private static string[] CloserBySwaps(string[] owners, IReadOnlyList<string> previous, int spacing)
+    {
+        int q = owners.Length;
+        bool improved = true;
+        while (improved)
+        {
+            improved = false;
+            for (int i = 0; i < q; i++)
+            {
+                string want = previous[i], have = owners[i];
+                if (want == have)
+                    continue;
+                for (int j = 0; j < q; j++)
+                {
+                    if (owners[j] != want)
+                        continue;
+                    int gain = 1 + (previous[j] == have ? 1 : 0) - (previous[j] == want ? 1 : 0);
+                    if (gain <= 0)
+                        continue;
+                    owners[i] = owners[j] = null!;
+                    if (SpacedAt(owners, i, want, spacing) && SpacedAt(owners, j, have, spacing))
+                    {
+                        owners[i] = want;
+                        owners[j] = have;
+                        improved = true;
+                        break;
+                    }
+                    owners[i] = have;
+                    owners[j] = want;
+                }
+            }
+        }
+        return owners;
+    }
+
+    private static int Moves(IReadOnlyList<string> before, IReadOnlyList<string> after)
+    {
+        int moves = 0;
+        for (int p = 0; p < before.Count; p++)
+        {
+            if (!string.Equals(before[p], after[p], StringComparison.Ordinal))
+                moves++;
+        }
+        return moves;
     }
 
     /// <summary>How many windows of <paramref name="size"/> consecutive partitions repeat a node.</summary>
