@@ -33,6 +33,84 @@ public class LogFormatSpec
         return (list, reader);
     }
 
+    private static (List<byte[]> Records, LogReader Reader) ReadPreallocated(FaultInjectionFileSystem fs, bool preallocated = true)
+    {
+        var list = new List<byte[]>();
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var reader = new LogReader(f, "000001.log", preallocated);
+        while (reader.TryRead(out ReadOnlySpan<byte> rec))
+        {
+            list.Add(rec.ToArray());
+        }
+        return (list, reader);
+    }
+
+    private static FaultInjectionFileSystem WritePreallocated(long bytes, params byte[][] records)
+    {
+        var fs = new FaultInjectionFileSystem();
+        using var w = new LogWriter(fs.CreatePreallocated(Path, bytes));
+        foreach (byte[] r in records)
+        {
+            w.AddRecord(r);
+        }
+        w.Sync();
+        return fs;
+    }
+
+    [Fact]
+    public void A_preallocated_log_ends_cleanly_at_its_zeros()
+    {
+        byte[][] records = [Filled(10, 1), Filled(LogFormat.BlockSize + 500, 2), Filled(3, 3)];
+        FaultInjectionFileSystem fs = WritePreallocated(4L * LogFormat.BlockSize, records);
+        Assert.Equal(4L * LogFormat.BlockSize, fs.GetLength(Path));
+        var (read, reader) = ReadPreallocated(fs);
+        Assert.Equal(records, read);
+        Assert.Equal(LogEnd.EndOfFile, reader.End);
+        Assert.Equal(10 + LogFormat.BlockSize + 500 + 3 + 4 * LogFormat.HeaderSize, reader.GoodLength);
+        // A reader not told the log is preallocated takes the zeros for a torn tail, as before.
+        Assert.Equal(LogEnd.TornTail, ReadPreallocated(fs, preallocated: false).Reader.End);
+        // Empty: zeros from the first byte.
+        var (none, emptyReader) = ReadPreallocated(WritePreallocated(2L * LogFormat.BlockSize));
+        Assert.Empty(none);
+        Assert.Equal(LogEnd.EndOfFile, emptyReader.End);
+    }
+
+    [Fact]
+    public void In_a_preallocated_log_a_torn_record_is_a_torn_tail_and_zeros_before_a_record_are_corruption()
+    {
+        // A record cut short by a crash: its tail reads as the preallocated zeros.
+        var fs = new FaultInjectionFileSystem();
+        using (var w = new LogWriter(fs.CreatePreallocated(Path, 4L * LogFormat.BlockSize)))
+        {
+            fs.SyncDirectory("/db");
+            w.AddRecord(Filled(100, 1));
+            w.Sync();
+            w.AddRecord(Filled(5000, 2));
+        }
+        fs.Crash(new Random(3));
+        var (read, reader) = ReadPreallocated(fs);
+        Assert.Single(read);
+        Assert.True(reader.End is LogEnd.TornTail or LogEnd.EndOfFile, reader.End.ToString()); // EndOfFile: nothing of it kept
+        // Zeros where a record should start, then a valid record in a later block: not an end.
+        FaultInjectionFileSystem damaged = WritePreallocated(4L * LogFormat.BlockSize, Filled(100, 1), Filled(LogFormat.BlockSize, 2), Filled(50, 3));
+        for (int i = 0; i < LogFormat.HeaderSize; i++)
+        {
+            for (int bit = 0; bit < 8; bit++)
+            {
+                using IRandomAccessFile f = damaged.OpenRead(Path);
+                byte[] one = new byte[1];
+                f.Read(100 + LogFormat.HeaderSize + i, one);
+                if ((one[0] & (1 << bit)) != 0)
+                {
+                    damaged.FlipBit(Path, 100 + LogFormat.HeaderSize + i, bit);
+                }
+            }
+        }
+        var (before, damagedReader) = ReadPreallocated(damaged);
+        Assert.Single(before);
+        Assert.Equal(LogEnd.Corruption, damagedReader.End);
+    }
+
     private static byte[] Filled(int length, byte seed)
     {
         var b = new byte[length];

@@ -30,6 +30,19 @@ public sealed class FaultInjectionFileSystem : IFileSystem
         }
     }
 
+    public IWritableFile CreatePreallocated(string path, long bytes)
+    {
+        path = Normalize(path);
+        lock (_gate)
+        {
+            ThrowIfFailing();
+            // Durable zeros past what is written: a crash keeps them (reads past Length see zeros).
+            var file = new MemFile { Preallocated = checked((int)bytes) };
+            _live[path] = file;
+            return new Writer(this, file);
+        }
+    }
+
     public IRandomAccessFile OpenRead(string path)
     {
         path = Normalize(path);
@@ -173,7 +186,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
         }
     }
 
-    /// <summary>Current length of a file.</summary>
+    /// <summary>Current length of a file (its preallocated size if that is more).</summary>
     public long GetLength(string path)
     {
         lock (_gate)
@@ -181,7 +194,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
             MemFile f = _live[Normalize(path)];
             lock (f)
             {
-                return f.Length;
+                return f.Size;
             }
         }
     }
@@ -196,6 +209,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
             {
                 f.Length = (int)Math.Min(f.Length, length);
                 f.Synced = Math.Min(f.Synced, f.Length);
+                f.Preallocated = (int)Math.Min(f.Preallocated, length);
             }
         }
     }
@@ -221,6 +235,11 @@ public sealed class FaultInjectionFileSystem : IFileSystem
         public byte[] Data = new byte[256];
         public int Length;
         public int Synced;
+
+        /// <summary>Size of the durable zeros of a preallocated file; bytes past Length read as zeros.</summary>
+        public int Preallocated;
+
+        public int Size => Math.Max(Length, Preallocated);
     }
 
     private sealed class Writer(FaultInjectionFileSystem fs, MemFile file) : IWritableFile
@@ -286,7 +305,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
             {
                 lock (file)
                 {
-                    return file.Length;
+                    return file.Size;
                 }
             }
         }
@@ -295,12 +314,17 @@ public sealed class FaultInjectionFileSystem : IFileSystem
         {
             lock (file)
             {
-                if (offset >= file.Length)
+                if (offset >= file.Size)
                 {
                     return 0;
                 }
-                int n = (int)Math.Min(destination.Length, file.Length - offset);
-                file.Data.AsSpan((int)offset, n).CopyTo(destination);
+                int n = (int)Math.Min(destination.Length, file.Size - offset);
+                int written = (int)Math.Clamp(file.Length - offset, 0, n);
+                if (written > 0)
+                {
+                    file.Data.AsSpan((int)offset, written).CopyTo(destination);
+                }
+                destination[written..n].Clear(); // preallocated zeros (whatever a crash cut off)
                 return n;
             }
         }

@@ -10,6 +10,14 @@ public interface IFileSystem
     /// <summary>Creates (or truncates) a file for sequential appends.</summary>
     IWritableFile Create(string path);
 
+    /// <summary>
+    /// Creates (or truncates) a file whose first <paramref name="bytes"/> are written as zeros and made
+    /// durable before it is returned; appends then overwrite the zeros in place, so an fdatasync has
+    /// no new file size to commit, only the data (preallocated logs, as Cassandra's commit log and
+    /// RocksDB's recycled WALs). <see cref="IWritableFile.Length"/> counts appended bytes from 0.
+    /// </summary>
+    IWritableFile CreatePreallocated(string path, long bytes);
+
     /// <summary>Opens an existing file for positional reads.</summary>
     IRandomAccessFile OpenRead(string path);
 

@@ -15,6 +15,29 @@ public sealed partial class PhysicalFileSystem : IFileSystem
         return new PhysicalWritableFile(handle);
     }
 
+    public IWritableFile CreatePreallocated(string path, long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        try
+        {
+            // Written zeros, not fallocate: writing into allocated-but-unwritten extents would still
+            // change metadata (the extents' state) on every sync.
+            byte[] zeros = new byte[(int)Math.Min(bytes, 1 << 20)];
+            for (long offset = 0; offset < bytes; offset += zeros.Length)
+            {
+                RandomAccess.Write(handle, zeros.AsSpan(0, (int)Math.Min(zeros.Length, bytes - offset)), offset);
+            }
+            SyncData(handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+        return new PhysicalWritableFile(handle);
+    }
+
     public IRandomAccessFile OpenRead(string path)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

@@ -16,10 +16,15 @@ namespace Kv.Storage;
 /// asked to flush. At open, the segments are read once and each engine's records are kept for it to
 /// replay when it opens; recovery is point-in-time, as for an engine's own WAL (it stops at the first
 /// damaged record; a torn tail of the newest segment is expected after a crash).
+/// Segments are preallocated (written as zeros and synced before use, Cassandra's segment allocator),
+/// so that an fdatasync commits only the data and no new file size: on this project's VM that
+/// halves the time and CPU of each sync. The next segment is prepared in the background while the
+/// active one fills (<c>NNNNNN.clog.prep</c> until it is renamed into use).
 /// </summary>
 public sealed class CommitLog : IDisposable
 {
     private const string Suffix = ".clog";
+    private const string PreparedSuffix = ".clog.prep";
     private readonly IFileSystem _fs;
     private readonly object _appendLock = new();
     private readonly object _syncLock = new();
@@ -33,6 +38,8 @@ public sealed class CommitLog : IDisposable
     private long _synced;
     private bool _syncing;
     private Exception? _error;
+    private Task<IWritableFile>? _prepared; // the next segment, zero-filled ahead of use
+    private long _preparedNumber;
 
     public CommitLog(string directory, IFileSystem? fileSystem = null, long segmentBytes = 32L << 20, int maxSegments = 8,
         TimeSpan groupWindow = default)
@@ -48,10 +55,11 @@ public sealed class CommitLog : IDisposable
         _fs.CreateDirectory(directory);
         long last = ReadSegments();
         _segment = last + 1;
-        _writer = new LogWriter(_fs.Create(SegmentPath(_segment)));
+        _writer = new LogWriter(_fs.CreatePreallocated(SegmentPath(_segment), SegmentBytes));
         _fs.SyncDirectory(directory);
         _dirty[_segment] = [];
         DeleteCleanSegments();
+        PrepareNext();
     }
 
     public string Directory { get; }
@@ -94,12 +102,80 @@ public sealed class CommitLog : IDisposable
     private string SegmentPath(long number) =>
         Path.Combine(Directory, number.ToString("D6", CultureInfo.InvariantCulture) + Suffix);
 
+    private string PreparedPath(long number) => SegmentPath(number)[..^Suffix.Length] + PreparedSuffix;
+
+    /// <summary>Starts zero-filling the segment after the active one, off the write path.</summary>
+    private void PrepareNext()
+    {
+        long number = _segment + 1;
+        _preparedNumber = number;
+        _prepared = Task.Run(() => _fs.CreatePreallocated(PreparedPath(number), SegmentBytes));
+    }
+
+    /// <summary>
+    /// The file for segment <paramref name="number"/>: the prepared one renamed into place (waiting for
+    /// it if it is not ready), or, if preparing it failed, a new one made here.
+    /// </summary>
+    private IWritableFile TakePrepared(long number)
+    {
+        Task<IWritableFile>? prepared = _prepared;
+        _prepared = null;
+        if (prepared is not null && _preparedNumber == number)
+        {
+            try
+            {
+                IWritableFile file = prepared.GetAwaiter().GetResult();
+                try
+                {
+                    _fs.Rename(PreparedPath(number), SegmentPath(number));
+                    return file;
+                }
+                catch
+                {
+                    file.Dispose();
+                    throw;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // fall through: make it now (and fail the write if that fails too)
+            }
+        }
+        else
+        {
+            DiscardPrepared(prepared);
+        }
+        return _fs.CreatePreallocated(SegmentPath(number), SegmentBytes);
+    }
+
+    private void DiscardPrepared(Task<IWritableFile>? prepared)
+    {
+        if (prepared is null)
+        {
+            return;
+        }
+        try
+        {
+            prepared.GetAwaiter().GetResult().Dispose();
+            _fs.Delete(PreparedPath(_preparedNumber));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a leftover .prep file is deleted at the next open
+        }
+    }
+
     /// <summary>Reads every segment in order, keeping each engine's records; returns the last segment number.</summary>
     private long ReadSegments()
     {
         var segments = new List<long>();
         foreach (string name in _fs.ListFiles(Directory))
         {
+            if (name.EndsWith(PreparedSuffix, StringComparison.Ordinal))
+            {
+                _fs.Delete(Path.Combine(Directory, name)); // prepared before a crash, never used
+                continue;
+            }
             if (name.EndsWith(Suffix, StringComparison.Ordinal)
                 && long.TryParse(name.AsSpan(0, name.Length - Suffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
             {
@@ -115,7 +191,7 @@ public sealed class CommitLog : IDisposable
             long tornAt = -1;
             using (IRandomAccessFile file = _fs.OpenRead(path))
             {
-                var reader = new LogReader(file, name);
+                var reader = new LogReader(file, name, preallocated: true);
                 while (reader.TryRead(out ReadOnlySpan<byte> record))
                 {
                     if (record.Length < 8)
@@ -264,7 +340,7 @@ public sealed class CommitLog : IDisposable
         {
             // Under the fsync lock: no fdatasync of the old writer is running when it is closed.
             _writer.Sync();
-            var writer = new LogWriter(_fs.Create(SegmentPath(next)));
+            var writer = new LogWriter(TakePrepared(next));
             _fs.SyncDirectory(Directory);
             _writer.Dispose();
             _writer = writer;
@@ -275,6 +351,7 @@ public sealed class CommitLog : IDisposable
             _synced = Math.Max(_synced, _appended);
         }
         _dirty[next] = [];
+        PrepareNext();
         DeleteCleanSegments();
         if (_dirty.Count <= MaxSegments)
         {
@@ -467,6 +544,8 @@ public sealed class CommitLog : IDisposable
         lock (_appendLock)
         lock (_fsyncLock)
         {
+            DiscardPrepared(_prepared);
+            _prepared = null;
             try
             {
                 if (_error is null)

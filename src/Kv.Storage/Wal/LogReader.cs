@@ -20,7 +20,9 @@ internal enum LogEnd
 
 /// <summary>
 /// Reads log records in order. Stops at the first damaged record and classifies it: a torn tail if
-/// no block after it starts with a valid record, otherwise corruption (point-in-time recovery).
+/// no block after it starts with a valid record, otherwise corruption (point-in-time recovery). In a
+/// preallocated log, zeros where a record header would start are the end of what was written, unless
+/// a valid record follows them (then corruption).
 /// </summary>
 internal sealed class LogReader
 {
@@ -32,12 +34,14 @@ internal sealed class LogReader
     private long _blockStart = -LogFormat.BlockSize;
     private int _blockLength;
     private int _pos;
+    private readonly bool _preallocated;
     private bool _eof;
 
-    public LogReader(IRandomAccessFile file, string name)
+    public LogReader(IRandomAccessFile file, string name, bool preallocated = false)
     {
         _file = file;
         _name = name;
+        _preallocated = preallocated;
         _fileLength = file.Length;
         _pos = 0;
         _blockLength = 0;
@@ -75,6 +79,13 @@ internal sealed class LogReader
                 {
                     return Fail(recordStart, "record truncated after its first fragment");
                 }
+                _eof = true;
+                End = LogEnd.EndOfFile;
+                return false;
+            }
+            if (result == ZeroHeader && !inFragment && !AnyValidRecordAfter(physicalOffset))
+            {
+                // The preallocated zeros after the last record written.
                 _eof = true;
                 End = LogEnd.EndOfFile;
                 return false;
@@ -134,7 +145,9 @@ internal sealed class LogReader
         return false;
     }
 
-    /// <summary>1 = record, 0 = end of file, -1 = damaged (ErrorDetail set).</summary>
+    private const int ZeroHeader = -2;
+
+    /// <summary>1 = record, 0 = end of file, -1 = damaged (ErrorDetail set), -2 = zeros in a preallocated log.</summary>
     private int ReadPhysical(out byte type, out int start, out int length)
     {
         type = 0;
@@ -177,7 +190,7 @@ internal sealed class LogReader
             if (type == LogFormat.ZeroType && len == 0 && storedCrc == 0)
             {
                 ErrorDetail = "zeroed space where a record was expected";
-                return -1;
+                return _preallocated ? ZeroHeader : -1;
             }
             uint actual = Crc32C.Compute(_block.AsSpan(_pos + 6, 1 + len));
             if (Crc32C.Unmask(storedCrc) != actual)
@@ -195,22 +208,25 @@ internal sealed class LogReader
     /// <summary>Whether any later block begins with an intact record: tells corruption from a torn tail.</summary>
     private bool AnyValidRecordAfter(long offset)
     {
-        var block = new byte[LogFormat.BlockSize];
+        // Headers first: a preallocated log is mostly zeros, and only a plausible header costs a block read.
+        Span<byte> header = stackalloc byte[LogFormat.HeaderSize];
+        byte[]? block = null;
         for (long b = (offset / LogFormat.BlockSize + 1) * LogFormat.BlockSize; b < _fileLength; b += LogFormat.BlockSize)
         {
-            int n = _file.Read(b, block);
-            if (n < LogFormat.HeaderSize)
+            if (_file.Read(b, header) < LogFormat.HeaderSize)
             {
                 return false;
             }
-            uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(block);
-            int len = BinaryPrimitives.ReadUInt16LittleEndian(block.AsSpan(4));
-            byte type = block[6];
-            if (type is < LogFormat.FullType or > LogFormat.LastType || LogFormat.HeaderSize + len > n)
+            uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            int len = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
+            byte type = header[6];
+            if (type is < LogFormat.FullType or > LogFormat.LastType || LogFormat.HeaderSize + len > LogFormat.BlockSize)
             {
                 continue;
             }
-            if (Crc32C.Unmask(storedCrc) == Crc32C.Compute(block.AsSpan(6, 1 + len)))
+            block ??= new byte[LogFormat.BlockSize];
+            int n = _file.Read(b, block.AsSpan(0, LogFormat.HeaderSize + len));
+            if (n == LogFormat.HeaderSize + len && Crc32C.Unmask(storedCrc) == Crc32C.Compute(block.AsSpan(6, 1 + len)))
             {
                 return true;
             }
