@@ -43,7 +43,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         Assert.True(apply1.Durable);
         Assert.True(apply1.Object.SameAs(stored));
         ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // one ack is not a quorum
-        replicas[1].Reply(new VnodePutReply(1, apply1.RequestId, stored, true, null));
+        replicas[1].Reply(new VnodePutReply(1, apply1.RequestId, null, true, null)); // replicas acknowledge without the object
         var ok = ExpectMsg<PutSucceeded>();
         Assert.Equal(2, ok.Acks);
         Assert.Equal(2, ok.DurableAcks);
@@ -58,7 +58,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
         replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, Stamped("x", "r0"), true, null));
         var apply = replicas[1].ExpectMsg<VnodeApply>();
-        replicas[1].Reply(new VnodePutReply(1, apply.RequestId, apply.Object, false, null));
+        replicas[1].Reply(new VnodePutReply(1, apply.RequestId, null, false, null));
         var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
         Assert.Equal((2, 3), (failed.Answered, failed.Needed));
         Assert.Contains("2 of 3 replicas answered", failed.ToString(), StringComparison.Ordinal);

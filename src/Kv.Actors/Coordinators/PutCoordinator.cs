@@ -72,7 +72,8 @@ public sealed class PutCoordinator : ReceiveActor
             Finish(new PutRefused(refusal));
             return;
         }
-        if (reply.Error is not null || reply.Object is null)
+        // The coordinating vnode answers with the object it stored; the replicas only acknowledge.
+        if (reply.Error is not null || (_object is null && reply.Object is null))
         {
             _errors++;
             _lastError = reply.Error;
@@ -83,7 +84,7 @@ public sealed class PutCoordinator : ReceiveActor
         if (_object is null)
         {
             // The coordinating vnode stored the new version; replicate it.
-            _object = reply.Object;
+            _object = reply.Object!;
             for (int i = 1; i < _replicas.Count; i++)
                 _replicas[i].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId), Self);
         }
@@ -94,7 +95,7 @@ public sealed class PutCoordinator : ReceiveActor
         {
             if (_value.Deleted)
                 Context.Parent.Tell(new TombstoneWritten(_ns, _key), Self);
-            Finish(new PutSucceeded(_returnBody ? _object : null, _acks, _durable, _object.Join()));
+            Finish(new PutSucceeded(_returnBody ? _object! : null, _acks, _durable, _object!.Join()));
         }
     }
 

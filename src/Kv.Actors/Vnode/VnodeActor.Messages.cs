@@ -33,5 +33,9 @@ public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling
     internal byte[]? Stored { get; init; }
 }
 
-/// <summary>Answer to a put or apply: the stored object, and whether it was fsynced.</summary>
+/// <summary>
+/// Answer to a put (with the stored object, which the coordinator replicates) or an apply (no object:
+/// the coordinator already has it, and a replica's 1 KB echo was serialised for nothing), and whether
+/// it was fsynced; Error is set when it failed.
+/// </summary>
 public sealed record VnodePutReply(int Partition, long RequestId, DvvSet<Sibling>? Object, bool Durable, string? Error);

@@ -181,9 +181,9 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(apply.Namespace, apply.Key);
-            var merged = await Merge(key, apply.Object, apply.Durable);
+            await Merge(key, apply.Object, apply.Durable);
             if (apply.RequestId != VnodeApply.NoReply)
-                sender.Tell(new VnodePutReply(_partition, apply.RequestId, merged, apply.Durable, null), Self);
+                sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, apply.Durable, null), Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
