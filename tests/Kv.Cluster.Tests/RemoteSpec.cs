@@ -134,6 +134,46 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
         Assert.Equal(b2.Uid, a.Transport.UidOf(b2.Address));
     }
 
+    [Fact]
+    public async Task A_departed_peer_is_dialled_again_only_when_there_is_something_to_send_to_it()
+    {
+        // B (a client, say) talks to A and leaves; A held an association to B for the replies.
+        var a = CreateRemoteSystem("A", TestKit.TestKit.FastRemote() with { ReconnectMaxBackoff = TimeSpan.FromMilliseconds(50) });
+        var b = CreateRemoteSystem("B");
+        int port = b.Address.Port!.Value;
+        a.ActorOf(Props.Create<Echo>(), "echo");
+        Assert.Equal("hi", await Remote(b, a, "/user/echo").Ask<string>("hi", TimeSpan.FromSeconds(5)));
+        await b.Terminate();
+        // Count A's dial attempts at B's old address.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+        listener.Server.SetSocketOption(System.Net.Sockets.SocketOptionLevel.Socket, System.Net.Sockets.SocketOptionName.ReuseAddress, true);
+        listener.Start();
+        int dials = 0;
+        var accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                using var connection = await listener.AcceptTcpClientAsync();
+                Interlocked.Increment(ref dials);
+            }
+        });
+        try
+        {
+            await Task.Delay(1500); // 50 ms backoff: a re-dialling association would have tried ~20 times
+            Assert.Equal(0, Volatile.Read(ref dials));
+            Remote(a, b, "/user/echo").Tell("anyone there?");
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (Volatile.Read(ref dials) == 0 && DateTime.UtcNow < deadline)
+                await Task.Delay(20);
+            Assert.True(Volatile.Read(ref dials) > 0, "a message for the departed peer did not make A dial it again");
+        }
+        finally
+        {
+            listener.Stop();
+            await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+        }
+    }
+
     private static async Task<string> RetryAsk(IActorRef target, string message)
     {
         var sw = Stopwatch.StartNew();

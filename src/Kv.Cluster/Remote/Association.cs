@@ -12,8 +12,8 @@ namespace Kv.Cluster.Remote;
 /// one writer loop over one connection, so everything sent to that system leaves in order. The
 /// loop connects lazily, handshakes, then writes frames in batches: it flushes whenever the queue
 /// runs dry (no added latency on an idle link) or a batch reaches WriteBatchBytes. A broken
-/// connection is re-dialled with exponential backoff; frames in flight on it are lost
-/// (at-most-once), queued ones go out on the next connection.
+/// connection is re-dialled with exponential backoff once there is something to send; frames in
+/// flight on it are lost (at-most-once), queued ones go out on the next connection.
 /// </summary>
 internal sealed class Association
 {
@@ -147,6 +147,8 @@ internal sealed class Association
             try
             {
                 await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1 + (int)(delay.TotalMilliseconds / 5))), ct).ConfigureAwait(false);
+                if (!await NeedsConnectionAsync(delay, ct).ConfigureAwait(false))
+                    break;
             }
             catch (OperationCanceledException)
             {
@@ -158,6 +160,31 @@ internal sealed class Association
             if (!left.IsHeartbeat)
                 ToDeadLetters(left);
         }
+    }
+
+    /// <summary>
+    /// Waits until the link is needed again: something to send, or a watch on that system (whose
+    /// failure detection needs the link's heartbeats). A departed client, or any peer nobody talks
+    /// to any more, is then not dialled every few seconds forever; members are re-dialled at once,
+    /// as the cluster's own heartbeats to them keep coming. False when the association is closing.
+    /// </summary>
+    private async Task<bool> NeedsConnectionAsync(TimeSpan recheck, CancellationToken ct)
+    {
+        while (_queue.Reader.Count == 0 && !_transport.Watcher.Watches(Remote))
+        {
+            using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            tick.CancelAfter(recheck);
+            try
+            {
+                if (!await _queue.Reader.WaitToReadAsync(tick.Token).ConfigureAwait(false))
+                    return false;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // recheck the watches
+            }
+        }
+        return true;
     }
 
     /// <summary>Connects and handshakes; null when the peer refused or failed the secret check.</summary>

@@ -68,6 +68,20 @@ internal sealed class RemoteWatcher(RemoteTransport transport)
         return set;
     }
 
+    /// <summary>Whether any remote actor of <paramref name="address"/> is watched from here.</summary>
+    public bool Watches(Address address)
+    {
+        lock (_lock)
+        {
+            foreach (var watchee in _watched.Keys)
+            {
+                if (watchee.Path.Address.Equals(address))
+                    return true;
+            }
+        }
+        return false;
+    }
+
     public void OnAddressTerminated(Address address)
     {
         var notify = new List<(RemoteActorRef, InternalActorRef)>();
