@@ -147,7 +147,7 @@ internal sealed class Association
             try
             {
                 await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1 + (int)(delay.TotalMilliseconds / 5))), ct).ConfigureAwait(false);
-                if (!await NeedsConnectionAsync(delay, ct).ConfigureAwait(false))
+                if (!await NeedsConnectionAsync(ct).ConfigureAwait(false))
                     break;
             }
             catch (OperationCanceledException)
@@ -168,21 +168,16 @@ internal sealed class Association
     /// to any more, is then not dialled every few seconds forever; members are re-dialled at once,
     /// as the cluster's own heartbeats to them keep coming. False when the association is closing.
     /// </summary>
-    private async Task<bool> NeedsConnectionAsync(TimeSpan recheck, CancellationToken ct)
+    private async Task<bool> NeedsConnectionAsync(CancellationToken ct)
     {
+        Task<bool>? queued = null; // one wait for the queue, kept across the rechecks
         while (_queue.Reader.Count == 0 && !_transport.Watcher.Watches(Remote))
         {
-            using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            tick.CancelAfter(recheck);
-            try
-            {
-                if (!await _queue.Reader.WaitToReadAsync(tick.Token).ConfigureAwait(false))
-                    return false;
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                // recheck the watches
-            }
+            ct.ThrowIfCancellationRequested();
+            queued ??= _queue.Reader.WaitToReadAsync(ct).AsTask();
+            // No exception per recheck: the delay simply elapses.
+            if (await Task.WhenAny(queued, Task.Delay(_transport.Options.ReconnectMaxBackoff, ct)).ConfigureAwait(false) == queued)
+                return await queued.ConfigureAwait(false);
         }
         return true;
     }
