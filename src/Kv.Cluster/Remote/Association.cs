@@ -12,8 +12,9 @@ namespace Kv.Cluster.Remote;
 /// one writer loop over one connection, so everything sent to that system leaves in order. The
 /// loop connects lazily, handshakes, then writes frames in batches: it flushes whenever the queue
 /// runs dry (no added latency on an idle link) or a batch reaches WriteBatchBytes. A broken
-/// connection is re-dialled with exponential backoff once there is something to send; frames in
-/// flight on it are lost (at-most-once), queued ones go out on the next connection.
+/// connection is re-dialled with exponential backoff: once at once, then, if that fails, when there
+/// is something to send or a watch on that system; frames in flight on it are lost (at-most-once),
+/// queued ones go out on the next connection.
 /// </summary>
 internal sealed class Association
 {
@@ -100,6 +101,7 @@ internal sealed class Association
         {
             RemoteConnection? connection = null;
             bool refused = false;
+            bool wasConnected = false;
             try
             {
                 connection = await ConnectAsync(ct).ConfigureAwait(false);
@@ -110,6 +112,7 @@ internal sealed class Association
                 else
                 {
                     _connection = connection;
+                    wasConnected = true;
                     backoff = options.ReconnectMinBackoff;
                     _lastFailure = null;
                     await PumpAsync(connection, ct).ConfigureAwait(false);
@@ -147,7 +150,10 @@ internal sealed class Association
             try
             {
                 await Task.Delay(delay + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 1 + (int)(delay.TotalMilliseconds / 5))), ct).ConfigureAwait(false);
-                if (!await NeedsConnectionAsync(ct).ConfigureAwait(false))
+                // A lost connection is re-dialled once at once (what was in flight may have been
+                // lost, and the peer may have something to say, such as a quarantine); after a
+                // failed dial, only when the link is needed.
+                if (!wasConnected && !await NeedsConnectionAsync(ct).ConfigureAwait(false))
                     break;
             }
             catch (OperationCanceledException)
