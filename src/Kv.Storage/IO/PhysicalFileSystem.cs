@@ -18,7 +18,8 @@ public sealed partial class PhysicalFileSystem : IFileSystem
     public IWritableFile CreatePreallocated(string path, long bytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(bytes);
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read);
+        // FileShare.Delete: a prepared file is renamed into place while it is open.
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.Read | FileShare.Delete);
         try
         {
             // Written zeros, not fallocate: writing into allocated-but-unwritten extents would still

@@ -38,8 +38,7 @@ public sealed class CommitLog : IDisposable
     private long _synced;
     private bool _syncing;
     private Exception? _error;
-    private Task<IWritableFile>? _prepared; // the next segment, zero-filled ahead of use
-    private long _preparedNumber;
+    private Task<IWritableFile>? _prepared; // segment _segment + 1, zero-filled ahead of use
 
     public CommitLog(string directory, IFileSystem? fileSystem = null, long segmentBytes = 32L << 20, int maxSegments = 8,
         TimeSpan groupWindow = default)
@@ -108,19 +107,19 @@ public sealed class CommitLog : IDisposable
     private void PrepareNext()
     {
         long number = _segment + 1;
-        _preparedNumber = number;
         _prepared = Task.Run(() => _fs.CreatePreallocated(PreparedPath(number), SegmentBytes));
     }
 
     /// <summary>
-    /// The file for segment <paramref name="number"/>: the prepared one renamed into place (waiting for
-    /// it if it is not ready), or, if preparing it failed, a new one made here.
+    /// The file for segment <paramref name="number"/> (the one after the active segment): the prepared
+    /// one renamed into place (waiting for it if it is not ready), or, if preparing it failed, a new
+    /// one made here.
     /// </summary>
     private IWritableFile TakePrepared(long number)
     {
         Task<IWritableFile>? prepared = _prepared;
         _prepared = null;
-        if (prepared is not null && _preparedNumber == number)
+        if (prepared is not null)
         {
             try
             {
@@ -138,18 +137,18 @@ public sealed class CommitLog : IDisposable
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // fall through: make it now (and fail the write if that fails too)
+                // fall through: make it now (and fail the write if that fails too); a leftover
+                // .prep file is deleted at the next open
             }
-        }
-        else
-        {
-            DiscardPrepared(prepared);
         }
         return _fs.CreatePreallocated(SegmentPath(number), SegmentBytes);
     }
 
-    private void DiscardPrepared(Task<IWritableFile>? prepared)
+    /// <summary>At close: the prepared segment is not needed.</summary>
+    private void DiscardPrepared()
     {
+        Task<IWritableFile>? prepared = _prepared;
+        _prepared = null;
         if (prepared is null)
         {
             return;
@@ -157,7 +156,7 @@ public sealed class CommitLog : IDisposable
         try
         {
             prepared.GetAwaiter().GetResult().Dispose();
-            _fs.Delete(PreparedPath(_preparedNumber));
+            _fs.Delete(PreparedPath(_segment + 1));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -544,8 +543,7 @@ public sealed class CommitLog : IDisposable
         lock (_appendLock)
         lock (_fsyncLock)
         {
-            DiscardPrepared(_prepared);
-            _prepared = null;
+            DiscardPrepared();
             try
             {
                 if (_error is null)

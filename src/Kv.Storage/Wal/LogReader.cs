@@ -83,8 +83,12 @@ internal sealed class LogReader
                 End = LogEnd.EndOfFile;
                 return false;
             }
-            if (result == ZeroHeader && !inFragment && !AnyValidRecordAfter(physicalOffset))
+            if (result == ZeroHeader && !inFragment)
             {
+                if (AnyValidRecordAfter(physicalOffset))
+                {
+                    return Fail(physicalOffset, ErrorDetail, validAfter: true);
+                }
                 // The preallocated zeros after the last record written.
                 _eof = true;
                 End = LogEnd.EndOfFile;
@@ -136,12 +140,12 @@ internal sealed class LogReader
         }
     }
 
-    private bool Fail(long offset, string detail)
+    private bool Fail(long offset, string detail, bool? validAfter = null)
     {
         _eof = true;
         ErrorOffset = offset;
         ErrorDetail = detail;
-        End = AnyValidRecordAfter(offset) ? LogEnd.Corruption : LogEnd.TornTail;
+        End = validAfter ?? AnyValidRecordAfter(offset) ? LogEnd.Corruption : LogEnd.TornTail;
         return false;
     }
 
