@@ -42,6 +42,34 @@ public sealed class RefCacheSpec
     }
 
     [Fact]
+    public void Anonymous_actors_are_not_admitted_so_per_request_refs_never_push_out_named_ones()
+    {
+        // One slot each: any admitted path would replace the router. One cache is keyed by strings, one by bytes.
+        var byString = new RefCache(1);
+        var byBytes = new RefCache(1);
+        var router = new Ref("router");
+        byString.Set("/user/router", router);
+        byBytes.Set("/user/router"u8, router);
+        foreach (var path in new[] { "/user/router/$17", "/temp/$3", "kv://kv@127.0.0.1:2551/temp/$9" })
+        {
+            byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(path);
+            byString.Set(path, new Ref("x"));
+            byBytes.Set(utf8, new Ref("x"));
+            Assert.False(byString.TryGet(path, out _));
+            Assert.False(byBytes.TryGet(utf8, out _));
+        }
+        Assert.True(byString.TryGet("/user/router", out var found));
+        Assert.Same(router, found);
+        Assert.True(byBytes.TryGet("/user/router"u8, out found));
+        Assert.Same(router, found);
+
+        // A '$' elsewhere than at the start of the last element is an ordinary name.
+        Assert.False(RefCache.IsAnonymous("/user/$1/vnode-3"));
+        Assert.False(RefCache.IsAnonymous("/user/a$b"u8));
+        Assert.True(RefCache.IsAnonymous("/user/router/$5"u8));
+    }
+
+    [Fact]
     public void Concurrent_readers_and_writers_only_ever_see_the_ref_of_the_path_they_ask_for()
     {
         var cache = new RefCache(16);

@@ -21,7 +21,6 @@ public sealed class RequestRouter : RingFollower
     private readonly string _self;
     private readonly KvStats _stats;
     private readonly Dictionary<(string Node, int Partition), IActorRef> _vnodeRefs = [];
-    private long _requests;
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
 
@@ -171,7 +170,9 @@ public sealed class RequestRouter : RingFollower
             _stats.Put();
         var replyTo = Sender;
         bool returnBody = put.Options.ReturnBody ?? false;
-        Context.ActorOf(Props.Create(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)), "put-" + ++_requests);
+        // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
+        // per-request ref held in its caches kept every coordinator's cell alive into gen1.
+        Context.ActorOf(Props.Create(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
     }
 
     private void OnGet(KvGet get)
@@ -189,7 +190,7 @@ public sealed class RequestRouter : RingFollower
         }
         _stats.Get();
         var replyTo = Sender;
-        Context.ActorOf(Props.Create(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)), "get-" + ++_requests);
+        Context.ActorOf(Props.Create(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));
     }
 
     private void OnReapDue(ReapDue due)
@@ -198,6 +199,6 @@ public sealed class RequestRouter : RingFollower
             return;
         var props = _options.PropsOf(Encoding.UTF8.GetString(due.Namespace));
         var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, KnownRing.Size));
-        Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)), "reap-" + ++_requests);
+        Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)));
     }
 }

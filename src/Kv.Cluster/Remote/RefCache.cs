@@ -44,9 +44,31 @@ internal sealed class RefCache
         return Found(e, e?.Key is byte[] b && key.SequenceEqual(b), out value);
     }
 
-    public void Set(string key, IActorRef value) => Volatile.Write(ref _slots[Slot(key)], new Entry(key, value));
+    public void Set(string key, IActorRef value)
+    {
+        if (!IsAnonymous(key.AsSpan()))
+            Volatile.Write(ref _slots[Slot(key)], new Entry(key, value));
+    }
 
-    public void Set(ReadOnlySpan<byte> key, IActorRef value) => Volatile.Write(ref _slots[Slot(key)], new Entry(key.ToArray(), value));
+    public void Set(ReadOnlySpan<byte> key, IActorRef value)
+    {
+        if (!IsAnonymous(key))
+            Volatile.Write(ref _slots[Slot(key)], new Entry(key.ToArray(), value));
+    }
+
+    /// <summary>Whether the path's last element is an anonymous actor's name (which starts with <c>$</c>).</summary>
+    public static bool IsAnonymous(ReadOnlySpan<char> path)
+    {
+        int slash = path.LastIndexOf('/');
+        return slash + 1 < path.Length && path[slash + 1] == '$';
+    }
+
+    /// <inheritdoc cref="IsAnonymous(ReadOnlySpan{char})"/>
+    public static bool IsAnonymous(ReadOnlySpan<byte> utf8Path)
+    {
+        int slash = utf8Path.LastIndexOf((byte)'/');
+        return slash + 1 < utf8Path.Length && utf8Path[slash + 1] == (byte)'$';
+    }
 
     private static bool Found(Entry? e, bool match, out IActorRef value)
     {
