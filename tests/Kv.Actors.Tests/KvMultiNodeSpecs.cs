@@ -7,6 +7,7 @@ using Kv.Cluster.TestKit;
 using Kv.Cluster.TestKit.MultiNode;
 using Xunit.Abstractions;
 using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using RingGossip = Kv.Actors.Ring.RingGossip;
 
 namespace Kv.Actors.Tests;
 
@@ -197,6 +198,31 @@ public sealed class KvThreeNodeSpec : KvMultiNodeSpecBase
         });
         await ctx.EnterBarrier("restarted");
         await ctx.EnterBarrier("verified");
+        await StaleLeavingMark(ctx, node);
+    }
+
+    /// <summary>
+    /// A ring that marks n3 leaving although n3 never asked to leave, as left on disk when a node
+    /// leaves (or is leaving) and the cluster stops before the claimant drops the mark, then the
+    /// node is started again at the same address. n3 must ask to be claimed again, not be emptied
+    /// for good.
+    /// </summary>
+    private static async Task StaleLeavingMark(MultiNodeContext ctx, KvNode node)
+    {
+        string n3 = ctx.AddressOf("n3").ToString();
+        await ctx.RunOn("n1", async () =>
+        {
+            var marked = (await node.GetRingAsync())!.WithLeaving(n3);
+            File.WriteAllText(Path.Combine(ctx.DataDirectory, "..", "marked.txt"), marked.Version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            node.RingManager.Tell(new RingGossip(marked), ActorRefs.NoSender);
+        });
+        await ctx.EnterBarrier("marked");
+        long markedVersion = long.Parse(File.ReadAllText(Path.Combine(ctx.DataDirectory, "..", "marked.txt")), System.Globalization.CultureInfo.InvariantCulture);
+        var all = new[] { "n1", "n2", "n3" }.Select(r => ctx.AddressOf(r).ToString()).Order(StringComparer.Ordinal).ToList();
+        await Await(ctx, async () => await node.GetRingAsync() is { } ring && ring.Version > markedVersion && ring.Leaving.Count == 0
+            && ring.Settled && ring.Members.SequenceEqual(all), TimeSpan.FromSeconds(60), "n3 claimed again after a stale leaving mark");
+        ctx.Log("a stale leaving mark on n3 was taken off; the ring settled over all three nodes");
+        await ctx.EnterBarrier("rejoined");
     }
 
     /// <summary>
@@ -221,6 +247,7 @@ public sealed class KvThreeNodeSpec : KvMultiNodeSpecBase
             Expect(Text(Is<GetSucceeded>(await node.GetAsync("default", $"d{i}", new RequestOptions { R = 3 }), $"get d{i}")) == $"d{i}", $"d{i} readable at R=3 after the restart");
         ctx.Log($"all {acked.Count} acknowledged writes read at R=3 on the restarted node");
         await ctx.EnterBarrier("verified");
+        await StaleLeavingMark(ctx, node);
     }
 }
 

@@ -85,6 +85,9 @@ public sealed class Ring : IEquatable<Ring>
     /// <summary>The ring with <paramref name="node"/> marked as leaving (claim recomputed by the leader).</summary>
     public Ring WithLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Append(node));
 
+    /// <summary>The ring with <paramref name="node"/> no longer marked as leaving (it may be claimed again).</summary>
+    public Ring WithoutLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Where(n => n != node));
+
     /// <summary>
     /// Which of two rings wins when they differ: the higher version, and at the same version (two
     /// leaders in a row) a fixed order of their contents, so every node settles on the same one.

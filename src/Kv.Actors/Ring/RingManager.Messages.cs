@@ -9,6 +9,13 @@ public sealed record TransferComplete(int Partition, string From, string To);
 /// <summary>Take <see cref="Node"/> out of the ring: its partitions are handed off, then it may leave the cluster.</summary>
 public sealed record LeaveRing(string Node);
 
+/// <summary>
+/// To the claimant, from <see cref="Node"/> itself: the ring still marks it leaving, but this
+/// incarnation never asked to leave (it left, or was leaving, and was started again at the same
+/// address); claim it again.
+/// </summary>
+public sealed record RejoinRing(string Node);
+
 /// <summary>Ask the local ring manager for its ring: the answer is a <see cref="CurrentRing"/>.</summary>
 public sealed record GetRing
 {

@@ -14,6 +14,9 @@ namespace Kv.Actors.Ring;
 /// from the ring's, switches partitions of nodes gone from the cluster at once, and switches a
 /// handed-off partition when its old owner reports the transfer complete. Others send such
 /// reports and leave requests on to the leader, and repeat them until the ring shows them.
+/// A node that finds itself marked leaving in the ring although it never asked to leave since it
+/// started (it left, or was leaving when the cluster stopped, and was started again at the same
+/// address) asks the claimant to take the mark off, so it is claimed again.
 /// </summary>
 public sealed class RingManager : ReceiveActor
 {
@@ -21,6 +24,8 @@ public sealed class RingManager : ReceiveActor
     private readonly string _self;
     private readonly Dictionary<int, TransferComplete> _reports = [];
     private readonly HashSet<string> _leaveRequests = [];
+    private readonly HashSet<string> _rejoinRequests = [];
+    private bool _selfLeaving; // this incarnation asked to leave the ring
     private Ring? _ring;
     private int _claimantTicks;
     private ICancelable? _ticker;
@@ -37,6 +42,7 @@ public sealed class RingManager : ReceiveActor
         Receive<RingGossip>(OnGossip);
         Receive<TransferComplete>(OnTransferComplete);
         Receive<LeaveRing>(OnLeaveRing);
+        Receive<RejoinRing>(OnRejoinRing);
         Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
     }
 
@@ -78,6 +84,9 @@ public sealed class RingManager : ReceiveActor
         if (_ring is not null && peers.Count > 0)
             RingManagerOn(peers[Random.Shared.Next(peers.Count)]).Tell(new RingGossip(_ring), Self);
         Prune();
+        if (!_selfLeaving && _ring is not null && _ring.Leaving.Contains(_self)
+            && state.Members.Any(m => m.Address.ToString() == _self && m.Status == MemberStatus.Up))
+            _rejoinRequests.Add(_self);
         string? leader = state.Leader?.ToString();
         if (leader == _self && state.Convergence)
         {
@@ -94,6 +103,8 @@ public sealed class RingManager : ReceiveActor
                     claimant.Tell(report, Self);
                 foreach (var node in _leaveRequests)
                     claimant.Tell(new LeaveRing(node), Self);
+                foreach (var node in _rejoinRequests)
+                    claimant.Tell(new RejoinRing(node), Self);
             }
         }
     }
@@ -109,6 +120,7 @@ public sealed class RingManager : ReceiveActor
                 _reports.Remove(p);
         }
         _leaveRequests.RemoveWhere(n => _ring.Leaving.Contains(n) || !_ring.Owners.Contains(n));
+        _rejoinRequests.RemoveWhere(n => !_ring.Leaving.Contains(n));
     }
 
     private void Claim(CurrentClusterState state)
@@ -126,6 +138,11 @@ public sealed class RingManager : ReceiveActor
         var ring = _ring;
         foreach (var report in _reports.Values)
             ring = ring.CompleteTransfer(report.Partition, report.From, report.To) ?? ring;
+        foreach (var node in _rejoinRequests)
+        {
+            if (ring.Leaving.Contains(node) && !_leaveRequests.Contains(node))
+                ring = ring.WithoutLeaving(node);
+        }
         foreach (var node in _leaveRequests)
         {
             if (!ring.Leaving.Contains(node) && ring.Members.Contains(node))
@@ -144,6 +161,7 @@ public sealed class RingManager : ReceiveActor
             Adopt(ring, changed ? $"claim over {claimNodes.Count} nodes" : "transfers completed");
         _reports.Clear();
         _leaveRequests.Clear();
+        _rejoinRequests.Clear();
     }
 
     private void OnGossip(RingGossip gossip)
@@ -167,7 +185,16 @@ public sealed class RingManager : ReceiveActor
 
     private void OnLeaveRing(LeaveRing leave)
     {
+        if (leave.Node == _self)
+            _selfLeaving = true;
+        _rejoinRequests.Remove(leave.Node);
         _leaveRequests.Add(leave.Node);
+    }
+
+    private void OnRejoinRing(RejoinRing rejoin)
+    {
+        if (!_leaveRequests.Contains(rejoin.Node))
+            _rejoinRequests.Add(rejoin.Node);
     }
 
     private void Adopt(Ring ring, string? why)

@@ -67,6 +67,7 @@ public static class KvSerializers
             m => new TransferCompleteData { Partition = m.Partition, From = m.From, To = m.To },
             d => new TransferComplete(d.Partition, d.From, d.To));
         Add<LeaveRing, LeaveRingData>(registry, 212, m => new LeaveRingData { Node = m.Node }, d => new LeaveRing(d.Node));
+        Add<RejoinRing, RejoinRingData>(registry, 215, m => new RejoinRingData { Node = m.Node }, d => new RejoinRing(d.Node));
         Add<GetRing, EmptyData>(registry, 213, _ => new EmptyData(), _ => GetRing.Instance);
         Add<CurrentRing, CurrentRingData>(registry, 214,
             m => m.Ring is null ? new CurrentRingData() : new CurrentRingData { HasRing = true, Ring = ToWire(m.Ring) },
