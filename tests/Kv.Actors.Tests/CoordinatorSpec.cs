@@ -105,6 +105,40 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public void A_get_of_identical_stored_copies_passes_their_bytes_on_and_repairs_only_the_replica_missing_it()
+    {
+        var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var a = Stamped("a", "r0");
+        byte[] stored = KvObjectCodec.Encode(a);
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, null, null) { Stored = stored });
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, null, null) { Stored = (byte[])stored.Clone() });
+        var ok = ExpectMsg<GetSucceeded>();
+        Assert.Equal(["a"], ok.Siblings.Select(s => s.ToString()));
+        Assert.Same(stored, ok.Stored); // sent on as read, not encoded again
+        replicas[2].Reply(new VnodeGetReply(2, gets[2].RequestId, null, null));
+        Assert.True(replicas[2].ExpectMsg<VnodeApply>().Object.SameAs(a));
+        replicas[0].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        replicas[1].ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_get_of_differing_stored_copies_merges_them_and_repairs_every_replica()
+    {
+        var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        byte[] a = KvObjectCodec.Encode(Stamped("a", "r0")), b = KvObjectCodec.Encode(Stamped("b", "r1"));
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, null, null) { Stored = a });
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, null, null) { Stored = b });
+        var ok = ExpectMsg<GetSucceeded>();
+        Assert.Equal(["a", "b"], ok.Siblings.Select(s => s.ToString()).Order());
+        Assert.Null(ok.Stored);
+        replicas[2].Reply(new VnodeGetReply(2, gets[2].RequestId, null, null) { Stored = a });
+        foreach (var r in replicas)
+            Assert.Equal(2, r.ExpectMsg<VnodeApply>().Object.Size);
+    }
+
+    [Fact]
     public void A_get_applies_notfound_ok_and_basic_quorum()
     {
         var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));

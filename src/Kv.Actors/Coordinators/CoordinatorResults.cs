@@ -22,6 +22,9 @@ public sealed record GetSucceeded(DvvSet<Sibling> Object)
 
     /// <summary>The causal context to send with the next write of this key.</summary>
     public VersionVector Context => Object.Join();
+
+    /// <summary>The encoding of <see cref="Object"/> when every replica that answered stored exactly these bytes: sent as they are.</summary>
+    internal byte[]? Stored { get; init; }
 }
 
 /// <summary>A read found nothing (or only tombstones); the context covers the tombstones.</summary>

@@ -22,7 +22,7 @@ public sealed class GetCoordinator : ReceiveActor
     private readonly NamespaceProps _props;
     private readonly IActorRef _replyTo;
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
-    private readonly Dictionary<int, DvvSet<Sibling>?> _answers = [];
+    private readonly Dictionary<int, VnodeGetReply> _answers = [];
     private readonly HashSet<int> _failed = [];
     private bool _replied;
     private ICancelable? _timer;
@@ -62,11 +62,11 @@ public sealed class GetCoordinator : ReceiveActor
         }
         else
         {
-            _answers[reply.Partition] = reply.Object;
+            _answers[reply.Partition] = reply;
         }
         if (!_replied)
         {
-            int found = _answers.Values.Count(o => o is not null);
+            int found = _answers.Values.Count(a => a.Found);
             int notFound = _answers.Count - found;
             if (Counted >= _props.R)
                 Reply(Result());
@@ -77,11 +77,11 @@ public sealed class GetCoordinator : ReceiveActor
             RepairAndStop();
     }
 
-    private int Counted => _props.NotFoundOk ? _answers.Count : _answers.Values.Count(o => o is not null);
+    private int Counted => _props.NotFoundOk ? _answers.Count : _answers.Values.Count(a => a.Found);
 
     private object Result()
     {
-        var merged = Merged();
+        var (merged, stored) = Merged();
         if (merged is null || merged.Values.All(v => v.Deleted))
             return new NotFound(merged?.Join() ?? VersionVector.Empty);
         if (_props.LastWriteWins && merged.Size > 1)
@@ -92,20 +92,44 @@ public sealed class GetCoordinator : ReceiveActor
         }
         if (merged.Size > _props.SiblingsWarn)
             Context.System.Log.Warning($"{Describe()} has {merged.Size} siblings (warn above {_props.SiblingsWarn}); write with the context of a read to resolve them");
-        return new GetSucceeded(merged);
+        return new GetSucceeded(merged) { Stored = stored };
     }
 
     private string Describe() => $"key {Convert.ToHexString(_key)} in namespace {System.Text.Encoding.UTF8.GetString(_ns)}";
 
-    private DvvSet<Sibling>? Merged()
+    /// <summary>
+    /// The merge of the objects found, and its encoding when every replica that had the key stored the
+    /// same bytes (the common case: then that object is the merge, decoded once, and nothing to repair).
+    /// </summary>
+    private (DvvSet<Sibling>? Merged, byte[]? Stored) Merged()
     {
+        if (Identical() is { } same)
+            return (same.Object, same.Stored);
         DvvSet<Sibling>? merged = null;
-        foreach (var o in _answers.Values)
+        foreach (var a in _answers.Values)
         {
-            if (o is not null)
+            if (a.Object is { } o)
                 merged = merged is null ? o : DvvSet<Sibling>.Sync(merged, o);
         }
-        return merged;
+        return (merged, null);
+    }
+
+    /// <summary>An answer holding the key, when every answer that does holds exactly the same stored bytes.</summary>
+    private VnodeGetReply? Identical()
+    {
+        VnodeGetReply? first = null;
+        foreach (var a in _answers.Values)
+        {
+            if (!a.Found)
+                continue;
+            if (a.Stored is null)
+                return null;
+            if (first is null)
+                first = a;
+            else if (!a.Stored.AsSpan().SequenceEqual(first.Stored))
+                return null;
+        }
+        return first;
     }
 
     private void Reply(object result)
@@ -123,15 +147,15 @@ public sealed class GetCoordinator : ReceiveActor
 
     private void RepairAndStop()
     {
-        var merged = Merged();
+        var (merged, stored) = Merged();
         if (merged is not null)
         {
             int repaired = 0;
             foreach (var replica in _replicas)
             {
-                if (!_answers.TryGetValue(replica.Partition, out var obj))
+                if (!_answers.TryGetValue(replica.Partition, out var answer))
                     continue;
-                if (obj is null || !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged)))
+                if (!answer.Found || (stored is null && answer.Object is { } obj && !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged))))
                 {
                     replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), null);
                     repaired++;

@@ -16,36 +16,100 @@ public static class KvObjectCodec
 
     public static byte[] Encode(DvvSet<Sibling> obj)
     {
-        using var ms = new MemoryStream();
-        using var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true);
-        w.Write(Version);
-        w.Write(obj.Entries.Count);
+        // Sized first, then written into one array (a growing stream allocated three times the object).
+        int size = 1 + 4 + ValuesSize(obj.Anonymous);
+        foreach (var e in obj.Entries)
+            size += 2 + Encoding.UTF8.GetByteCount(e.Id) + 8 + ValuesSize(e.Values);
+        var buffer = new byte[size];
+        var w = new Writer(buffer);
+        w.U8(Version);
+        w.I32(obj.Entries.Count);
         foreach (var e in obj.Entries)
         {
-            var id = Encoding.UTF8.GetBytes(e.Id);
-            w.Write((ushort)id.Length);
-            w.Write(id);
-            w.Write(e.Counter);
-            WriteValues(w, e.Values);
+            w.String(e.Id);
+            w.I64(e.Counter);
+            WriteValues(ref w, e.Values);
         }
-        WriteValues(w, obj.Anonymous);
-        w.Flush();
-        return ms.ToArray();
+        WriteValues(ref w, obj.Anonymous);
+        if (!w.AtEnd)
+            throw new InvalidOperationException("object size miscounted");
+        return buffer;
     }
 
-    private static void WriteValues(BinaryWriter w, IReadOnlyList<Sibling> values)
+    private static int ValuesSize(IReadOnlyList<Sibling> values)
     {
-        w.Write(values.Count);
+        int size = 4;
+        foreach (var v in values)
+            size += 1 + 8 + 2 + Encoding.UTF8.GetByteCount(v.ContentType) + 4 + v.Value.Length;
+        return size;
+    }
+
+    private static void WriteValues(ref Writer w, IReadOnlyList<Sibling> values)
+    {
+        w.I32(values.Count);
         foreach (var v in values)
         {
-            w.Write((byte)(v.Deleted ? 1 : 0));
-            w.Write(v.LastModifiedMs);
-            var ct = Encoding.UTF8.GetBytes(v.ContentType);
-            w.Write((ushort)ct.Length);
-            w.Write(ct);
-            w.Write(v.Value.Length);
-            w.Write(v.Value);
+            w.U8((byte)(v.Deleted ? 1 : 0));
+            w.I64(v.LastModifiedMs);
+            w.String(v.ContentType);
+            w.I32(v.Value.Length);
+            w.Bytes(v.Value);
         }
+    }
+
+    /// <summary>
+    /// Checks <paramref name="data"/> as <see cref="Decode"/> would, allocating nothing: a FormatException
+    /// for anything Decode rejects. A reader that only passes stored bytes on checks them with this.
+    /// </summary>
+    public static void Validate(ReadOnlySpan<byte> data)
+    {
+        var r = new Reader(data);
+        if (r.U8() != Version)
+            throw new FormatException("unknown object format version");
+        int entries = r.Count();
+        ReadOnlySpan<byte> previousId = default;
+        for (int i = 0; i < entries; i++)
+        {
+            var id = r.Bytes(r.U16());
+            if (i > 0 && CompareIds(previousId, id) >= 0)
+                throw new FormatException("object entries out of order");
+            previousId = id;
+            long counter = r.I64();
+            int values = SkipValues(ref r);
+            if (counter < values)
+                throw new FormatException("an entry holds more values than its counter");
+        }
+        SkipValues(ref r);
+        if (!r.AtEnd)
+            throw new FormatException("trailing bytes after the object");
+    }
+
+    private static int SkipValues(ref Reader r)
+    {
+        int count = r.Count();
+        for (int i = 0; i < count; i++)
+        {
+            if (r.U8() > 1)
+                throw new FormatException("unknown sibling flags");
+            r.I64();
+            r.Bytes(r.U16());
+            r.Bytes(r.Count());
+        }
+        return count;
+    }
+
+    // As Decode compares them: the ids decoded to strings (invalid UTF-8 replaced), ordinal.
+    private static int CompareIds(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        if (a.Length <= 256 && b.Length <= 256)
+        {
+            Span<char> ca = stackalloc char[256];
+            Span<char> cb = stackalloc char[256];
+            int na = Encoding.UTF8.GetChars(a, ca);
+            int nb = Encoding.UTF8.GetChars(b, cb);
+            return ca[..na].SequenceCompareTo(cb[..nb]);
+        }
+        return string.CompareOrdinal(Encoding.UTF8.GetString(a), Encoding.UTF8.GetString(b));
     }
 
     public static DvvSet<Sibling> Decode(ReadOnlySpan<byte> data)
@@ -89,6 +153,45 @@ public static class KvObjectCodec
             b.Add(new Sibling(value, ct, modified, flags == 1));
         }
         return b.ToImmutable();
+    }
+
+    private ref struct Writer(Span<byte> buffer)
+    {
+        private Span<byte> _rest = buffer;
+
+        public readonly bool AtEnd => _rest.IsEmpty;
+
+        public void U8(byte b)
+        {
+            _rest[0] = b;
+            _rest = _rest[1..];
+        }
+
+        public void I32(int v)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(_rest, v);
+            _rest = _rest[4..];
+        }
+
+        public void I64(long v)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(_rest, v);
+            _rest = _rest[8..];
+        }
+
+        public void Bytes(ReadOnlySpan<byte> b)
+        {
+            b.CopyTo(_rest);
+            _rest = _rest[b.Length..];
+        }
+
+        /// <summary>u16 byte length, then the UTF-8 bytes.</summary>
+        public void String(string s)
+        {
+            int n = Encoding.UTF8.GetBytes(s, _rest[2..]);
+            BinaryPrimitives.WriteUInt16LittleEndian(_rest, (ushort)n);
+            _rest = _rest[(2 + n)..];
+        }
     }
 
     private ref struct Reader(ReadOnlySpan<byte> data)

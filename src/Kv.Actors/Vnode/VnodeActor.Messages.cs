@@ -29,8 +29,24 @@ public sealed record VnodeReap(byte[] Namespace, byte[] Key, DvvSet<Sibling> Obj
 /// <summary>Answer to <see cref="VnodeGet"/>; Object is null for not found; Error is set when the read failed.</summary>
 public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling>? Object, string? Error)
 {
-    /// <summary>The stored encoding of <see cref="Object"/> as the vnode read it (checked by decoding): sent as it is, not encoded again.</summary>
+    private DvvSet<Sibling>? _object = Object;
+
+    /// <summary>The object read; when the reply carries <see cref="Stored"/>, decoded from it on first use.</summary>
+    public DvvSet<Sibling>? Object
+    {
+        get => _object ??= Stored is null ? null : KvObjectCodec.Decode(Stored);
+        init => _object = value;
+    }
+
+    /// <summary>
+    /// The object's stored encoding as the vnode read it (checked with <see cref="KvObjectCodec.Validate"/>
+    /// by the vnode, and again by the deserializer when it crossed the wire): sent as it is, compared
+    /// byte for byte by the coordinator, and decoded only when the object is needed.
+    /// </summary>
     internal byte[]? Stored { get; init; }
+
+    /// <summary>Whether the replica holds the key (without decoding the object).</summary>
+    public bool Found => _object is not null || Stored is not null;
 }
 
 /// <summary>

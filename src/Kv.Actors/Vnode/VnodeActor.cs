@@ -130,8 +130,9 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var stored = _engine!.Get(StorageKey(get.Namespace, get.Key));
-            var obj = stored is null ? null : KvObjectCodec.Decode(stored);
-            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, obj, null) { Stored = stored }, Self);
+            if (stored is not null)
+                KvObjectCodec.Validate(stored); // checked here; decoded by the coordinator if it needs to
+            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored }, Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException)
         {

@@ -41,10 +41,10 @@ public static class KvSerializers
             m => new VnodeGetReplyData
             {
                 Partition = m.Partition, RequestId = m.RequestId,
-                Object = m.Object is null ? ByteString.Empty : m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : Encode(m.Object),
+                Object = m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : m.Object is null ? ByteString.Empty : Encode(m.Object),
                 Error = m.Error ?? "", HasError = m.Error is not null,
             },
-            d => new VnodeGetReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.HasError ? d.Error : null));
+            d => new VnodeGetReply(d.Partition, d.RequestId, null, d.HasError ? d.Error : null) { Stored = d.Object.IsEmpty ? null : Validated(d.Object) });
         Add<VnodePutReply, VnodePutReplyData>(registry, 205,
             m => new VnodePutReplyData
             {
@@ -110,7 +110,9 @@ public static class KvSerializers
                 Object = m.Object is null ? ByteString.Empty : Encode(m.Object), Acks = m.Acks, DurableAcks = m.DurableAcks, Context = { ToWire(m.Context) },
             },
             d => new PutSucceeded(d.Object.IsEmpty ? null : Decode(d.Object), d.Acks, d.DurableAcks, FromWire(d.Context)));
-        Add<GetSucceeded, GetSucceededData>(registry, 224, m => new GetSucceededData { Object = Encode(m.Object) }, d => new GetSucceeded(Decode(d.Object)));
+        Add<GetSucceeded, GetSucceededData>(registry, 224,
+            m => new GetSucceededData { Object = m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : Encode(m.Object) },
+            d => new GetSucceeded(Decode(d.Object)));
         Add<NotFound, NotFoundData>(registry, 225, m => new NotFoundData { Context = { ToWire(m.Context) } }, d => new NotFound(FromWire(d.Context)));
         Add<QuorumNotMet, KvFailureData>(registry, 226,
             m => new KvFailureData
@@ -133,6 +135,14 @@ public static class KvSerializers
     private static ByteString Encode(DvvSet<Sibling> o) => UnsafeByteOperations.UnsafeWrap(KvObjectCodec.Encode(o));
 
     private static DvvSet<Sibling> Decode(ByteString b) => KvObjectCodec.Decode(b.Span);
+
+    /// <summary>An object's encoding, checked, as an array (the parser's own copy when it is exactly the field).</summary>
+    private static byte[] Validated(ByteString b)
+    {
+        KvObjectCodec.Validate(b.Span);
+        return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(b.Memory, out var segment)
+            && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : b.ToByteArray();
+    }
 
     private static IEnumerable<VvEntry> ToWire(VersionVector vv) => vv.Counters.Select(c => new VvEntry { Id = c.Key, Counter = c.Value });
 
