@@ -54,6 +54,40 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
         await Assert.ThrowsAsync<ActorNotFoundException>(() => a.ActorSelection(b.Address + "/user/nobody").ResolveOne(TimeSpan.FromSeconds(5)));
     }
 
+    internal sealed class Spawner : ReceiveActor
+    {
+        public Spawner() => Receive<string>(s => s == "spawn", _ => Context.ActorOf(Props.Create<Echo>()).Tell("hi", Sender));
+    }
+
+    [Fact]
+    public void Anonymous_actors_are_reached_and_answered_across_systems_and_one_that_is_gone_is_an_unknown_target()
+    {
+        var (a, b) = TwoSystems();
+        b.ActorOf(Props.Create<Spawner>(), "spawner");
+        var probe = CreateTestProbe(a);
+        Remote(a, b, "/user/spawner").Tell("spawn", probe.Ref);
+        probe.ExpectMsg("hi", TimeSpan.FromSeconds(5)); // sent by an anonymous child of the spawner
+        var child = probe.LastSender!;
+        Assert.IsType<RemoteActorRef>(child);
+        Assert.Equal(b.Address + "/user/spawner/" + child.Path.Name, child.Path.ToString());
+        Assert.StartsWith("$", child.Path.Name, StringComparison.Ordinal);
+        for (int i = 0; i < 3; i++)
+        {
+            probe.Reply("again-" + i); // to the anonymous child, which echoes it
+            probe.ExpectMsg("again-" + i, TimeSpan.FromSeconds(5));
+            Assert.Equal(child, probe.LastSender);
+        }
+
+        var transportB = (RemoteTransport)b.Transport!;
+        long unknownBefore = transportB.Stats.UnknownTargets;
+        child.Tell("stop", null);
+        probe.Watch(child);
+        probe.ExpectTerminated(child, TimeSpan.FromSeconds(5));
+        child.Tell("lost", probe.Ref);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.True(transportB.Stats.UnknownTargets > unknownBefore, "a message to a stopped anonymous actor counts as an unknown target");
+    }
+
     [Fact]
     public void Remote_death_watch_reports_a_stopped_actor_and_a_missing_one()
     {

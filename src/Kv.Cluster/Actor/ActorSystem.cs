@@ -167,6 +167,10 @@ public sealed class ActorSystem : IAsyncDisposable
         return current;
     }
 
+    /// <summary>The temporary actor /temp/<paramref name="name"/> (an ask's), or an empty ref when it is gone.</summary>
+    internal InternalActorRef ResolveTemp(string name) =>
+        _temp.TryGetValue(name, out var t) ? t : new EmptyLocalActorRef(this, _tempPath.Child(name));
+
     internal PromiseActorRef<T> RegisterTemp<T>()
     {
         string name = "$" + Interlocked.Increment(ref _tempCounter).ToString(CultureInfo.InvariantCulture);

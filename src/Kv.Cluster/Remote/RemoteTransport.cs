@@ -308,6 +308,16 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     {
         if (_inboundCache.TryGet(wirePath, out var cached) && cached is LocalActorRef { IsTerminated: false } live)
             return live;
+        // An anonymous (per-request) actor is not cached, but its parent is: look the child up there
+        // rather than parse the whole path (one small string instead of a path object per element).
+        if (AnonymousName(wirePath, out int slash) is { } name)
+        {
+            var parentPath = wirePath[..slash];
+            if (parentPath.SequenceEqual("/temp"u8))
+                return System.ResolveTemp(name);
+            if (ResolveInboundTarget(parentPath) is LocalActorRef parent)
+                return (InternalActorRef?)parent.Cell.GetChildCell(name) ?? new EmptyLocalActorRef(System, parent.Path.Child(name));
+        }
         var resolved = ResolveInboundTarget(DecodePath(wirePath));
         if (resolved is LocalActorRef)
             _inboundCache.Set(wirePath, resolved);
@@ -320,10 +330,22 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
             return null;
         if (_inboundCache.TryGet(path, out var cached) && cached is not LocalActorRef { IsTerminated: true })
             return cached;
+        if (AnonymousName(path, out int slash) is { } name && SenderFromWire(path[..slash]) is RemoteActorRef parent)
+            return new RemoteActorRef(this, parent.Path.Child(name)); // a per-request actor elsewhere (not cached)
         var resolved = Resolve(DecodePath(path));
         if (resolved is LocalActorRef or RemoteActorRef)
             _inboundCache.Set(path, resolved);
         return resolved;
+    }
+
+    /// <summary>The last element of a path when it is a valid anonymous name (<c>$</c>...), with the position of the slash before it.</summary>
+    private static string? AnonymousName(ReadOnlySpan<byte> path, out int slash)
+    {
+        slash = path.LastIndexOf((byte)'/');
+        if (slash <= 0 || !RefCache.IsAnonymous(path))
+            return null;
+        string name = DecodePath(path[(slash + 1)..]);
+        return ActorPath.IsValidName(name) ? name : null;
     }
 
     private static string DecodePath(ReadOnlySpan<byte> utf8)
