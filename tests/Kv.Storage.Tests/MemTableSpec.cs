@@ -15,6 +15,34 @@ public class MemTableSpec
     }
 
     [Fact]
+    public void The_arena_hands_out_disjoint_ranges_in_growing_chunks_and_large_entries_apart()
+    {
+        var arena = new Arena();
+        var taken = new List<(byte[] Chunk, int Offset, int Length)>();
+        var rng = new Random(3);
+        foreach (int length in Enumerable.Range(0, 3000).Select(_ => rng.Next(0, 2000)).Concat([Arena.LargeEntry, Arena.LargeEntry + 1, 70_000, 0, 5]))
+        {
+            byte[] chunk = arena.Allocate(length, out int offset);
+            Assert.InRange(offset + length, 0, chunk.Length);
+            taken.Add((chunk, offset, length));
+        }
+        foreach (var group in taken.GroupBy(t => t.Chunk))
+        {
+            int end = 0;
+            foreach (var t in group.OrderBy(t => t.Offset))
+            {
+                Assert.True(t.Offset >= end, "ranges of one chunk do not overlap");
+                end = t.Offset + t.Length;
+            }
+        }
+        var chunks = taken.Select(t => t.Chunk).Distinct().ToList();
+        Assert.Equal(Arena.FirstChunk, chunks[0].Length);
+        Assert.All(chunks, c => Assert.True(c.Length <= Arena.MaxChunk || c.Length > Arena.LargeEntry));
+        Assert.Single(taken, t => t.Length == Arena.LargeEntry + 1 && t.Chunk.Length == Arena.LargeEntry + 1 && t.Offset == 0);
+        Assert.Equal(chunks.Sum(c => (long)c.Length), arena.Reserved);
+    }
+
+    [Fact]
     public void Lookups_at_every_sequence_match_a_model_of_versions()
     {
         var mem = new MemTable(1, 42);

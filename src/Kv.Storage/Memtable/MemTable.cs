@@ -22,6 +22,7 @@ internal sealed class MemTable
     private const int IndexEntryOverhead = 32; // a slot, with the table at most half full
     private readonly SkipList _list;
     private readonly NewestIndex _newest = new();
+    private readonly Arena _arena = new();
     private long _memoryUsage;
     private long _entries;
 
@@ -50,15 +51,17 @@ internal sealed class MemTable
     public void Add(ulong sequence, EntryType type, ReadOnlySpan<byte> userKey, ReadOnlySpan<byte> value)
     {
         int keyLength = userKey.Length + InternalKey.TagSize;
-        var data = new byte[keyLength + value.Length];
+        int length = keyLength + value.Length;
+        byte[] chunk = _arena.Allocate(length, out int offset);
+        var data = chunk.AsSpan(offset, length);
         userKey.CopyTo(data);
-        BinaryPrimitives.WriteUInt64LittleEndian(data.AsSpan(userKey.Length), InternalKey.Tag(sequence, type));
-        value.CopyTo(data.AsSpan(keyLength));
-        SkipList.Node node = _list.Insert(data, keyLength);
+        BinaryPrimitives.WriteUInt64LittleEndian(data[userKey.Length..], InternalKey.Tag(sequence, type));
+        value.CopyTo(data[keyLength..]);
+        SkipList.Node node = _list.Insert(chunk, offset, keyLength, length);
         // Sequences only grow, so the node just added is the key's newest. Readers see it no
         // earlier than its sequence is published, which happens after this returns.
         long overhead = _newest.Set(node) ? NodeOverhead + IndexEntryOverhead : NodeOverhead;
-        Volatile.Write(ref _memoryUsage, _memoryUsage + data.Length + overhead);
+        Volatile.Write(ref _memoryUsage, _memoryUsage + length + overhead);
         Volatile.Write(ref _entries, _entries + 1);
     }
 

@@ -11,29 +11,32 @@ namespace Kv.Storage.Memtable;
 internal sealed class SkipList
 {
     private const int MaxHeight = 12;
-    private readonly Node _head = new([], 0, MaxHeight);
+    private readonly Node _head = new([], 0, 0, 0, MaxHeight);
     private readonly Node?[] _prev = new Node?[MaxHeight];
     private int _height = 1;
     private uint _rng;
 
     public SkipList(uint seed) => _rng = seed == 0 ? 0xdeadbeef : seed;
 
-    internal sealed class Node(byte[] data, int keyLength, int height)
+    /// <summary>An entry: its internal key then its value, <c>Length</c> bytes at <c>Offset</c> in <c>Chunk</c> (an arena's).</summary>
+    internal sealed class Node(byte[] chunk, int offset, int keyLength, int length, int height)
     {
-        public readonly byte[] Data = data;
+        public readonly byte[] Chunk = chunk;
+        public readonly int Offset = offset;
         public readonly int KeyLength = keyLength;
+        public readonly int Length = length;
         public readonly Node?[] Next = new Node?[height];
 
-        public ReadOnlySpan<byte> Key => Data.AsSpan(0, KeyLength);
+        public ReadOnlySpan<byte> Key => Chunk.AsSpan(Offset, KeyLength);
 
-        public ReadOnlySpan<byte> Value => Data.AsSpan(KeyLength);
+        public ReadOnlySpan<byte> Value => Chunk.AsSpan(Offset + KeyLength, Length - KeyLength);
     }
 
     /// <summary>Inserts an entry and returns its node; the caller guarantees one writer and no duplicate internal keys.</summary>
-    public Node Insert(byte[] data, int keyLength)
+    public Node Insert(byte[] chunk, int offset, int keyLength, int length)
     {
         Node?[] prev = _prev;
-        ReadOnlySpan<byte> key = data.AsSpan(0, keyLength);
+        ReadOnlySpan<byte> key = chunk.AsSpan(offset, keyLength);
         FindGreaterOrEqual(key, prev);
         int height = RandomHeight();
         int current = _height;
@@ -45,7 +48,7 @@ internal sealed class SkipList
             }
             Volatile.Write(ref _height, height);
         }
-        var node = new Node(data, keyLength, height);
+        var node = new Node(chunk, offset, keyLength, length, height);
         for (int i = 0; i < height; i++)
         {
             node.Next[i] = prev[i]!.Next[i];
