@@ -342,7 +342,7 @@ public sealed class RemoteTransport : IAsyncDisposable, ISerializationContext
     private static string? AnonymousName(ReadOnlySpan<byte> path, out int slash)
     {
         slash = path.LastIndexOf((byte)'/');
-        if (slash <= 0 || !RefCache.IsAnonymous(path))
+        if (slash <= 0 || slash + 1 >= path.Length || path[slash + 1] != (byte)'$')
             return null;
         string name = DecodePath(path[(slash + 1)..]);
         return ActorPath.IsValidName(name) ? name : null;
