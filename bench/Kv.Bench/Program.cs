@@ -17,7 +17,7 @@ public static class Program
                        Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
                        Kv.Bench cluster membership [--window SECONDS]
-                       Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--nodes host:port,...] [--skip-load]
+                       Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--nodes host:port,...] [--skip-load] [--status SECONDS] [--raw FILE]
                 """);
             return args.Length == 0 ? 2 : 0;
         }

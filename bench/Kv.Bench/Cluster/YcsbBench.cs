@@ -36,16 +36,18 @@ public static class YcsbBench
         string ns = args.String("namespace", "ycsb");
         bool skipLoad = args.Flag("skip-load");
         string nodeArgs = args.String("node-settings", "");
+        int status = (int)args.Long("status", 0);
+        string raw = args.String("raw", "");
         args.RejectUnknown();
         if (!Workloads.TryGetValue(workload, out var mix))
             throw new ArgumentException($"--workload must be one of a, b, c, f (not '{workload}')");
         if (records < 1 || operations < 0 || threads < 1)
             throw new ArgumentException("--records and --threads must be >= 1");
-        return RunAsync(workload, mix, records, operations, threads, target, fieldLength, nodes, ns, skipLoad, nodeArgs).GetAwaiter().GetResult();
+        return RunAsync(workload, mix, records, operations, threads, target, fieldLength, nodes, ns, skipLoad, nodeArgs, status, raw).GetAwaiter().GetResult();
     }
 
     private static async Task<int> RunAsync(string workload, (double Read, double Update, double Rmw) mix, long records, long operations, int threads,
-        double target, int fieldLength, string nodes, string ns, bool skipLoad, string nodeArgs)
+        double target, int fieldLength, string nodes, string ns, bool skipLoad, string nodeArgs, int status, string raw)
     {
         LocalCluster? local = null;
         IReadOnlyList<string> contacts;
@@ -101,6 +103,8 @@ public static class YcsbBench
             long done = -1;
             var cpuBefore = Cpu(local);
             var clock = Stopwatch.StartNew();
+            using var stopStatus = new CancellationTokenSource();
+            var statusLoop = status > 0 ? PrintStatusAsync(TimeSpan.FromSeconds(status), clock, [read, update, rmw], stopStatus.Token) : Task.CompletedTask;
             await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
             {
                 var r = new Random(1000 + t);
@@ -140,7 +144,12 @@ public static class YcsbBench
                     }
                 }
             }))).ConfigureAwait(false);
-            Report("OVERALL", clock.Elapsed, [read, update, rmw]);
+            var elapsed = clock.Elapsed;
+            await stopStatus.CancelAsync().ConfigureAwait(false);
+            await statusLoop.ConfigureAwait(false);
+            Report("OVERALL", elapsed, [read, update, rmw]);
+            if (raw.Length > 0)
+                WriteRaw(raw, [read, update, rmw]);
             ReportCpu(cpuBefore, Cpu(local), operations);
             return 0;
         }
@@ -149,6 +158,57 @@ public static class YcsbBench
             if (local is not null)
                 await local.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// YCSB's -s status lines: every interval, the operations done, the rate over the interval, and
+    /// per operation the median, p99 and maximum latency of the operations that ended in it (where
+    /// in a run the tail latencies happen).
+    /// </summary>
+    private static async Task PrintStatusAsync(TimeSpan interval, Stopwatch clock, IReadOnlyList<Recorder> recorders, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(interval);
+        long last = 0;
+        var lastTime = TimeSpan.Zero;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                var now = clock.Elapsed;
+                var line = new System.Text.StringBuilder();
+                long total = 0;
+                foreach (var r in recorders)
+                {
+                    var (count, slice) = r.TakeInterval();
+                    total += count;
+                    if (slice.Length == 0)
+                        continue;
+                    Array.Sort(slice);
+                    long P(double q) => slice[Math.Min(slice.Length - 1, (int)(q * slice.Length))];
+                    line.Append(CultureInfo.InvariantCulture, $" [{r.Name}: Count={slice.Length}, p50={P(0.5)}, p99={P(0.99)}, Max={slice[^1]}]");
+                }
+                double rate = (total - last) / (now - lastTime).TotalSeconds;
+                Console.WriteLine($"{now.TotalSeconds:0} sec: {total} operations; {rate.ToString("0.0", CultureInfo.InvariantCulture)} current ops/sec;{line}");
+                last = total;
+                lastTime = now;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// YCSB's raw measurements: one line per operation, `OPERATION,END,LATENCY`, END the time it
+    /// ended on the machine's monotonic clock in microseconds (CLOCK_MONOTONIC on Linux, the clock
+    /// `perf record -k CLOCK_MONOTONIC` stamps events with) and LATENCY in microseconds.
+    /// </summary>
+    private static void WriteRaw(string path, IReadOnlyList<Recorder> recorders)
+    {
+        using var w = new StreamWriter(path);
+        foreach (var r in recorders)
+            r.WriteRaw(w);
+        Console.WriteLine($"# raw latencies: {path}");
     }
 
     private static List<(string Name, TimeSpan Time)> Cpu(LocalCluster? local)
@@ -187,8 +247,23 @@ public static class YcsbBench
         private readonly List<long> _micros = [];
         private readonly Dictionary<string, long> _errors = [];
         private readonly Lock _lock = new();
+        private readonly List<long> _ends = [];
+        private int _intervalStart;
+
+        public string Name => name;
 
         public long Count { get; private set; }
+
+        /// <summary>Operations so far (ok and failed), and the latencies recorded since the last call.</summary>
+        public (long Count, long[] Latencies) TakeInterval()
+        {
+            lock (_lock)
+            {
+                var slice = _micros.GetRange(_intervalStart, _micros.Count - _intervalStart).ToArray();
+                _intervalStart = _micros.Count;
+                return (Count + Failures, slice);
+            }
+        }
 
         public long Failures { get; private set; }
 
@@ -202,6 +277,7 @@ public static class YcsbBench
                 lock (_lock)
                 {
                     _micros.Add(us);
+                    _ends.Add(Stopwatch.GetTimestamp());
                     Count++;
                 }
             }
@@ -216,14 +292,22 @@ public static class YcsbBench
             }
         }
 
+        public void WriteRaw(TextWriter w)
+        {
+            double usPerTick = 1e6 / Stopwatch.Frequency;
+            for (int i = 0; i < _ends.Count; i++)
+                w.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name},{(long)(_ends[i] * usPerTick)},{_micros[i]}"));
+        }
+
         public void Print()
         {
-            _micros.Sort();
-            long P(double q) => _micros.Count == 0 ? 0 : _micros[Math.Min(_micros.Count - 1, (int)(q * _micros.Count))];
+            var sorted = _micros.ToArray();
+            Array.Sort(sorted);
+            long P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
             Console.WriteLine($"[{name}], Operations, {Count}");
-            Console.WriteLine($"[{name}], AverageLatency(us), {(_micros.Count == 0 ? 0 : _micros.Average()).ToString("0.0", CultureInfo.InvariantCulture)}");
+            Console.WriteLine($"[{name}], AverageLatency(us), {(sorted.Length == 0 ? 0 : sorted.Average()).ToString("0.0", CultureInfo.InvariantCulture)}");
             Console.WriteLine($"[{name}], MinLatency(us), {P(0)}");
-            Console.WriteLine($"[{name}], MaxLatency(us), {(_micros.Count == 0 ? 0 : _micros[^1])}");
+            Console.WriteLine($"[{name}], MaxLatency(us), {(sorted.Length == 0 ? 0 : sorted[^1])}");
             Console.WriteLine($"[{name}], 50thPercentileLatency(us), {P(0.50)}");
             Console.WriteLine($"[{name}], 95thPercentileLatency(us), {P(0.95)}");
             Console.WriteLine($"[{name}], 99thPercentileLatency(us), {P(0.99)}");
