@@ -5,6 +5,7 @@ using Kv.Actors.Vnode;
 using Kv.Cluster.Actor;
 using Kv.Cluster.TestKit;
 using Kv.Storage;
+using Kv.Storage.IO;
 using Xunit.Abstractions;
 
 namespace Kv.Actors.Tests;
@@ -73,6 +74,117 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, null, false, "disk full"));
         var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(10)); // long before the 30 s timeout
         Assert.Equal("disk full", failed.Detail);
+    }
+
+    [Fact]
+    public void The_new_version_goes_to_the_replicas_before_the_coordinating_vnode_has_made_it_durable()
+    {
+        var (_, replicas) = Put(3, 2, 2, TimeSpan.FromSeconds(5));
+        var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
+        var stored = Stamped("x", "r0");
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, stored, false, null)); // w: stamped, committing
+        var apply1 = replicas[1].ExpectMsg<VnodeApply>();
+        replicas[2].ExpectMsg<VnodeApply>();
+        Assert.True(apply1.Object.SameAs(stored));
+        replicas[1].Reply(new VnodePutReply(1, apply1.RequestId, null, true, null));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // two acks, but only one of them durable
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, null, true, null)); // dw
+        var ok = ExpectMsg<PutSucceeded>();
+        Assert.Equal((2, 2), (ok.Acks, ok.DurableAcks)); // the coordinating vnode counted once towards W
+    }
+
+    [Fact]
+    public void A_coordinating_vnode_that_fails_to_commit_leaves_the_quorum_to_the_others()
+    {
+        var (_, replicas) = Put(3, 2, 2, TimeSpan.FromSeconds(30));
+        var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, Stamped("x", "r0"), false, null));
+        var applies = replicas.Skip(1).Select(r => r.ExpectMsg<VnodeApply>()).ToArray();
+        replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, null, false, "disk full"));
+        replicas[1].Reply(new VnodePutReply(1, applies[0].RequestId, null, true, null));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // one durable ack so far, and two still possible
+        replicas[2].Reply(new VnodePutReply(2, applies[1].RequestId, null, true, null));
+        var ok = ExpectMsg<PutSucceeded>();
+        Assert.Equal((3, 2), (ok.Acks, ok.DurableAcks));
+
+        // The same with a second failure: DW = 2 can no longer be met, and the caller hears at once.
+        var (_, again) = Put(3, 2, 2, TimeSpan.FromSeconds(30));
+        var c2 = again[0].ExpectMsg<VnodeCoordinatePut>();
+        again[0].Reply(new VnodePutReply(0, c2.RequestId, Stamped("x", "r0"), false, null));
+        var a2 = again.Skip(1).Select(r => r.ExpectMsg<VnodeApply>()).ToArray();
+        again[0].Reply(new VnodePutReply(0, c2.RequestId, null, false, "disk full"));
+        again[1].Reply(new VnodePutReply(1, a2[0].RequestId, null, false, "disk full"));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(10));
+        Assert.Equal("disk full", failed.Detail);
+    }
+
+    [Fact]
+    public async Task A_vnode_never_issues_a_dot_twice_across_clean_stops_unclean_stops_and_failed_writes()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-vnode-id-").FullName;
+        var disk = new FaultInjectionFileSystem();
+        var options = new StorageOptions { FileSystem = disk };
+        string clean = Path.Combine(dir, "VNODE_CLEAN");
+        int started = 0;
+        try
+        {
+            IActorRef Start() => Sys.ActorOf(Props.Create(() => new VnodeActor(0, dir, options, "local", null)), "vnode-id-" + started++);
+            void Stop(IActorRef v)
+            {
+                Probe.Watch(v);
+                Sys.Stop(v);
+                Probe.ExpectTerminated(v);
+            }
+            // A blind last-write-wins put; returns the counters of the version it made.
+            VersionVector PutOnce(IActorRef vnode, string value, bool fails = false)
+            {
+                vnode.Tell(new VnodeCoordinatePut(Ns, Key, VersionVector.Empty, V(value), 7, 100, 25, true), TestActor);
+                var early = ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5));
+                Assert.False(early.Durable);
+                var last = ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5));
+                Assert.Equal(fails, last.Error is not null);
+                Assert.Equal(!fails, last.Durable);
+                return early.Object!.Join();
+            }
+
+            var v = Start();
+            var first = PutOnce(v, "a");
+            string id = Assert.Single(first.Counters.Keys);
+            Assert.False(File.Exists(clean)); // running: a crash now leaves no clean-stop mark
+            Stop(v);
+            Assert.True(File.Exists(clean));
+
+            v = Start(); // after a clean stop: the same identity, the next counter
+            Assert.Equal(new[] { (id, 2L) }, PutOnce(v, "b").Counters.Select(c => (c.Key, c.Value)));
+            Assert.False(File.Exists(clean));
+            Stop(v);
+
+            File.Delete(clean); // what a crash leaves: no mark
+            v = Start();
+            var afterCrash = PutOnce(v, "c");
+            Assert.Equal(2, afterCrash.Counters.Count);
+            Assert.Equal(2, afterCrash.Counters[id]); // the old dot is kept, not issued again
+            string second = afterCrash.Counters.Keys.Single(k => k != id);
+
+            disk.FailWrites = true; // the commit fails after the new version went out
+            var escaped = PutOnce(v, "d", fails: true);
+            Assert.Equal(2, escaped.Counters[second]);
+            Assert.NotEqual(second, File.ReadAllText(Path.Combine(dir, "VNODE_ID")).Trim());
+            Stop(v);
+            Assert.False(File.Exists(clean)); // the identity it used last could not be stored durably
+
+            disk.FailWrites = false;
+            v = Start();
+            var after = PutOnce(v, "e");
+            Assert.Equal(3, after.Counters.Count); // (second, 2) left as a dot, never to be issued again
+            Assert.Equal(1, after.Counters[second]);
+            Stop(v);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)

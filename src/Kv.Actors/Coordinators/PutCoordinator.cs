@@ -6,10 +6,12 @@ namespace Kv.Actors.Coordinators;
 
 /// <summary>
 /// One write (an actor per request): the coordinating vnode (first of the replica list, local to
-/// this node) stamps the value with a new dot and stores it durably; the result goes to the
-/// other replicas; the caller gets <see cref="PutSucceeded"/> after W acknowledgements with DW of
-/// them durable, or <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the
-/// timeout or as soon as errors make the quorum impossible. A tombstone that succeeded is
+/// this node) stamps the value with a new dot and answers with the new version at once, then again
+/// once it is durable (Riak's w and dw); the new version goes to the other replicas as soon as it
+/// arrives, so they commit while the coordinating vnode does. The caller gets
+/// <see cref="PutSucceeded"/> after W acknowledgements with DW of them durable, or
+/// <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the timeout or as soon as
+/// errors make the quorum impossible. A tombstone that succeeded is
 /// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. It stops when
 /// every replica has answered or at the timeout, so late acknowledgements are not dead letters.
 /// </summary>
@@ -24,7 +26,8 @@ public sealed class PutCoordinator : ReceiveActor
     private readonly bool _returnBody;
     private readonly IActorRef _replyTo;
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
-    private readonly HashSet<int> _answered = [];
+    private readonly bool[] _acked; // by replica index: counted towards W
+    private readonly bool[] _done; // by replica index: no further answer expected
     private DvvSet<Sibling>? _object;
     private int _acks;
     private int _durable;
@@ -43,6 +46,8 @@ public sealed class PutCoordinator : ReceiveActor
         if (replicas.Count == 0 || props.W < 1 || props.W > replicas.Count || props.DW < 0 || props.DW > props.W)
             throw new ArgumentException($"invalid put quorum: n={replicas.Count} w={props.W} dw={props.DW}");
         (_ns, _key, _context, _value, _replicas, _props, _replyTo, _returnBody) = (ns, key, context, value, replicas, props, replyTo, returnBody);
+        _acked = new bool[replicas.Count];
+        _done = new bool[replicas.Count];
         Receive<VnodePutReply>(OnReply);
         Receive<Timeout>(_ =>
         {
@@ -61,42 +66,80 @@ public sealed class PutCoordinator : ReceiveActor
 
     private void OnReply(VnodePutReply reply)
     {
-        if (reply.RequestId != _requestId || !_answered.Add(reply.Partition))
+        int i = IndexOf(reply.Partition);
+        if (reply.RequestId != _requestId || i < 0 || _done[i])
             return;
-        if (_answered.Count == _replicas.Count || (_object is null && reply.Error is not null))
+        // The coordinating vnode answers first with the new version (not yet durable), then with
+        // its durable acknowledgement or an error; the others answer once. (A single answer with
+        // the object that is already durable counts as both.)
+        _done[i] = reply.Error is not null || reply.Durable || i != 0;
+        if (_done.All(d => d) || (_object is null && reply.Error is not null))
             Context.Stop(Self); // after this message: nothing more will come
         if (_finished)
             return;
-        if (_object is null && reply.Error is { } refusal && refusal.StartsWith(VnodeActor.TooManySiblings, StringComparison.Ordinal))
-        {
-            Finish(new PutRefused(refusal));
-            return;
-        }
-        // The coordinating vnode answers with the object it stored; the replicas only acknowledge.
-        if (reply.Error is not null || (_object is null && reply.Object is null))
+        if (reply.Error is not null)
         {
             _errors++;
             _lastError = reply.Error;
-            if (_object is null || _replicas.Count - _errors < _props.W)
+            if (_object is null && reply.Error.StartsWith(VnodeActor.TooManySiblings, StringComparison.Ordinal))
+                Finish(new PutRefused(reply.Error));
+            else if (_object is null || !Reachable())
                 Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, reply.Error));
             return;
         }
         if (_object is null)
         {
-            // The coordinating vnode stored the new version; replicate it.
-            _object = reply.Object!;
-            for (int i = 1; i < _replicas.Count; i++)
-                _replicas[i].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId), Self);
+            if (i != 0 || reply.Object is null)
+            {
+                _errors++;
+                Finish(new QuorumNotMet("put", _acks, _props.W, _durable, _props.DW, "the coordinating vnode answered without the new version"));
+                Context.Stop(Self);
+                return;
+            }
+            // The coordinating vnode stamped the new version; replicate it.
+            _object = reply.Object;
+            for (int r = 1; r < _replicas.Count; r++)
+                _replicas[r].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId), Self);
         }
-        _acks++;
+        if (!_acked[i])
+        {
+            _acked[i] = true;
+            _acks++;
+        }
         if (reply.Durable)
             _durable++;
         if (_acks >= _props.W && _durable >= _props.DW)
         {
             if (_value.Deleted)
                 Context.Parent.Tell(new TombstoneWritten(_ns, _key), Self);
-            Finish(new PutSucceeded(_returnBody ? _object! : null, _acks, _durable, _object!.Join()));
+            Finish(new PutSucceeded(_returnBody ? _object : null, _acks, _durable, _object.Join()));
         }
+    }
+
+    private int IndexOf(int partition)
+    {
+        for (int i = 0; i < _replicas.Count; i++)
+        {
+            if (_replicas[i].Partition == partition)
+                return i;
+        }
+        return -1;
+    }
+
+    /// <summary>Whether the answers still to come can make both W and DW (replicas apply durably only when DW > 1).</summary>
+    private bool Reachable()
+    {
+        int acks = _acks, durable = _durable;
+        for (int i = 0; i < _replicas.Count; i++)
+        {
+            if (_done[i])
+                continue;
+            if (!_acked[i])
+                acks++;
+            if (i == 0 || _props.DW > 1)
+                durable++;
+        }
+        return acks >= _props.W && durable >= _props.DW;
     }
 
     private void Finish(object result)

@@ -15,6 +15,14 @@ namespace Kv.Actors.Vnode;
 /// reuses old dots. Serves get, coordinated put, apply (merge by DVV sync) and reap. Writes are
 /// awaited inside the actor, so operations on one vnode keep their order.
 /// <para>
+/// A coordinated put answers twice, as Riak's vnodes answer w then dw: the new version at once, so
+/// that the coordinator sends it to the other replicas while this one commits it, then the durable
+/// acknowledgement. A dot can therefore leave before it is durable here, and must never be issued
+/// again: a coordinated write that fails takes the vnode a new identity, and so does a start after
+/// a stop that was not clean (the clean-stop mark is written only after the engine closed with no
+/// such write in flight, and removed, durably, before the first dot of the next run).
+/// </para>
+/// <para>
 /// Ownership handoff: when the ring's pending owner of the partition is another node, a
 /// <see cref="HandoffSender"/> child streams the data there while this vnode keeps serving;
 /// writes that arrive meanwhile are forwarded and remembered, and swept again at the end. When
@@ -26,6 +34,7 @@ namespace Kv.Actors.Vnode;
 public sealed class VnodeActor : ReceiveActor
 {
     private const string IdFile = "VNODE_ID";
+    private const string CleanFile = "VNODE_CLEAN";
 
     /// <summary>Start of the error a write gets when it would exceed the sibling limit.</summary>
     public const string TooManySiblings = "too many siblings";
@@ -42,6 +51,8 @@ public sealed class VnodeActor : ReceiveActor
     private bool _sweeping;
     private HashSet<byte[]> _dirty = new(ByteArrayComparer.Instance);
     private IActorRef? _forwardTo;
+    private int _dotsInFlight; // coordinated writes answered but not yet durable
+    private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
 
     public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
     {
@@ -72,22 +83,70 @@ public sealed class VnodeActor : ReceiveActor
     {
         Directory.CreateDirectory(_directory);
         string idPath = Path.Combine(_directory, IdFile);
-        bool fresh = !File.Exists(idPath) || !Directory.EnumerateFiles(_directory, "CURRENT").Any();
+        string cleanPath = Path.Combine(_directory, CleanFile);
+        bool fresh = !File.Exists(idPath) || !_options.FileSystem.Exists(Path.Combine(_directory, "CURRENT"));
         if (fresh)
         {
             // A new (or emptied) directory: a new identity, written before any data.
-            VnodeId = $"p{_partition}-{Guid.NewGuid():N}";
-            File.WriteAllText(idPath + ".tmp", VnodeId);
-            File.Move(idPath + ".tmp", idPath, overwrite: true);
+            NewIdentity();
+        }
+        else if (!File.Exists(cleanPath))
+        {
+            // The last run did not stop cleanly: a dot it sent out may not have been stored.
+            Log.Info($"vnode {_partition}: not stopped cleanly last time; taking a new identity for its dots");
+            NewIdentity();
         }
         else
         {
             VnodeId = File.ReadAllText(idPath).Trim();
+            File.Delete(cleanPath);
+            _options.FileSystem.SyncDirectory(_directory);
         }
         _engine = LsmEngine.Open(_directory, _options);
     }
 
-    protected override void PostStop() => _engine?.Dispose();
+    protected override void PostStop()
+    {
+        if (_engine is null)
+            return;
+        _engine.Dispose();
+        if (_dotsInFlight == 0 && !_identityDirty)
+        {
+            File.WriteAllText(Path.Combine(_directory, CleanFile), "");
+            _options.FileSystem.SyncDirectory(_directory);
+        }
+    }
+
+    /// <summary>A new identity for this vnode's dots, stored (and synced) before it is used.</summary>
+    private void NewIdentity()
+    {
+        VnodeId = $"p{_partition}-{Guid.NewGuid():N}";
+        string idPath = Path.Combine(_directory, IdFile);
+        using (var f = new FileStream(idPath + ".tmp", FileMode.Create, FileAccess.Write))
+        {
+            f.Write(System.Text.Encoding.UTF8.GetBytes(VnodeId));
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(idPath + ".tmp", idPath, overwrite: true);
+        _options.FileSystem.SyncDirectory(_directory);
+    }
+
+    /// <summary>After a coordinated write failed: its dot may be out, so it is never issued again.</summary>
+    private void RetireIdentity()
+    {
+        try
+        {
+            File.Delete(Path.Combine(_directory, CleanFile));
+            NewIdentity();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The new identity holds in memory; the next start takes another (no clean-stop mark).
+            VnodeId = $"p{_partition}-{Guid.NewGuid():N}";
+            _identityDirty = true;
+            Log.Warning($"vnode {_partition}: could not store a new identity ({e.Message}); using one in memory");
+        }
+    }
 
     internal static byte[] StorageKey(byte[] ns, byte[] key)
     {
@@ -163,9 +222,25 @@ public sealed class VnodeActor : ReceiveActor
             if (updated.Size > put.WarnSiblings)
                 Log.Warning($"vnode {_partition}: key {Convert.ToHexString(put.Key)} has {updated.Size} siblings (warn above {put.WarnSiblings}, refused above {put.MaxSiblings})");
             var encoded = KvObjectCodec.Encode(updated);
-            await _engine!.PutAsync(key, encoded, durable: true);
+            // The new version goes back now (Riak's w) and the durable acknowledgement after the
+            // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
+            _dotsInFlight++;
+            sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null), Self);
+            try
+            {
+                await _engine!.PutAsync(key, encoded, durable: true);
+            }
+            catch
+            {
+                RetireIdentity();
+                throw;
+            }
+            finally
+            {
+                _dotsInFlight--;
+            }
             Written(key, encoded);
-            sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: true, null), Self);
+            sender.Tell(new VnodePutReply(_partition, put.RequestId, null, Durable: true, null), Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
