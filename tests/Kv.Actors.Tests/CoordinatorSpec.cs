@@ -147,6 +147,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
                 return early.Object!.Join();
             }
 
+            File.WriteAllText(clean, ""); // a stale mark in a new directory does not survive the start
             var v = Start();
             var first = PutOnce(v, "a");
             string id = Assert.Single(first.Counters.Keys);

@@ -85,12 +85,13 @@ public sealed class VnodeActor : ReceiveActor
         string idPath = Path.Combine(_directory, IdFile);
         string cleanPath = Path.Combine(_directory, CleanFile);
         bool fresh = !File.Exists(idPath) || !_options.FileSystem.Exists(Path.Combine(_directory, "CURRENT"));
+        bool clean = File.Exists(cleanPath);
         if (fresh)
         {
             // A new (or emptied) directory: a new identity, written before any data.
             NewIdentity();
         }
-        else if (!File.Exists(cleanPath))
+        else if (!clean)
         {
             // The last run did not stop cleanly: a dot it sent out may not have been stored.
             Log.Info($"vnode {_partition}: not stopped cleanly last time; taking a new identity for its dots");
@@ -99,6 +100,10 @@ public sealed class VnodeActor : ReceiveActor
         else
         {
             VnodeId = File.ReadAllText(idPath).Trim();
+        }
+        if (clean)
+        {
+            // Gone (durably) before the first dot of this run: a crash from here on leaves no mark.
             File.Delete(cleanPath);
             _options.FileSystem.SyncDirectory(_directory);
         }
