@@ -28,6 +28,7 @@ public sealed class PutCoordinator : ReceiveActor
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly bool[] _acked; // by replica index: counted towards W
     private readonly bool[] _done; // by replica index: no further answer expected
+    private int _doneCount;
     private DvvSet<Sibling>? _object;
     private int _acks;
     private int _durable;
@@ -72,8 +73,12 @@ public sealed class PutCoordinator : ReceiveActor
         // The coordinating vnode answers first with the new version (not yet durable), then with
         // its durable acknowledgement or an error; the others answer once. (A single answer with
         // the object that is already durable counts as both.)
-        _done[i] = reply.Error is not null || reply.Durable || i != 0;
-        if (_done.All(d => d) || (_object is null && reply.Error is not null))
+        if (reply.Error is not null || reply.Durable || i != 0)
+        {
+            _done[i] = true;
+            _doneCount++;
+        }
+        if (_doneCount == _replicas.Count || (_object is null && reply.Error is not null))
             Context.Stop(Self); // after this message: nothing more will come
         if (_finished)
             return;

@@ -23,13 +23,7 @@ public static class RingFile
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(Magic.Length), (uint)body.Length);
         body.CopyTo(bytes, Magic.Length + 4);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(Magic.Length + 4 + body.Length), Crc32C.Compute(body));
-        string tmp = path + ".tmp";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(bytes);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
+        DurableFile.Replace(path, bytes);
     }
 
     /// <summary>The stored ring, or null when there is none.</summary>

@@ -126,13 +126,7 @@ public sealed class VnodeActor : ReceiveActor
     private void NewIdentity()
     {
         VnodeId = $"p{_partition}-{Guid.NewGuid():N}";
-        string idPath = Path.Combine(_directory, IdFile);
-        using (var f = new FileStream(idPath + ".tmp", FileMode.Create, FileAccess.Write))
-        {
-            f.Write(System.Text.Encoding.UTF8.GetBytes(VnodeId));
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(idPath + ".tmp", idPath, overwrite: true);
+        DurableFile.Replace(Path.Combine(_directory, IdFile), System.Text.Encoding.UTF8.GetBytes(VnodeId));
         _options.FileSystem.SyncDirectory(_directory);
     }
 
