@@ -201,7 +201,7 @@ public sealed partial class LsmEngine
         }
         else
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static e => e.RunLeader(), this, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static e => _ = e.RunLeaderAsync(), this, preferLocal: false);
         }
     }
 
@@ -224,7 +224,15 @@ public sealed partial class LsmEngine
         }
     }
 
-    private void RunLeader()
+    /// <summary>Leads on the calling thread (a synchronous writer), returning when its groups are done.</summary>
+    private void RunLeader() => RunLeaderAsync().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Commits groups until the queue is empty. While a group waits for the shared commit log's
+    /// fsync, no thread is held: the leader continues on the thread pool once the sync is done.
+    /// Never throws (a group's error goes to its writers).
+    /// </summary>
+    private async Task RunLeaderAsync()
     {
         for (int round = 0; ; round++)
         {
@@ -241,7 +249,7 @@ public sealed partial class LsmEngine
                 if (round >= MaxLeaderRounds)
                 {
                     // Hand leadership to the pool rather than keep one caller committing for everyone.
-                    ThreadPool.UnsafeQueueUserWorkItem(static e => e.RunLeader(), this, preferLocal: false);
+                    ThreadPool.UnsafeQueueUserWorkItem(static e => _ = e.RunLeaderAsync(), this, preferLocal: false);
                     return;
                 }
                 int bytes = 0;
@@ -261,7 +269,7 @@ public sealed partial class LsmEngine
             bool synced = false;
             try
             {
-                synced = CommitGroup(group);
+                synced = await CommitGroupAsync(group).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -338,7 +346,7 @@ public sealed partial class LsmEngine
     }
 
     /// <summary>Commits one group; returns whether the WAL was fsynced.</summary>
-    private bool CommitGroup(List<PendingWrite> group)
+    private async Task<bool> CommitGroupAsync(List<PendingWrite> group)
     {
         ThrowIfBackgroundError();
         bool force = false;
@@ -363,7 +371,7 @@ public sealed partial class LsmEngine
         {
             if (doSync)
             {
-                SyncWal();
+                await SyncWalAsync().ConfigureAwait(false);
             }
             return doSync;
         }
@@ -394,7 +402,7 @@ public sealed partial class LsmEngine
             }
             if (doSync)
             {
-                SyncWal();
+                await SyncWalAsync().ConfigureAwait(false);
             }
             else
             {
@@ -422,11 +430,13 @@ public sealed partial class LsmEngine
         return doSync;
     }
 
-    private void SyncWal()
+    private void SyncWal() => SyncWalAsync().GetAwaiter().GetResult();
+
+    private async Task SyncWalAsync()
     {
         if (_log is not null)
         {
-            _log.Sync(_logPosition); // one fdatasync for the writes of every engine waiting
+            await _log.SyncAsync(_logPosition).ConfigureAwait(false); // one fdatasync for the writes of every engine waiting
         }
         else
         {

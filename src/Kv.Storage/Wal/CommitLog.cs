@@ -36,7 +36,8 @@ public sealed class CommitLog : IDisposable
     private long _segment;
     private long _appended;
     private long _synced;
-    private bool _syncing;
+    private bool _syncing; // a sync round is running or queued
+    private readonly List<(long Position, TaskCompletionSource Waiter)> _syncWaiters = [];
     private Exception? _error;
     private Task<IWritableFile>? _prepared; // segment _segment + 1, zero-filled ahead of use
 
@@ -386,26 +387,57 @@ public sealed class CommitLog : IDisposable
         Flushed(logId, long.MaxValue);
     }
 
-    /// <summary>Returns once every record up to <paramref name="position"/> is on stable storage; one caller syncs for all waiting.</summary>
-    internal void Sync(long position)
+    /// <summary>Returns once every record up to <paramref name="position"/> is on stable storage (see <see cref="SyncAsync"/>).</summary>
+    internal void Sync(long position) => SyncAsync(position).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Completes once every record up to <paramref name="position"/> is on stable storage. One
+    /// fdatasync serves everybody waiting: the caller that finds no sync running runs one itself
+    /// (after the rest of the group window), and callers arriving meanwhile wait for it without
+    /// holding a thread; whoever it did not cover gets the next one, run on the thread pool.
+    /// (Sleeping out the window on the syncing thread measured faster than a timer.)
+    /// </summary>
+    internal Task SyncAsync(long position)
     {
+        TaskCompletionSource waiter;
         lock (_syncLock)
         {
-            while (true)
+            if (_error is not null)
             {
-                ThrowIfFailed();
-                if (Volatile.Read(ref _synced) >= position)
-                {
-                    return;
-                }
-                if (!_syncing)
-                {
-                    break;
-                }
-                Monitor.Wait(_syncLock);
+                return Task.FromException(FailedError());
+            }
+            if (_synced >= position)
+            {
+                return Task.CompletedTask;
+            }
+            waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _syncWaiters.Add((position, waiter));
+            if (_syncing)
+            {
+                return waiter.Task;
             }
             _syncing = true;
         }
+        SyncRound();
+        return waiter.Task;
+    }
+
+    /// <summary>Whether a sync round is running or queued (for tests).</summary>
+    internal bool SyncRunning
+    {
+        get
+        {
+            lock (_syncLock)
+            {
+                return _syncing;
+            }
+        }
+    }
+
+    /// <summary>One fdatasync for every record appended so far; then completes the waiters it covered.</summary>
+    private void SyncRound()
+    {
+        Exception? error = null;
         try
         {
             if (GroupWindow > TimeSpan.Zero)
@@ -460,13 +492,52 @@ public sealed class CommitLog : IDisposable
                 _synced = Math.Max(_synced, upTo);
             }
         }
-        finally
+        catch (Exception e)
         {
-            lock (_syncLock)
+            error = e;
+        }
+        List<TaskCompletionSource>? done = null;
+        List<TaskCompletionSource>? failed = null;
+        bool again = false;
+        lock (_syncLock)
+        {
+            if (error is not null || _error is not null)
             {
-                _syncing = false;
-                Monitor.PulseAll(_syncLock);
+                failed = [.. _syncWaiters.Select(w => w.Waiter)];
+                _syncWaiters.Clear();
             }
+            else
+            {
+                for (int i = _syncWaiters.Count - 1; i >= 0; i--)
+                {
+                    if (_syncWaiters[i].Position <= _synced)
+                    {
+                        (done ??= []).Add(_syncWaiters[i].Waiter);
+                        _syncWaiters.RemoveAt(i);
+                    }
+                }
+            }
+            again = _syncWaiters.Count > 0;
+            _syncing = again;
+        }
+        if (failed is not null)
+        {
+            Exception reported = _error is null ? error! : FailedError();
+            foreach (TaskCompletionSource w in failed)
+            {
+                w.TrySetException(reported);
+            }
+        }
+        if (done is not null)
+        {
+            foreach (TaskCompletionSource w in done)
+            {
+                w.TrySetResult();
+            }
+        }
+        if (again)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static log => log.SyncRound(), this, preferLocal: false);
         }
     }
 
@@ -534,9 +605,12 @@ public sealed class CommitLog : IDisposable
     {
         if (_error is not null)
         {
-            throw new IOException($"the commit log in {Directory} failed earlier and accepts no more writes: {_error.Message}", _error);
+            throw FailedError();
         }
     }
+
+    private IOException FailedError() =>
+        new($"the commit log in {Directory} failed earlier and accepts no more writes: {_error!.Message}", _error);
 
     public void Dispose()
     {
