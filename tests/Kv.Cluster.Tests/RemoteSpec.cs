@@ -172,7 +172,8 @@ public sealed class RemoteSpec(ITestOutputHelper output) : TestKit.TestKit(outpu
     public async Task A_departed_peer_is_dialled_again_only_when_there_is_something_to_send_to_it()
     {
         // B (a client, say) talks to A and leaves; A held an association to B for the replies.
-        var a = CreateRemoteSystem("A", TestKit.TestKit.FastRemote() with { ReconnectMaxBackoff = TimeSpan.FromMilliseconds(50) });
+        // Heartbeats every 2 ms: one is queued for B when the link drops, and must not count as something to send.
+        var a = CreateRemoteSystem("A", TestKit.TestKit.FastRemote() with { ReconnectMaxBackoff = TimeSpan.FromMilliseconds(50), HeartbeatInterval = TimeSpan.FromMilliseconds(2) });
         var b = CreateRemoteSystem("B");
         int port = b.Address.Port!.Value;
         a.ActorOf(Props.Create<Echo>(), "echo");

@@ -177,15 +177,24 @@ internal sealed class Association
     private async Task<bool> NeedsConnectionAsync(CancellationToken ct)
     {
         Task<bool>? queued = null; // one wait for the queue, kept across the rechecks
-        while (_queue.Reader.Count == 0 && !_transport.Watcher.Watches(Remote))
+        while (true)
         {
+            // A heartbeat queued for the lost connection is stale (a new one sends its own) and no
+            // reason to dial: left in the queue, it had a departed peer re-dialled forever.
+            while (_queue.Reader.TryPeek(out var head) && head.IsHeartbeat)
+                _queue.Reader.TryRead(out _);
+            if (_queue.Reader.Count > 0 || _transport.Watcher.Watches(Remote))
+                return true;
             ct.ThrowIfCancellationRequested();
             queued ??= _queue.Reader.WaitToReadAsync(ct).AsTask();
             // No exception per recheck: the delay simply elapses.
             if (await Task.WhenAny(queued, Task.Delay(_transport.Options.ReconnectMaxBackoff, ct)).ConfigureAwait(false) == queued)
-                return await queued.ConfigureAwait(false);
+            {
+                if (!await queued.ConfigureAwait(false))
+                    return false;
+                queued = null; // something arrived: look at what
+            }
         }
-        return true;
     }
 
     /// <summary>Connects and handshakes; null when the peer refused or failed the secret check.</summary>
