@@ -18,6 +18,8 @@ public abstract class TestKit : IAsyncDisposable, IDisposable
     private TestProbe? _testActor;
     private ActorSystem? _sys;
 
+    static TestKit() => ThreadPoolFloor.Raise();
+
     /// <summary>Creates the kit; logs go to <paramref name="output"/> when given.</summary>
     protected TestKit(ITestOutputHelper? output = null)
     {
