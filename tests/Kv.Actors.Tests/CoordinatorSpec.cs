@@ -119,6 +119,49 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public void A_vnode_goes_on_with_reads_and_writes_of_a_key_while_its_durable_write_waits_for_the_fsync()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-vnode-pipeline-").FullName;
+        // The shared commit log syncs at most once a second: a write waits up to that for its fsync.
+        var env = new StorageEnvironment(1 << 20, 64L << 20, commitLog: new CommitLog(Path.Combine(dir, "commitlog"), groupWindow: TimeSpan.FromSeconds(1)));
+        try
+        {
+            var vnode = Sys.ActorOf(Props.Create(() => new VnodeActor(0, Path.Combine(dir, "0"), new StorageOptions { Environment = env }, "local", null)), "vnode-pipeline");
+            VnodePutReply Answer(long id, bool durable) => ExpectMsg<VnodePutReply>(r => r.RequestId == id && r.Durable == durable && r.Error is null, TimeSpan.FromSeconds(5));
+            // The first fsync runs at once; the next one waits for the rest of the window.
+            vnode.Tell(new VnodeCoordinatePut(Ns, "warm-up"u8.ToArray(), VersionVector.Empty, V("w"), 1, 100, 25, false), TestActor);
+            Answer(1, durable: false);
+            Answer(1, durable: true);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            vnode.Tell(new VnodeCoordinatePut(Ns, Key, VersionVector.Empty, V("v1"), 2, 100, 25, false), TestActor);
+            var first = Answer(2, durable: false);
+            // Not yet durable, and the vnode already answers a read of the key with the new version...
+            vnode.Tell(new VnodeGet(Ns, Key, 3), TestActor);
+            var read = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
+            Assert.Equal(["v1"], read.Object!.Values.Select(v => Encoding.UTF8.GetString(v.Value)));
+            // ...and a write with that version's context, which replaces it rather than becoming its sibling.
+            vnode.Tell(new VnodeCoordinatePut(Ns, Key, first.Object!.Join(), V("v2"), 4, 100, 25, false), TestActor);
+            var second = Answer(4, durable: false);
+            Assert.True(clock.ElapsedMilliseconds < 500, $"answers took {clock.ElapsedMilliseconds} ms: they waited for the fsync");
+            Assert.Equal(["v2"], second.Object!.Values.Select(v => Encoding.UTF8.GetString(v.Value)));
+            // Both become durable (together, with the window's fsync), in order.
+            Answer(2, durable: true);
+            Answer(4, durable: true);
+            Assert.True(clock.ElapsedMilliseconds >= 500, $"durable after {clock.ElapsedMilliseconds} ms, before the window's fsync");
+            vnode.Tell(new VnodeGet(Ns, Key, 5), TestActor);
+            Assert.Equal(["v2"], ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Object!.Values.Select(v => Encoding.UTF8.GetString(v.Value)));
+            Probe.Watch(vnode);
+            Sys.Stop(vnode);
+            Probe.ExpectTerminated(vnode);
+        }
+        finally
+        {
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_vnode_never_issues_a_dot_twice_across_clean_stops_unclean_stops_and_failed_writes()
     {
         string dir = Directory.CreateTempSubdirectory("kv-vnode-id-").FullName;

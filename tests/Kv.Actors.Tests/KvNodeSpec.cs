@@ -55,7 +55,7 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
             Assert.Equal(ring, RingFile.Read(Path.Combine(dir, "ring.bin")));
 
             var put = Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k", "v1"u8.ToArray()));
-            Assert.Equal(2, put.Acks);
+            Assert.InRange(put.Acks, 2, 3); // W = 2; the third replica may answer before the second is durable
             var got = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k"));
             Assert.Equal(["v1"], got.Siblings.Select(Text));
 

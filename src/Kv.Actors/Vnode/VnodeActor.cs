@@ -52,6 +52,10 @@ public sealed class VnodeActor : ReceiveActor
     private HashSet<byte[]> _dirty = new(ByteArrayComparer.Instance);
     private IActorRef? _forwardTo;
     private int _dotsInFlight; // coordinated writes answered but not yet durable
+    // Writes sent to the engine and not yet committed, by key: the newest version, which reads and
+    // later writes of the key see, and how many of the key's writes are still out.
+    private readonly Dictionary<byte[], PendingWrite> _pending = new(ByteArrayComparer.Instance);
+    private bool _retireWhenDrained;
     private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
 
     public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
@@ -62,8 +66,9 @@ public sealed class VnodeActor : ReceiveActor
         _self = selfNode;
         _handoff = handoff ?? new HandoffOptions();
         ReceiveAsync<VnodeGet>(OnGet);
-        ReceiveAsync<VnodeCoordinatePut>(OnCoordinatePut);
-        ReceiveAsync<VnodeApply>(OnApply);
+        Receive<VnodeCoordinatePut>(OnCoordinatePut);
+        Receive<VnodeApply>(OnApply);
+        Receive<WriteDone>(OnWriteDone);
         ReceiveAsync<VnodeReap>(OnReap);
         ReceiveAsync<HandoffBatch>(OnHandoffBatch);
         Receive<RingChanged>(m => OnRing(m.Ring));
@@ -169,8 +174,67 @@ public sealed class VnodeActor : ReceiveActor
 
     private DvvSet<Sibling>? Read(byte[] storageKey)
     {
+        if (_pending.TryGetValue(storageKey, out var pending))
+            return pending.Object;
         var bytes = _engine!.Get(storageKey);
         return bytes is null ? null : KvObjectCodec.Decode(bytes);
+    }
+
+    private sealed class PendingWrite(DvvSet<Sibling> obj, byte[] encoded)
+    {
+        public DvvSet<Sibling> Object = obj;
+        public byte[] Encoded = encoded;
+        public int Count = 1;
+    }
+
+    /// <summary>A write of this vnode committed (or failed); <see cref="Then"/> runs in the actor.</summary>
+    private sealed record WriteDone(byte[] Key, byte[] Encoded, Exception? Error, Action<Exception?> Then);
+
+    /// <summary>
+    /// Sends a write to the engine without waiting for it: the vnode goes on with its next message
+    /// (more writes join the same group commit; reads do not queue behind an fsync), and reads and
+    /// writes of the key see the new version at once. <paramref name="then"/> runs in the actor when
+    /// the engine has committed it (durably if asked) or failed.
+    /// </summary>
+    private void StartWrite(byte[] key, DvvSet<Sibling> obj, byte[] encoded, bool durable, Action<Exception?> then)
+    {
+        if (_pending.TryGetValue(key, out var pending))
+        {
+            pending.Object = obj;
+            pending.Encoded = encoded;
+            pending.Count++;
+        }
+        else
+        {
+            _pending[key] = new PendingWrite(obj, encoded);
+        }
+        var self = Self;
+        Task write;
+        try
+        {
+            write = _engine!.PutAsync(key, encoded, durable);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            write = Task.FromException(e);
+        }
+        write.ContinueWith(
+            (t, state) => ((IActorRef)state!).Tell(new WriteDone(key, encoded, t.Exception?.InnerException ?? t.Exception, then), ActorRefs.NoSender),
+            self, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void OnWriteDone(WriteDone done)
+    {
+        if (_pending.TryGetValue(done.Key, out var pending) && --pending.Count == 0)
+            _pending.Remove(done.Key);
+        if (done.Error is null)
+            Written(done.Key, done.Encoded);
+        done.Then(done.Error);
+        if (_pending.Count == 0 && _retireWhenDrained)
+        {
+            _retireWhenDrained = false;
+            Retire();
+        }
     }
 
     private bool Forwarding(object message)
@@ -187,7 +251,8 @@ public sealed class VnodeActor : ReceiveActor
             return Task.CompletedTask;
         try
         {
-            var stored = _engine!.Get(StorageKey(get.Namespace, get.Key));
+            var key = StorageKey(get.Namespace, get.Key);
+            var stored = _pending.TryGetValue(key, out var pending) ? pending.Encoded : _engine!.Get(key);
             if (stored is not null)
                 KvObjectCodec.Validate(stored); // checked here; decoded by the coordinator if it needs to
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored }, Self);
@@ -200,7 +265,7 @@ public sealed class VnodeActor : ReceiveActor
         return Task.CompletedTask;
     }
 
-    private async Task OnCoordinatePut(VnodeCoordinatePut put)
+    private void OnCoordinatePut(VnodeCoordinatePut put)
     {
         if (Forwarding(put))
             return;
@@ -225,21 +290,18 @@ public sealed class VnodeActor : ReceiveActor
             // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
             _dotsInFlight++;
             sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null), Self);
-            try
-            {
-                await _engine!.PutAsync(key, encoded, durable: true);
-            }
-            catch
-            {
-                RetireIdentity();
-                throw;
-            }
-            finally
+            StartWrite(key, updated, encoded, durable: true, error =>
             {
                 _dotsInFlight--;
-            }
-            Written(key, encoded);
-            sender.Tell(new VnodePutReply(_partition, put.RequestId, null, Durable: true, null), Self);
+                if (error is null)
+                {
+                    sender.Tell(new VnodePutReply(_partition, put.RequestId, null, Durable: true, null), Self);
+                    return;
+                }
+                RetireIdentity(); // the dot went out with the first answer: never issue it again
+                Log.Error(error, $"vnode {_partition}: coordinated put failed: {error.Message}");
+                sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, error.Message), Self);
+            });
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
@@ -248,37 +310,34 @@ public sealed class VnodeActor : ReceiveActor
         }
     }
 
-    private async Task OnApply(VnodeApply apply)
+    private void OnApply(VnodeApply apply)
     {
         if (Forwarding(apply))
             return;
         var sender = Sender;
+        void Answer(Exception? error)
+        {
+            if (error is not null)
+                Log.Error(error, $"vnode {_partition}: apply failed: {error.Message}");
+            if (apply.RequestId != VnodeApply.NoReply)
+                sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, error is null && apply.Durable, error?.Message), Self);
+        }
         try
         {
             var key = StorageKey(apply.Namespace, apply.Key);
-            await Merge(key, apply.Object, apply.Durable);
-            if (apply.RequestId != VnodeApply.NoReply)
-                sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, apply.Durable, null), Self);
+            var stored = Read(key);
+            var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
+            // Unchanged and committed: nothing to write. (Unchanged but still pending: written again,
+            // so that the answer waits for a commit.)
+            if (stored is not null && merged.SameAs(stored) && !_pending.ContainsKey(key))
+                Answer(null);
+            else
+                StartWrite(key, merged, KvObjectCodec.Encode(merged), apply.Durable, Answer);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
-            Log.Error(e, $"vnode {_partition}: apply failed: {e.Message}");
-            if (apply.RequestId != VnodeApply.NoReply)
-                sender.Tell(new VnodePutReply(_partition, apply.RequestId, null, false, e.Message), Self);
+            Answer(e);
         }
-    }
-
-    private async Task<DvvSet<Sibling>> Merge(byte[] key, DvvSet<Sibling> incoming, bool durable)
-    {
-        var stored = Read(key);
-        var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
-        if (stored is null || !merged.SameAs(stored))
-        {
-            var encoded = KvObjectCodec.Encode(merged);
-            await _engine!.PutAsync(key, encoded, durable);
-            Written(key, encoded);
-        }
-        return merged;
     }
 
     private async Task OnReap(VnodeReap reap)
@@ -413,6 +472,11 @@ public sealed class VnodeActor : ReceiveActor
     {
         if (done.Target != _target)
             return;
+        if (done.SweepOnly && _pending.Count > 0)
+        {
+            _retireWhenDrained = true; // the data goes once its last writes are in (and forwarded)
+            return;
+        }
         if (!done.SweepOnly)
         {
             _transferredTo = done.Target;
