@@ -219,9 +219,13 @@ public sealed class VnodeActor : ReceiveActor
             write = Task.FromException(e);
         }
         write.ContinueWith(
-            (t, state) => ((IActorRef)state!).Tell(new WriteDone(key, encoded, t.Exception?.InnerException ?? t.Exception, then), ActorRefs.NoSender),
+            (t, state) => ((IActorRef)state!).Tell(new WriteDone(key, encoded, Failure(t), then), ActorRefs.NoSender),
             self, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    /// <summary>Why a write did not commit (null if it did); a cancelled write is a failure too.</summary>
+    private static Exception? Failure(Task write) =>
+        write.IsCompletedSuccessfully ? null : write.Exception?.InnerException ?? new OperationCanceledException("the write was cancelled");
 
     private void OnWriteDone(WriteDone done)
     {
