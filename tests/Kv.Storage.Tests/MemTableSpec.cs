@@ -3,7 +3,7 @@ using Kv.Storage.Memtable;
 
 namespace Kv.Storage.Tests;
 
-/// <summary>The memtable's point lookups (hash index plus skiplist walk) against a model, at every sequence.</summary>
+/// <summary>The memtable's point lookups (hash index plus version chains) and iterators against a model, at every sequence.</summary>
 public class MemTableSpec
 {
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
@@ -81,6 +81,56 @@ public class MemTableSpec
                 }
                 Assert.Equal(expected, Lookup(mem, key, at));
             }
+        }
+    }
+
+    [Fact]
+    public void Iteration_and_seeks_follow_internal_key_order_over_every_version()
+    {
+        var mem = new MemTable(1, 11);
+        var rng = new Random(5);
+        var entries = new List<byte[]>(); // internal keys written
+        ulong seq = 0;
+        for (int i = 0; i < 4000; i++)
+        {
+            string key = "k" + rng.Next(300);
+            EntryType type = rng.Next(6) == 0 ? EntryType.Deletion : EntryType.Value;
+            mem.Add(++seq, type, B(key), B($"v{seq}"));
+            entries.Add(InternalKey.Make(B(key), seq, type));
+        }
+        entries.Sort((a, b) => InternalKey.Compare(a, b));
+
+        using var it = mem.NewIterator();
+        var seen = new List<byte[]>();
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            seen.Add(it.Key.ToArray());
+            Assert.Equal($"v{InternalKey.SequenceOf(it.Key)}", Encoding.UTF8.GetString(it.Value));
+        }
+        Assert.Equal(entries.Count, seen.Count);
+        for (int i = 0; i < entries.Count; i++)
+            Assert.True(entries[i].AsSpan().SequenceEqual(seen[i]), $"entry {i} out of order");
+
+        // Seek lands on the first entry >= the target: keys present, absent and past the end, at
+        // sequences above, between and below a key's versions.
+        for (int i = 0; i < 2000; i++)
+        {
+            string key = rng.Next(4) == 0 ? "k" + rng.Next(300) + "x" : "k" + rng.Next(310);
+            byte[] target = InternalKey.ForSeek(B(key), (ulong)rng.Next(0, 4100));
+            int expected = entries.FindIndex(e => InternalKey.Compare(e, target) >= 0);
+            it.Seek(target);
+            if (expected < 0)
+            {
+                Assert.False(it.Valid);
+                continue;
+            }
+            Assert.True(it.Valid);
+            Assert.True(entries[expected].AsSpan().SequenceEqual(it.Key), $"seek to {key}@{InternalKey.SequenceOf(target)}");
+            it.Next();
+            if (expected + 1 < entries.Count)
+                Assert.True(entries[expected + 1].AsSpan().SequenceEqual(it.Key), "the entry after a seek");
+            else
+                Assert.False(it.Valid);
         }
     }
 

@@ -11,17 +11,19 @@ internal enum LookupResult
 }
 
 /// <summary>
-/// The in-memory write buffer: a skiplist plus the WAL file that backs it, and a hash index from
-/// each user key to its newest node, so that a point lookup costs a hash probe instead of a walk
-/// down the skiplist (a dozen dependent cache misses once memtables outgrow the CPU cache). The
-/// walk remains for snapshot reads older than a key's newest version, and for iterators.
+/// The in-memory write buffer: a skiplist of user keys, each with its versions newest first, plus
+/// the WAL file that backs it, and a hash index from each user key to its node. A point lookup
+/// costs a hash probe instead of a walk down the skiplist (a dozen dependent cache misses once
+/// memtables outgrow the CPU cache), and so does a new version of a key already held: only a key
+/// new to the memtable walks the list to be linked in. Iterators walk the list.
 /// </summary>
 internal sealed class MemTable
 {
-    private const int NodeOverhead = 64;
+    private const int NodeOverhead = 64; // a node with its links, and its first version
+    private const int VersionOverhead = 48; // a later version
     private const int IndexEntryOverhead = 32; // a slot, with the table at most half full
     private readonly SkipList _list;
-    private readonly NewestIndex _newest = new();
+    private readonly KeyIndex _index = new();
     private readonly Arena _arena = new();
     private long _memoryUsage;
     private long _entries;
@@ -57,10 +59,21 @@ internal sealed class MemTable
         userKey.CopyTo(data);
         BinaryPrimitives.WriteUInt64LittleEndian(data[userKey.Length..], InternalKey.Tag(sequence, type));
         value.CopyTo(data[keyLength..]);
-        SkipList.Node node = _list.Insert(chunk, offset, keyLength, length);
-        // Sequences only grow, so the node just added is the key's newest. Readers see it no
+        // Sequences only grow, so the version just added is its key's newest. Readers see it no
         // earlier than its sequence is published, which happens after this returns.
-        long overhead = _newest.Set(node) ? NodeOverhead + IndexEntryOverhead : NodeOverhead;
+        long overhead;
+        SkipList.Node? node = _index.Get(userKey);
+        if (node is null)
+        {
+            node = _list.Insert(new SkipList.Version(chunk, offset, keyLength, length, older: null));
+            _index.Add(node);
+            overhead = NodeOverhead + IndexEntryOverhead;
+        }
+        else
+        {
+            node.Push(new SkipList.Version(chunk, offset, keyLength, length, node.Newest));
+            overhead = VersionOverhead;
+        }
         Volatile.Write(ref _memoryUsage, _memoryUsage + length + overhead);
         Volatile.Write(ref _entries, _entries + 1);
     }
@@ -69,29 +82,26 @@ internal sealed class MemTable
     public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlySpan<byte> value)
     {
         value = default;
-        SkipList.Node? node = _newest.Get(InternalKey.UserKey(lookupKey));
+        SkipList.Node? node = _index.Get(InternalKey.UserKey(lookupKey));
         if (node is null)
         {
             return LookupResult.NotFound; // no version of the key at all
         }
-        if (InternalKey.SequenceOf(node.Key) > InternalKey.SequenceOf(lookupKey))
+        ulong sequence = InternalKey.SequenceOf(lookupKey);
+        SkipList.Version? version = node.Newest;
+        while (version is not null && InternalKey.SequenceOf(version.Key) > sequence)
         {
-            node = _list.Seek(lookupKey); // a snapshot older than the newest version: walk
+            version = version.Older; // a snapshot older than the newest version
         }
-        if (node is null)
-        {
-            return LookupResult.NotFound;
-        }
-        ReadOnlySpan<byte> key = node.Key;
-        if (!InternalKey.UserKey(key).SequenceEqual(InternalKey.UserKey(lookupKey)))
+        if (version is null)
         {
             return LookupResult.NotFound;
         }
-        if (InternalKey.TypeOf(key) == EntryType.Deletion)
+        if (InternalKey.TypeOf(version.Key) == EntryType.Deletion)
         {
             return LookupResult.Deleted;
         }
-        value = node.Value;
+        value = version.Value;
         return LookupResult.Found;
     }
 

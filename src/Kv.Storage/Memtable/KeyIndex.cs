@@ -1,13 +1,14 @@
 namespace Kv.Storage.Memtable;
 
 /// <summary>
-/// A memtable's point-lookup index: user key -> the skiplist node of its newest version, an
-/// open-addressing hash table with one writer and lock-free readers. The writer fills a slot or
-/// replaces its node with single reference stores; when the table is half full it builds a table
-/// twice the size and publishes it whole, so a reader sees either table complete. A reader that
-/// read its sequence before the table finds every node at or below that sequence.
+/// A memtable's point-lookup index: user key -> its skiplist node (which holds the key's versions,
+/// newest first), an open-addressing hash table with one writer and lock-free readers. A key's
+/// node never changes, so the writer only adds: it fills a slot with single stores; when the table
+/// is half full it builds a table twice the size and publishes it whole, so a reader sees either
+/// table complete. A reader that read its sequence before the table finds every key written at or
+/// below that sequence.
 /// </summary>
-internal sealed class NewestIndex
+internal sealed class KeyIndex
 {
     private Slot[] _slots = new Slot[64];
     private int _count;
@@ -20,11 +21,10 @@ internal sealed class NewestIndex
 
     public int Count => _count;
 
-    /// <summary>Makes <paramref name="node"/> its user key's newest; returns whether the key is new. Single writer only.</summary>
-    public bool Set(SkipList.Node node)
+    /// <summary>Adds the node of a user key not in the index yet. Single writer only.</summary>
+    public void Add(SkipList.Node node)
     {
-        ReadOnlySpan<byte> userKey = InternalKey.UserKey(node.Key);
-        int hash = Hash(userKey);
+        int hash = Hash(node.UserKey);
         Slot[] slots = _slots;
         int mask = slots.Length - 1;
         for (int i = hash & mask; ; i = (i + 1) & mask)
@@ -38,17 +38,16 @@ internal sealed class NewestIndex
                 {
                     Grow();
                 }
-                return true;
+                return;
             }
-            if (slots[i].Hash == hash && InternalKey.UserKey(existing.Key).SequenceEqual(userKey))
+            if (slots[i].Hash == hash && existing.UserKey.SequenceEqual(node.UserKey))
             {
-                Volatile.Write(ref slots[i].Node, node);
-                return false;
+                throw new InvalidOperationException("the user key has a node already");
             }
         }
     }
 
-    /// <summary>The node of <paramref name="userKey"/>'s newest version, or null.</summary>
+    /// <summary>The node of <paramref name="userKey"/>, or null.</summary>
     public SkipList.Node? Get(ReadOnlySpan<byte> userKey)
     {
         int hash = Hash(userKey);
@@ -61,7 +60,7 @@ internal sealed class NewestIndex
             {
                 return null;
             }
-            if (slots[i].Hash == hash && InternalKey.UserKey(node.Key).SequenceEqual(userKey))
+            if (slots[i].Hash == hash && node.UserKey.SequenceEqual(userKey))
             {
                 return node;
             }
