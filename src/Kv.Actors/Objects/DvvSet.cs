@@ -13,24 +13,24 @@ public sealed class DvvSet<T>
     private static readonly IEqualityComparer<T> Eq = EqualityComparer<T>.Default;
 
     /// <summary>One actor's counter and its surviving values, newest first.</summary>
-    public sealed record Entry(string Id, long Counter, ImmutableList<T> Values)
+    public sealed record Entry(string Id, long Counter, ImmutableArray<T> Values)
     {
         public bool Equals(Entry? other) => other is not null && Id == other.Id && Counter == other.Counter && Values.SequenceEqual(other.Values, Eq);
 
-        public override int GetHashCode() => HashCode.Combine(Id, Counter, Values.Count);
+        public override int GetHashCode() => HashCode.Combine(Id, Counter, Values.Length);
     }
 
-    public DvvSet(ImmutableList<Entry> entries, ImmutableList<T> anonymous)
+    public DvvSet(ImmutableArray<Entry> entries, ImmutableArray<T> anonymous)
     {
         Entries = entries;
         Anonymous = anonymous;
     }
 
     /// <summary>Entries sorted by id (ordinal).</summary>
-    public ImmutableList<Entry> Entries { get; }
+    public ImmutableArray<Entry> Entries { get; }
 
     /// <summary>Values without a dot yet (a client's new value before a vnode stamps it).</summary>
-    public ImmutableList<T> Anonymous { get; }
+    public ImmutableArray<T> Anonymous { get; }
 
     public static readonly DvvSet<T> Empty = new([], []);
 
@@ -39,7 +39,7 @@ public sealed class DvvSet<T>
 
     /// <summary>A new value written with the context of an earlier read.</summary>
     public static DvvSet<T> New(VersionVector context, T value) =>
-        new(context.Counters.Select(kv => new Entry(kv.Key, kv.Value, [])).ToImmutableList(), [value]);
+        new(context.Counters.Select(kv => new Entry(kv.Key, kv.Value, [])).ToImmutableArray(), [value]);
 
     /// <summary>Gives the client's single anonymous value a dot from actor <paramref name="id"/> (no server state).</summary>
     public static DvvSet<T> Create(DvvSet<T> client, string id) => new(Event(client.Entries, id, Single(client)), []);
@@ -56,11 +56,11 @@ public sealed class DvvSet<T>
     }
 
     private static T Single(DvvSet<T> client) =>
-        client.Anonymous.Count == 1 ? client.Anonymous[0] : throw new ArgumentException("a client write carries exactly one new value");
+        client.Anonymous.Length == 1 ? client.Anonymous[0] : throw new ArgumentException("a client write carries exactly one new value");
 
-    private static ImmutableList<Entry> Event(ImmutableList<Entry> entries, string id, T value)
+    private static ImmutableArray<Entry> Event(ImmutableArray<Entry> entries, string id, T value)
     {
-        var b = ImmutableList.CreateBuilder<Entry>();
+        var b = ImmutableArray.CreateBuilder<Entry>(entries.Length + 1);
         bool done = false;
         foreach (var e in entries)
         {
@@ -86,20 +86,22 @@ public sealed class DvvSet<T>
     /// <summary>Merges two sets (replica sync, read repair): commutative, associative, idempotent.</summary>
     public static DvvSet<T> Sync(DvvSet<T> a, DvvSet<T> b)
     {
-        ImmutableList<T> anonymous;
+        ImmutableArray<T> anonymous;
         if (Less(a, b))
             anonymous = b.Anonymous;
         else if (Less(b, a))
             anonymous = a.Anonymous;
+        else if (b.Anonymous.IsEmpty)
+            anonymous = a.Anonymous;
         else
             anonymous = a.Anonymous.AddRange(b.Anonymous.Where(v => !a.Anonymous.Contains(v, Eq)));
-        var entries = ImmutableList.CreateBuilder<Entry>();
+        var entries = ImmutableArray.CreateBuilder<Entry>(a.Entries.Length + b.Entries.Length);
         int i = 0, j = 0;
-        while (i < a.Entries.Count || j < b.Entries.Count)
+        while (i < a.Entries.Length || j < b.Entries.Length)
         {
-            if (j >= b.Entries.Count || (i < a.Entries.Count && string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) < 0))
+            if (j >= b.Entries.Length || (i < a.Entries.Length && string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) < 0))
                 entries.Add(a.Entries[i++]);
-            else if (i >= a.Entries.Count || string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) > 0)
+            else if (i >= a.Entries.Length || string.CompareOrdinal(a.Entries[i].Id, b.Entries[j].Id) > 0)
                 entries.Add(b.Entries[j++]);
             else
                 entries.Add(Merge(a.Entries[i++], b.Entries[j++]));
@@ -110,13 +112,13 @@ public sealed class DvvSet<T>
     private static Entry Merge(Entry x, Entry y)
     {
         long n1 = x.Counter, n2 = y.Counter;
-        int l1 = x.Values.Count, l2 = y.Values.Count;
+        int l1 = x.Values.Length, l2 = y.Values.Length;
         if (n1 >= n2)
             return n1 - l1 >= n2 - l2 ? x : x with { Values = Take(x.Values, n1 - n2 + l2) };
         return n2 - l2 >= n1 - l1 ? y : y with { Values = Take(y.Values, n2 - n1 + l1) };
     }
 
-    private static ImmutableList<T> Take(ImmutableList<T> values, long n) => n >= values.Count ? values : values.GetRange(0, (int)n);
+    private static ImmutableArray<T> Take(ImmutableArray<T> values, long n) => n >= values.Length ? values : ImmutableArray.Create(values, 0, (int)n);
 
     /// <summary>The causal context of the set (what a read returns to the client).</summary>
     public VersionVector Join() =>
@@ -126,22 +128,31 @@ public sealed class DvvSet<T>
     public IReadOnlyList<T> Values => [.. Anonymous, .. Entries.SelectMany(e => e.Values)];
 
     /// <summary>Number of values (siblings).</summary>
-    public int Size => Anonymous.Count + Entries.Sum(e => e.Values.Count);
+    public int Size
+    {
+        get
+        {
+            int size = Anonymous.Length;
+            foreach (Entry e in Entries)
+                size += e.Values.Length;
+            return size;
+        }
+    }
 
     /// <summary>True when the causal history of <paramref name="a"/> is strictly contained in that of <paramref name="b"/>.</summary>
     public static bool Less(DvvSet<T> a, DvvSet<T> b) => Greater(b.Entries, a.Entries);
 
-    private static bool Greater(ImmutableList<Entry> x, ImmutableList<Entry> y)
+    private static bool Greater(ImmutableArray<Entry> x, ImmutableArray<Entry> y)
     {
         bool strict = false;
         int i = 0, j = 0;
         while (true)
         {
-            if (i >= x.Count && j >= y.Count)
+            if (i >= x.Length && j >= y.Length)
                 return strict;
-            if (j >= y.Count)
+            if (j >= y.Length)
                 return true;
-            if (i >= x.Count)
+            if (i >= x.Length)
                 return false;
             int c = string.CompareOrdinal(x[i].Id, y[j].Id);
             if (c == 0)

@@ -23,7 +23,7 @@ public static class KvObjectCodec
         var buffer = new byte[size];
         var w = new Writer(buffer);
         w.U8(Version);
-        w.I32(obj.Entries.Count);
+        w.I32(obj.Entries.Length);
         foreach (var e in obj.Entries)
         {
             w.String(e.Id);
@@ -118,7 +118,7 @@ public static class KvObjectCodec
         if (r.U8() != Version)
             throw new FormatException("unknown object format version");
         int entries = r.Count();
-        var list = ImmutableList.CreateBuilder<DvvSet<Sibling>.Entry>();
+        var list = ImmutableArray.CreateBuilder<DvvSet<Sibling>.Entry>(entries);
         string? previousId = null;
         for (int i = 0; i < entries; i++)
         {
@@ -128,20 +128,20 @@ public static class KvObjectCodec
             previousId = id;
             long counter = r.I64();
             var values = ReadValues(ref r);
-            if (counter < values.Count)
+            if (counter < values.Length)
                 throw new FormatException("an entry holds more values than its counter");
             list.Add(new DvvSet<Sibling>.Entry(id, counter, values));
         }
         var anonymous = ReadValues(ref r);
         if (!r.AtEnd)
             throw new FormatException("trailing bytes after the object");
-        return new DvvSet<Sibling>(list.ToImmutable(), anonymous);
+        return new DvvSet<Sibling>(list.MoveToImmutable(), anonymous);
     }
 
-    private static ImmutableList<Sibling> ReadValues(ref Reader r)
+    private static ImmutableArray<Sibling> ReadValues(ref Reader r)
     {
         int count = r.Count();
-        var b = ImmutableList.CreateBuilder<Sibling>();
+        var b = ImmutableArray.CreateBuilder<Sibling>(count);
         for (int i = 0; i < count; i++)
         {
             byte flags = r.U8();
@@ -152,7 +152,7 @@ public static class KvObjectCodec
             var value = r.Bytes(r.Count()).ToArray();
             b.Add(new Sibling(value, ct, modified, flags == 1));
         }
-        return b.ToImmutable();
+        return b.MoveToImmutable();
     }
 
     private ref struct Writer(Span<byte> buffer)
