@@ -17,6 +17,7 @@ public static class Program
                        Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
                        Kv.Bench cluster membership [--window SECONDS]
+                       Kv.Bench etcd put --endpoints http://host:port,... [--records N] [--threads N] [--value-size B]   (bench/compare-etcd.sh starts the etcd cluster)
                        Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--nodes host:port,...] [--skip-load] [--status SECONDS] [--raw FILE]
                 """);
             return args.Length == 0 ? 2 : 0;
@@ -28,9 +29,10 @@ public static class Program
                 "storage" => StorageBench.Run(BenchArgs.Parse(args[1..])),
                 "actors" when args.Length > 1 => ActorsBench.Run(BenchArgs.Parse(args[2..]), args[1]),
                 "remote" when args.Length > 1 => RemotePingPongBench.Run(BenchArgs.Parse(args[2..]), args[1]),
+                "etcd" when args.Length > 1 && args[1] == "put" => EtcdPutBench.Run(BenchArgs.Parse(args[2..])),
                 "cluster" when args.Length > 1 && args[1] == "ycsb" => YcsbBench.Run(BenchArgs.Parse(args[2..])),
                 "cluster" when args.Length > 1 => ClusterMembershipBench.Run(BenchArgs.Parse(args[2..]), args[1]),
-                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership|ycsb)"),
+                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership|ycsb, etcd put)"),
             };
         }
         catch (ArgumentException e)
