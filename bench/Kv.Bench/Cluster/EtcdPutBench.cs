@@ -52,7 +52,16 @@ public static class EtcdPutBench
                 await recorder.Time(async () =>
                 {
                     using var content = new StringContent(body, Encoding.UTF8, "application/json");
-                    using HttpResponseMessage response = await http.PostAsync(url, content).ConfigureAwait(false);
+                    HttpResponseMessage response;
+                    try
+                    {
+                        response = await http.PostAsync(url, content).ConfigureAwait(false);
+                    }
+                    catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+                    {
+                        throw new HttpRequestException($"etcd did not answer within {http.Timeout.TotalSeconds:0} s", e);
+                    }
+                    using var answered = response;
                     if (response.StatusCode != HttpStatusCode.OK)
                         throw new HttpRequestException($"etcd answered {(int)response.StatusCode}", null, response.StatusCode);
                     return true;

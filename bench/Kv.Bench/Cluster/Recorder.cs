@@ -6,7 +6,7 @@ namespace Kv.Bench.Cluster;
 
 /// <summary>
 /// One operation type's latencies, failures and completion times, reported in YCSB's format; a
-/// failure is a store's error, an HTTP error or a timeout (anything else is a bug and is thrown).
+/// failure is the store's error or an HTTP error (anything else is a bug and is thrown).
 /// </summary>
 internal sealed class Recorder(string name)
 {
@@ -47,7 +47,7 @@ internal sealed class Recorder(string name)
                 Count++;
             }
         }
-        catch (Exception e) when (e is KvException or HttpRequestException or TaskCanceledException)
+        catch (Exception e) when (e is KvException or HttpRequestException)
         {
             lock (_lock)
             {
