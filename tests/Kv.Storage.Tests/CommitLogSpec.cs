@@ -113,6 +113,49 @@ public sealed class CommitLogSpec : IDisposable
     }
 
     [Fact]
+    public void Clean_segments_are_written_over_and_power_cuts_still_keep_every_durable_write()
+    {
+        var rng = new Random(5);
+        OpenAll();
+        var next = new long[3];
+        long reused = 0;
+        for (int round = 0; round < 12; round++)
+        {
+            var lastDurable = new long[3];
+            for (int i = 0; i < 3; i++)
+                lastDurable[i] = next[i] - 1;
+            for (int w = 0, writes = rng.Next(2000, 4000); w < writes; w++)
+            {
+                int e = rng.Next(3);
+                bool durable = rng.Next(10) == 0;
+                _engines[e]!.Put(B($"w{next[e]:D8}"), B($"value-{next[e]}-{new string('x', rng.Next(300))}"), durable);
+                if (durable)
+                {
+                    for (int i = 0; i < 3; i++)
+                        lastDurable[i] = next[i] - 1;
+                    lastDurable[e] = next[e];
+                }
+                next[e]++;
+                if (rng.Next(500) == 0)
+                    _engines[rng.Next(3)]!.Flush(); // segments fall clean and are kept for reuse
+            }
+            reused += _env.CommitLog!.SegmentsReused;
+            // Segments in use and clean ones kept for reuse: no more than the log's total size (4 segments).
+            Assert.True(_fs.ListFiles(LogDir).Count(name => name.EndsWith(".clog.free", StringComparison.Ordinal)) <= Math.Max(0, 4 - _env.CommitLog.SegmentCount));
+            PowerCut(rng.Next(2) == 0 ? rng : null);
+            for (int i = 0; i < 3; i++)
+            {
+                long present = Present(_engines[i]!, "w");
+                Assert.True(present > lastDurable[i], $"round {round}: engine {i} lost durable write {lastDurable[i]} (recovered {present})");
+                Assert.Null(_engines[i]!.Recovery.Corruption);
+                next[i] = present;
+            }
+            Assert.Null(_env.CommitLog!.RecoveryNote is { } note && note.Contains("damaged", StringComparison.Ordinal) ? note : null);
+        }
+        Assert.True(reused > 10, $"{reused} segments reused");
+    }
+
+    [Fact]
     public void Reopening_replays_only_what_no_flush_holds_and_flushed_segments_are_deleted()
     {
         OpenAll();
@@ -286,6 +329,63 @@ public sealed class CommitLogSpec : IDisposable
         finally
         {
             Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void On_disk_clean_segments_are_written_over_and_replay_yields_the_newest_records_in_order_and_nothing_old()
+    {
+        string dir = TestPaths.NewTempDir();
+        string copy = dir + "-crash";
+        try
+        {
+            const long segment = 256 << 10;
+            var log = new CommitLog(dir, segmentBytes: segment, maxSegments: 64);
+            var written = new List<string>();
+            int unflushed = 0;
+            for (int n = 0; n < 8000; n++)
+            {
+                string record = $"record {n} {new string('r', n % 500)}";
+                long position = log.Append(1, Encoding.ASCII.GetBytes(record), flush: true);
+                written.Add(record);
+                unflushed++;
+                if (n % 700 == 699)
+                {
+                    log.Sync(position);
+                    log.Flushed(1, position);
+                    unflushed = 0;
+                }
+            }
+            log.Sync(log.Position);
+            // Segments in use and clean ones kept for reuse: no more than the log's total size.
+            string[] free = Directory.GetFiles(dir, "*.clog.free");
+            Assert.True(free.Length + log.SegmentCount <= 64, $"{free.Length} kept, {log.SegmentCount} in use");
+            Assert.True(log.SegmentsReused >= 5, $"{log.SegmentsReused} segments reused");
+            // A crash now (everything synced, nothing closed): a copy of the files as they are.
+            Directory.CreateDirectory(copy);
+            foreach (string path in Directory.GetFiles(dir))
+                File.Copy(path, System.IO.Path.Combine(copy, System.IO.Path.GetFileName(path)));
+            log.Dispose();
+            Assert.Empty(Directory.GetFiles(dir, "*.clog.free"));
+            foreach (string d in new[] { dir, copy })
+            {
+                using var reopened = new CommitLog(d, segmentBytes: segment, maxSegments: 64);
+                // Closed, the active segment ends with an end mark; crashed, what the reused file held
+                // after its records may read as a torn tail, never as damage.
+                Assert.True(d == copy ? reopened.RecoveryNote is null || reopened.RecoveryNote.Contains("torn", StringComparison.Ordinal) : reopened.RecoveryNote is null, reopened.RecoveryNote);
+                // The segments still held, read whole: the newest records in order, every unflushed
+                // one among them, none of what the reused files held before.
+                List<string> recovered = [.. reopened.TakeRecovered(1).Select(b => Encoding.ASCII.GetString(b))];
+                Assert.InRange(recovered.Count, unflushed, 4000);
+                Assert.Equal(written[^recovered.Count..], recovered);
+                Assert.Empty(Directory.GetFiles(d, "*.clog.free"));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            if (Directory.Exists(copy))
+                Directory.Delete(copy, recursive: true);
         }
     }
 

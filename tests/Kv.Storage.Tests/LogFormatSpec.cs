@@ -247,4 +247,164 @@ public class LogFormatSpec
         Assert.Single(got);
         Assert.Equal(LogEnd.TornTail, reader.End);
     }
+
+    private static FaultInjectionFileSystem WriteRecyclable(FaultInjectionFileSystem? reuse, uint number, bool markEnd, params byte[][] records)
+    {
+        var fs = reuse ?? new FaultInjectionFileSystem();
+        using var w = new LogWriter(reuse is null ? fs.CreatePreallocated(Path, 8L * LogFormat.BlockSize) : fs.Reuse(Path), number);
+        foreach (byte[] r in records)
+        {
+            w.AddRecord(r);
+        }
+        if (markEnd)
+        {
+            w.MarkEnd();
+        }
+        w.Sync();
+        return fs;
+    }
+
+    private static bool Same(IEnumerable<byte[]> a, IEnumerable<byte[]> b) =>
+        a.Count() == b.Count() && a.Zip(b).All(p => p.First.AsSpan().SequenceEqual(p.Second));
+
+    private static (List<byte[]> Records, LogReader Reader) ReadRecyclable(FaultInjectionFileSystem fs, uint number)
+    {
+        var list = new List<byte[]>();
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var reader = new LogReader(f, "000001.clog", preallocated: true, number);
+        while (reader.TryRead(out ReadOnlySpan<byte> rec))
+        {
+            list.Add(rec.ToArray());
+        }
+        return (list, reader);
+    }
+
+    [Fact]
+    public void A_recyclable_record_carries_its_log_number_under_the_checksum()
+    {
+        FaultInjectionFileSystem fs = WriteRecyclable(null, 0x01020304, markEnd: false, Encoding.ASCII.GetBytes("kv"));
+        using IRandomAccessFile f = fs.OpenRead(Path);
+        var bytes = new byte[13];
+        f.Read(0, bytes);
+        uint crc = Crc32C.Mask(Crc32C.Compute([5, 4, 3, 2, 1, (byte)'k', (byte)'v']));
+        byte[] expected = [(byte)crc, (byte)(crc >> 8), (byte)(crc >> 16), (byte)(crc >> 24), 2, 0, 5, 4, 3, 2, 1, (byte)'k', (byte)'v'];
+        Assert.Equal(expected, bytes);
+        Assert.Equal([Encoding.ASCII.GetBytes("kv")], ReadRecyclable(fs, 0x01020304).Records);
+        // The same intact record read as another log's: what a reused file held before, so nothing.
+        var (other, reader) = ReadRecyclable(fs, 0x01020305);
+        Assert.Empty(other);
+        Assert.Equal(LogEnd.EndOfFile, reader.End);
+    }
+
+    [Fact]
+    public void A_reused_log_yields_exactly_its_own_records_whatever_the_file_held_before()
+    {
+        // Same sizes: the new records end exactly where an intact old one starts, and it is not read.
+        byte[][] hundred = [.. Enumerable.Range(0, 30).Select(i => Filled(100, (byte)i))];
+        FaultInjectionFileSystem same = WriteRecyclable(WriteRecyclable(null, 41, markEnd: false, hundred), 42, markEnd: false, hundred[..12]);
+        var (twelve, sameReader) = ReadRecyclable(same, 42);
+        Assert.Equal(hundred[..12], twelve);
+        Assert.Equal(LogEnd.EndOfFile, sameReader.End);
+        for (int seed = 0; seed < 300; seed++)
+        {
+            var rng = new Random(seed);
+            byte[][] Records(int budget)
+            {
+                var list = new List<byte[]>();
+                for (int used = 0; used < budget;)
+                {
+                    // Mostly small records, some near a block, so fragments and block ends land everywhere.
+                    int n = rng.Next(4) == 0 ? rng.Next(LogFormat.BlockSize - 40, LogFormat.BlockSize + 40) : rng.Next(0, 3000);
+                    list.Add(Filled(n, (byte)rng.Next(256)));
+                    used += n + LogFormat.RecyclableHeaderSize;
+                }
+                return [.. list];
+            }
+            byte[][] old = Records(rng.Next(1, 7 * LogFormat.BlockSize));
+            FaultInjectionFileSystem fs = WriteRecyclable(null, 41, markEnd: rng.Next(2) == 0, old);
+            byte[][] fresh = Records(rng.Next(0, 7 * LogFormat.BlockSize));
+            bool markEnd = rng.Next(3) != 0;
+            WriteRecyclable(fs, 42, markEnd, fresh);
+            var (read, reader) = ReadRecyclable(fs, 42);
+            Assert.True(Same(fresh, read), $"seed {seed}: read {read.Count} records, wrote {fresh.Length}");
+            // Marked, the end is clean; unmarked, what follows may be the middle of an old record
+            // (a torn tail), but never corruption: the old records are not this log's.
+            Assert.True(markEnd ? reader.End == LogEnd.EndOfFile : reader.End != LogEnd.Corruption, $"seed {seed}: {reader.End} ({reader.ErrorDetail})");
+        }
+    }
+
+    [Theory]
+    [InlineData(LogFormat.RecyclableHeaderSize)]
+    [InlineData(10)]
+    [InlineData(7)]
+    [InlineData(6)]
+    [InlineData(0)]
+    public void In_a_recyclable_log_fewer_than_eleven_bytes_left_in_a_block_are_zero_filled(int leftover)
+    {
+        byte[] first = Filled(LogFormat.BlockSize - LogFormat.RecyclableHeaderSize - leftover, 1);
+        byte[] second = Filled(100, 2);
+        FaultInjectionFileSystem fs = WriteRecyclable(null, 9, markEnd: true, first, second);
+        var (read, reader) = ReadRecyclable(fs, 9);
+        Assert.Equal([first, second], read);
+        Assert.Equal(LogEnd.EndOfFile, reader.End);
+    }
+
+    [Fact]
+    public void Damage_in_a_reused_log_is_corruption_only_if_one_of_its_own_records_follows()
+    {
+        byte[][] old = [.. Enumerable.Range(0, 40).Select(i => Filled(1000, (byte)i))];
+        byte[][] fresh = [Filled(100, 1), Filled(100, 2), Filled(LogFormat.BlockSize, 3), Filled(100, 4)];
+        FaultInjectionFileSystem fs = WriteRecyclable(WriteRecyclable(null, 1, markEnd: true, old), 2, markEnd: true, fresh);
+        fs.FlipBit(Path, LogFormat.RecyclableHeaderSize + 100 + 20, 3); // the second record's header
+        var (read, reader) = ReadRecyclable(fs, 2);
+        Assert.Equal([fresh[0]], read);
+        Assert.Equal(LogEnd.Corruption, reader.End);
+        // Damage to its last record, followed only by the old log's records: a torn tail.
+        fs = WriteRecyclable(WriteRecyclable(null, 1, markEnd: true, old), 2, markEnd: false, fresh);
+        long last;
+        using (IRandomAccessFile f = fs.OpenRead(Path))
+        {
+            var reader2 = new LogReader(f, "x", preallocated: true, 2);
+            for (int i = 0; i < fresh.Length - 1; i++)
+                Assert.True(reader2.TryRead(out _));
+            last = reader2.GoodLength;
+        }
+        fs.FlipBit(Path, last + LogFormat.RecyclableHeaderSize + 5, 0);
+        var (cut, tornReader) = ReadRecyclable(fs, 2);
+        Assert.Equal(fresh[..^1], cut);
+        Assert.Equal(LogEnd.TornTail, tornReader.End);
+    }
+
+    [Fact]
+    public void After_a_crash_a_reused_log_yields_a_prefix_holding_every_synced_record()
+    {
+        for (int seed = 0; seed < 100; seed++)
+        {
+            var rng = new Random(seed);
+            byte[][] old = [.. Enumerable.Range(0, 60).Select(i => Filled(rng.Next(50, 4000), (byte)i))];
+            FaultInjectionFileSystem fs = WriteRecyclable(null, 5, markEnd: true, old);
+            fs.SyncDirectory("/db");
+            var fresh = new List<byte[]>();
+            int synced = 0;
+            using (var w = new LogWriter(fs.Reuse(Path), 6))
+            {
+                for (int i = 0; i < 40; i++)
+                {
+                    fresh.Add(Filled(rng.Next(0, 5000), (byte)(100 + i)));
+                    w.AddRecord(fresh[^1]);
+                    if (rng.Next(8) == 0)
+                    {
+                        w.Sync();
+                        synced = fresh.Count;
+                    }
+                }
+                w.Flush();
+            }
+            fs.Crash(rng.Next(2) == 0 ? rng : null);
+            var (read, reader) = ReadRecyclable(fs, 6);
+            Assert.True(read.Count >= synced, $"seed {seed}: {read.Count} records, {synced} were synced");
+            Assert.True(Same(fresh.Take(read.Count), read), $"seed {seed}: not a prefix");
+            Assert.NotEqual(LogEnd.Corruption, reader.End);
+        }
+    }
 }

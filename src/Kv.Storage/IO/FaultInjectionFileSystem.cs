@@ -43,6 +43,28 @@ public sealed class FaultInjectionFileSystem : IFileSystem
         }
     }
 
+    public IWritableFile Reuse(string path)
+    {
+        path = Normalize(path);
+        lock (_gate)
+        {
+            ThrowIfFailing();
+            if (!_live.TryGetValue(path, out MemFile? file))
+            {
+                throw new FileNotFoundException($"no such file: {path}", path);
+            }
+            lock (file)
+            {
+                // The old bytes stay (and stay durable): past what is appended, reads see them.
+                file.Retained = Math.Max(file.Retained, file.Length);
+                file.Preallocated = file.Size;
+                file.Length = 0;
+                file.Synced = 0;
+            }
+            return new Writer(this, file);
+        }
+    }
+
     public IRandomAccessFile OpenRead(string path)
     {
         path = Normalize(path);
@@ -210,6 +232,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
                 f.Length = (int)Math.Min(f.Length, length);
                 f.Synced = Math.Min(f.Synced, f.Length);
                 f.Preallocated = (int)Math.Min(f.Preallocated, length);
+                f.Retained = (int)Math.Min(f.Retained, length);
             }
         }
     }
@@ -238,6 +261,9 @@ public sealed class FaultInjectionFileSystem : IFileSystem
 
         /// <summary>Size of the durable zeros of a preallocated file; bytes past Length read as zeros.</summary>
         public int Preallocated;
+
+        /// <summary>Bytes of a reused file's earlier contents: past Length, they read back from Data, not as zeros.</summary>
+        public int Retained;
 
         public int Size => Math.Max(Length, Preallocated);
     }
@@ -319,7 +345,7 @@ public sealed class FaultInjectionFileSystem : IFileSystem
                     return 0;
                 }
                 int n = (int)Math.Min(destination.Length, file.Size - offset);
-                int written = (int)Math.Clamp(file.Length - offset, 0, n);
+                int written = (int)Math.Clamp(Math.Max(file.Length, Math.Min(file.Retained, file.Data.Length)) - offset, 0, n);
                 if (written > 0)
                 {
                     file.Data.AsSpan((int)offset, written).CopyTo(destination);

@@ -18,6 +18,14 @@ public interface IFileSystem
     /// </summary>
     IWritableFile CreatePreallocated(string path, long bytes);
 
+    /// <summary>
+    /// Opens an existing file to write it again from its first byte, keeping its size and contents:
+    /// appends overwrite the old bytes in place, and what lies past them still reads as before (a
+    /// reused log segment: the log format tells its old records from the new ones, and an fdatasync
+    /// has no new size or extents to commit). <see cref="IWritableFile.Length"/> counts appended bytes from 0.
+    /// </summary>
+    IWritableFile Reuse(string path);
+
     /// <summary>Opens an existing file for positional reads.</summary>
     IRandomAccessFile OpenRead(string path);
 

@@ -39,6 +39,13 @@ public sealed partial class PhysicalFileSystem : IFileSystem
         return new PhysicalWritableFile(handle);
     }
 
+    public IWritableFile Reuse(string path)
+    {
+        // FileShare.Delete: a reused file is renamed into place while it is open.
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.Read | FileShare.Delete);
+        return new PhysicalWritableFile(handle);
+    }
+
     public IRandomAccessFile OpenRead(string path)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

@@ -18,13 +18,17 @@ namespace Kv.Storage;
 /// damaged record; a torn tail of the newest segment is expected after a crash).
 /// Segments are preallocated (written as zeros and synced before use, Cassandra's segment allocator),
 /// so that an fdatasync commits only the data and no new file size: on this project's VM that
-/// halves the time and CPU of each sync. The next segment is prepared in the background while the
-/// active one fills (<c>NNNNNN.clog.prep</c> until it is renamed into use).
+/// halves the time and CPU of each sync. A segment this log wrote is, once clean, kept for reuse
+/// (<c>NNNNNN.clog.free</c>) rather than deleted, and the next roll writes over it: its records carry
+/// the segment's number (recyclable records), so what the file held before ends the reading. Only
+/// when none is free does a roll take a zero-filled one, prepared in the background while the
+/// active segment fills (<c>NNNNNN.clog.prep</c> until it is renamed into use).
 /// </summary>
 public sealed class CommitLog : IDisposable
 {
     private const string Suffix = ".clog";
     private const string PreparedSuffix = ".clog.prep";
+    private const string FreeSuffix = ".clog.free";
     private readonly IFileSystem _fs;
     private readonly object _appendLock = new();
     private readonly object _syncLock = new();
@@ -39,7 +43,11 @@ public sealed class CommitLog : IDisposable
     private bool _syncing; // a sync round is running or queued
     private readonly List<(long Position, TaskCompletionSource Waiter)> _syncWaiters = [];
     private Exception? _error;
-    private Task<IWritableFile>? _prepared; // segment _segment + 1, zero-filled ahead of use
+    private Task<IWritableFile>? _prepared; // a zero-filled file for a next segment
+    private string? _preparedPath;
+    private readonly Queue<long> _free = new(); // clean segments kept for reuse, oldest first (FreePath)
+    private readonly long _firstOwnSegment; // segments from here on were written by this log: recyclable
+    private long _reused;
 
     public CommitLog(string directory, IFileSystem? fileSystem = null, long segmentBytes = 32L << 20, int maxSegments = 8,
         TimeSpan groupWindow = default)
@@ -55,7 +63,8 @@ public sealed class CommitLog : IDisposable
         _fs.CreateDirectory(directory);
         long last = ReadSegments();
         _segment = last + 1;
-        _writer = new LogWriter(_fs.CreatePreallocated(SegmentPath(_segment), SegmentBytes));
+        _firstOwnSegment = _segment;
+        _writer = new LogWriter(_fs.CreatePreallocated(SegmentPath(_segment), SegmentBytes), LogNumber(_segment));
         _fs.SyncDirectory(directory);
         _dirty[_segment] = [];
         DeleteCleanSegments();
@@ -81,6 +90,9 @@ public sealed class CommitLog : IDisposable
     /// <summary>fdatasyncs done (group commits), for statistics and tests.</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
 
+    /// <summary>Rolls that wrote over a clean segment instead of taking a zero-filled one.</summary>
+    public long SegmentsReused => Interlocked.Read(ref _reused);
+
     /// <summary>What reading the segments at open found wrong (null if nothing), and the segments set aside.</summary>
     public string? RecoveryNote { get; private set; }
 
@@ -104,22 +116,56 @@ public sealed class CommitLog : IDisposable
 
     private string PreparedPath(long number) => SegmentPath(number)[..^Suffix.Length] + PreparedSuffix;
 
-    /// <summary>Starts zero-filling the segment after the active one, off the write path.</summary>
+    private string FreePath(long number) => SegmentPath(number)[..^Suffix.Length] + FreeSuffix;
+
+    /// <summary>The number a segment's records carry (its low 32 bits: a reused file's old records never share it).</summary>
+    private static uint LogNumber(long segment) => unchecked((uint)segment);
+
+    /// <summary>Starts zero-filling a file for a next segment, off the write path, unless one is ready or a clean one waits for reuse.</summary>
     private void PrepareNext()
     {
-        long number = _segment + 1;
-        _prepared = Task.Run(() => _fs.CreatePreallocated(PreparedPath(number), SegmentBytes));
+        if (_prepared is not null || _free.Count > 0)
+        {
+            return;
+        }
+        string path = PreparedPath(_segment + 1);
+        _preparedPath = path;
+        _prepared = Task.Run(() => _fs.CreatePreallocated(path, SegmentBytes));
     }
 
     /// <summary>
-    /// The file for segment <paramref name="number"/> (the one after the active segment): the prepared
-    /// one renamed into place (waiting for it if it is not ready), or, if preparing it failed, a new
-    /// one made here.
+    /// The file for segment <paramref name="number"/> (the one after the active segment): the oldest
+    /// clean segment kept for reuse, written over; else the prepared one renamed into place (waiting
+    /// for it if it is not ready); or, if both failed, a new one made here.
     /// </summary>
-    private IWritableFile TakePrepared(long number)
+    private IWritableFile TakeNext(long number)
     {
+        while (_free.TryDequeue(out long old))
+        {
+            try
+            {
+                IWritableFile file = _fs.Reuse(FreePath(old));
+                try
+                {
+                    _fs.Rename(FreePath(old), SegmentPath(number));
+                    Interlocked.Increment(ref _reused);
+                    return file;
+                }
+                catch
+                {
+                    file.Dispose();
+                    throw;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // try the next one, then the prepared one; a leftover .free file is deleted at the next open
+            }
+        }
         Task<IWritableFile>? prepared = _prepared;
+        string? preparedPath = _preparedPath;
         _prepared = null;
+        _preparedPath = null;
         if (prepared is not null)
         {
             try
@@ -127,7 +173,7 @@ public sealed class CommitLog : IDisposable
                 IWritableFile file = prepared.GetAwaiter().GetResult();
                 try
                 {
-                    _fs.Rename(PreparedPath(number), SegmentPath(number));
+                    _fs.Rename(preparedPath!, SegmentPath(number));
                     return file;
                 }
                 catch
@@ -145,23 +191,27 @@ public sealed class CommitLog : IDisposable
         return _fs.CreatePreallocated(SegmentPath(number), SegmentBytes);
     }
 
-    /// <summary>At close: the prepared segment is not needed.</summary>
-    private void DiscardPrepared()
+    /// <summary>At close: the prepared segment and the clean ones kept for reuse are not needed.</summary>
+    private void DiscardSpares()
     {
         Task<IWritableFile>? prepared = _prepared;
         _prepared = null;
-        if (prepared is null)
-        {
-            return;
-        }
         try
         {
-            prepared.GetAwaiter().GetResult().Dispose();
-            _fs.Delete(PreparedPath(_segment + 1));
+            while (_free.TryPeek(out long old))
+            {
+                _fs.Delete(FreePath(old));
+                _free.Dequeue();
+            }
+            if (prepared is not null)
+            {
+                prepared.GetAwaiter().GetResult().Dispose();
+                _fs.Delete(_preparedPath!);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // a leftover .prep file is deleted at the next open
+            // a leftover .prep or .free file is deleted at the next open
         }
     }
 
@@ -171,9 +221,9 @@ public sealed class CommitLog : IDisposable
         var segments = new List<long>();
         foreach (string name in _fs.ListFiles(Directory))
         {
-            if (name.EndsWith(PreparedSuffix, StringComparison.Ordinal))
+            if (name.EndsWith(PreparedSuffix, StringComparison.Ordinal) || name.EndsWith(FreeSuffix, StringComparison.Ordinal))
             {
-                _fs.Delete(Path.Combine(Directory, name)); // prepared before a crash, never used
+                _fs.Delete(Path.Combine(Directory, name)); // prepared, or clean and kept for reuse, before a crash
                 continue;
             }
             if (name.EndsWith(Suffix, StringComparison.Ordinal)
@@ -191,7 +241,7 @@ public sealed class CommitLog : IDisposable
             long tornAt = -1;
             using (IRandomAccessFile file = _fs.OpenRead(path))
             {
-                var reader = new LogReader(file, name, preallocated: true);
+                var reader = new LogReader(file, name, preallocated: true, LogNumber(segments[i]));
                 while (reader.TryRead(out ReadOnlySpan<byte> record))
                 {
                     if (record.Length < 8)
@@ -338,9 +388,11 @@ public sealed class CommitLog : IDisposable
         long next = _segment + 1;
         lock (_fsyncLock)
         {
-            // Under the fsync lock: no fdatasync of the old writer is running when it is closed.
+            // Under the fsync lock: no fdatasync of the old writer is running when it is closed. The
+            // end mark tells a reader where this segment ends, whatever a reused file held after it.
+            _writer.MarkEnd();
             _writer.Sync();
-            var writer = new LogWriter(TakePrepared(next));
+            var writer = new LogWriter(TakeNext(next), LogNumber(next));
             _fs.SyncDirectory(Directory);
             _writer.Dispose();
             _writer = writer;
@@ -351,8 +403,8 @@ public sealed class CommitLog : IDisposable
             _synced = Math.Max(_synced, _appended);
         }
         _dirty[next] = [];
-        PrepareNext();
         DeleteCleanSegments();
+        PrepareNext();
         if (_dirty.Count <= MaxSegments)
         {
             return null;
@@ -445,7 +497,9 @@ public sealed class CommitLog : IDisposable
                 TimeSpan wait = GroupWindow - System.Diagnostics.Stopwatch.GetElapsedTime(_lastSyncStart);
                 if (wait > TimeSpan.Zero)
                 {
-                    Thread.Sleep(wait);
+                    // Rounded up: Thread.Sleep(TimeSpan) truncates to whole milliseconds, which
+                    // made a 2 ms window as short as 1 ms.
+                    Thread.Sleep((int)Math.Ceiling(wait.TotalMilliseconds));
                 }
                 _lastSyncStart = System.Diagnostics.Stopwatch.GetTimestamp();
             }
@@ -591,7 +645,18 @@ public sealed class CommitLog : IDisposable
         {
             try
             {
-                _fs.Delete(SegmentPath(segment));
+                // One this log wrote is kept for a next segment to write over (no zero-fill, and its
+                // pages are likely still cached), as long as the segments in use and the kept ones
+                // stay within the log's total size.
+                if (segment >= _firstOwnSegment && _dirty.Count - 1 + _free.Count < MaxSegments)
+                {
+                    _fs.Rename(SegmentPath(segment), FreePath(segment));
+                    _free.Enqueue(segment);
+                }
+                else
+                {
+                    _fs.Delete(SegmentPath(segment));
+                }
                 _dirty.Remove(segment);
             }
             catch (IOException)
@@ -617,11 +682,12 @@ public sealed class CommitLog : IDisposable
         lock (_appendLock)
         lock (_fsyncLock)
         {
-            DiscardPrepared();
+            DiscardSpares();
             try
             {
                 if (_error is null)
                 {
+                    _writer.MarkEnd();
                     _writer.Sync();
                 }
                 _writer.Dispose();

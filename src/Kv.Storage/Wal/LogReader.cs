@@ -22,7 +22,9 @@ internal enum LogEnd
 /// Reads log records in order. Stops at the first damaged record and classifies it: a torn tail if
 /// no block after it starts with a valid record, otherwise corruption (point-in-time recovery). In a
 /// preallocated log, zeros where a record header would start are the end of what was written, unless
-/// a valid record follows them (then corruption).
+/// a valid record follows them (then corruption). Given the log's number, it also reads recyclable
+/// records: an intact one that names another log was left by the file's previous use, and ends the
+/// log as zeros do (a "valid record after" is then one of this log's).
 /// </summary>
 internal sealed class LogReader
 {
@@ -35,13 +37,15 @@ internal sealed class LogReader
     private int _blockLength;
     private int _pos;
     private readonly bool _preallocated;
+    private readonly uint? _logNumber;
     private bool _eof;
 
-    public LogReader(IRandomAccessFile file, string name, bool preallocated = false)
+    public LogReader(IRandomAccessFile file, string name, bool preallocated = false, uint? logNumber = null)
     {
         _file = file;
         _name = name;
         _preallocated = preallocated;
+        _logNumber = logNumber;
         _fileLength = file.Length;
         _pos = 0;
         _blockLength = 0;
@@ -83,13 +87,13 @@ internal sealed class LogReader
                 End = LogEnd.EndOfFile;
                 return false;
             }
-            if (result == ZeroHeader && !inFragment)
+            if (result is ZeroHeader or OldRecord && !inFragment)
             {
                 if (AnyValidRecordAfter(physicalOffset))
                 {
                     return Fail(physicalOffset, ErrorDetail, validAfter: true);
                 }
-                // The preallocated zeros after the last record written.
+                // The preallocated zeros, or what a reused file held, after the last record written.
                 _eof = true;
                 End = LogEnd.EndOfFile;
                 return false;
@@ -150,8 +154,12 @@ internal sealed class LogReader
     }
 
     private const int ZeroHeader = -2;
+    private const int OldRecord = -3;
 
-    /// <summary>1 = record, 0 = end of file, -1 = damaged (ErrorDetail set), -2 = zeros in a preallocated log.</summary>
+    /// <summary>
+    /// 1 = record (recyclable types reported as the plain ones), 0 = end of file, -1 = damaged
+    /// (ErrorDetail set), -2 = zeros in a preallocated log, -3 = an intact record of another log.
+    /// </summary>
     private int ReadPhysical(out byte type, out int start, out int length)
     {
         type = 0;
@@ -159,12 +167,14 @@ internal sealed class LogReader
         length = 0;
         while (true)
         {
-            if (_blockLength - _pos < LogFormat.HeaderSize)
+            int rest = _blockLength - _pos;
+            if (rest < LogFormat.HeaderSize || (_logNumber is not null && rest < LogFormat.RecyclableHeaderSize && !_block.AsSpan(_pos, rest).ContainsAnyExcept((byte)0)))
             {
+                // Fewer bytes than a header (a recyclable one, if they are zeros) end a block.
                 if (_blockLength < LogFormat.BlockSize && _blockStart >= 0)
                 {
                     // Last block of the file: fewer than 7 bytes left is an incomplete header or nothing.
-                    if (_blockLength - _pos > 0)
+                    if (rest > 0 && rest < LogFormat.HeaderSize)
                     {
                         ErrorDetail = "truncated record header";
                         return -1;
@@ -186,7 +196,9 @@ internal sealed class LogReader
             uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(header);
             int len = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
             type = header[6];
-            if (_pos + LogFormat.HeaderSize + len > _blockLength)
+            bool recyclable = _logNumber is not null && LogFormat.IsRecyclable(type);
+            int headerSize = recyclable ? LogFormat.RecyclableHeaderSize : LogFormat.HeaderSize;
+            if (_pos + headerSize + len > _blockLength)
             {
                 ErrorDetail = _blockLength < LogFormat.BlockSize ? "truncated record" : "record length runs past its block";
                 return -1;
@@ -196,15 +208,25 @@ internal sealed class LogReader
                 ErrorDetail = "zeroed space where a record was expected";
                 return _preallocated ? ZeroHeader : -1;
             }
-            uint actual = Crc32C.Compute(_block.AsSpan(_pos + 6, 1 + len));
+            uint actual = Crc32C.Compute(_block.AsSpan(_pos + 6, headerSize - 6 + len));
             if (Crc32C.Unmask(storedCrc) != actual)
             {
                 ErrorDetail = "checksum mismatch";
                 return -1;
             }
-            start = _pos + LogFormat.HeaderSize;
+            if (recyclable)
+            {
+                uint number = BinaryPrimitives.ReadUInt32LittleEndian(_block.AsSpan(_pos + LogFormat.HeaderSize));
+                if (number != _logNumber)
+                {
+                    ErrorDetail = $"a record of log {number} (what the reused file held before)";
+                    return OldRecord;
+                }
+                type -= LogFormat.RecyclableOffset;
+            }
+            start = _pos + headerSize;
             length = len;
-            _pos += LogFormat.HeaderSize + len;
+            _pos += headerSize + len;
             return 1;
         }
     }
@@ -213,24 +235,28 @@ internal sealed class LogReader
     private bool AnyValidRecordAfter(long offset)
     {
         // Headers first: a preallocated log is mostly zeros, and only a plausible header costs a block read.
-        Span<byte> header = stackalloc byte[LogFormat.HeaderSize];
+        Span<byte> header = stackalloc byte[LogFormat.RecyclableHeaderSize];
         byte[]? block = null;
         for (long b = (offset / LogFormat.BlockSize + 1) * LogFormat.BlockSize; b < _fileLength; b += LogFormat.BlockSize)
         {
-            if (_file.Read(b, header) < LogFormat.HeaderSize)
+            int got = _file.Read(b, header);
+            if (got < LogFormat.HeaderSize)
             {
                 return false;
             }
             uint storedCrc = BinaryPrimitives.ReadUInt32LittleEndian(header);
             int len = BinaryPrimitives.ReadUInt16LittleEndian(header[4..]);
             byte type = header[6];
-            if (type is < LogFormat.FullType or > LogFormat.LastType || LogFormat.HeaderSize + len > LogFormat.BlockSize)
+            bool recyclable = _logNumber is not null && LogFormat.IsRecyclable(type);
+            int headerSize = recyclable ? LogFormat.RecyclableHeaderSize : LogFormat.HeaderSize;
+            if ((!recyclable && type is < LogFormat.FullType or > LogFormat.LastType) || headerSize + len > LogFormat.BlockSize
+                || (recyclable && (got < headerSize || BinaryPrimitives.ReadUInt32LittleEndian(header[LogFormat.HeaderSize..]) != _logNumber)))
             {
-                continue;
+                continue; // not a record, or one the reused file held before
             }
             block ??= new byte[LogFormat.BlockSize];
-            int n = _file.Read(b, block.AsSpan(0, LogFormat.HeaderSize + len));
-            if (n == LogFormat.HeaderSize + len && Crc32C.Unmask(storedCrc) == Crc32C.Compute(block.AsSpan(6, 1 + len)))
+            int n = _file.Read(b, block.AsSpan(0, headerSize + len));
+            if (n == headerSize + len && Crc32C.Unmask(storedCrc) == Crc32C.Compute(block.AsSpan(6, headerSize - 6 + len)))
             {
                 return true;
             }
