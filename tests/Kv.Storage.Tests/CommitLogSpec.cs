@@ -68,6 +68,49 @@ public sealed class CommitLogSpec : IDisposable
         return n;
     }
 
+    /// <summary>
+    /// Random writes across the engines, one in ten durable (and, with <paramref name="flushOneIn"/>,
+    /// now and then a flush); returns, per engine, the last write that must survive a power cut.
+    /// </summary>
+    private long[] WriteRound(Random rng, long[] next, int writes, int flushOneIn = 0)
+    {
+        var lastDurable = new long[3];
+        for (int i = 0; i < 3; i++)
+            lastDurable[i] = next[i] - 1;
+        for (int w = 0; w < writes; w++)
+        {
+            int e = rng.Next(3);
+            bool durable = rng.Next(10) == 0;
+            _engines[e]!.Put(B($"w{next[e]:D8}"), B($"value-{next[e]}-{new string('x', rng.Next(300))}"), durable);
+            if (durable)
+            {
+                // A durable write makes everything appended before it durable too, in every engine.
+                for (int i = 0; i < 3; i++)
+                    lastDurable[i] = next[i] - 1;
+                lastDurable[e] = next[e];
+            }
+            next[e]++;
+            if (flushOneIn > 0 && rng.Next(flushOneIn) == 0)
+                _engines[rng.Next(3)]!.Flush();
+        }
+        return lastDurable;
+    }
+
+    /// <summary>After a power cut: every engine holds a prefix of its writes with every durable one, and no corruption; true if any lost writes.</summary>
+    private bool CheckRecovered(int round, long[] lastDurable, long[] next)
+    {
+        bool lost = false;
+        for (int i = 0; i < 3; i++)
+        {
+            long present = Present(_engines[i]!, "w");
+            Assert.True(present > lastDurable[i], $"round {round}: engine {i} lost durable write {lastDurable[i]} (recovered {present})");
+            Assert.Null(_engines[i]!.Recovery.Corruption);
+            lost |= present < next[i];
+            next[i] = present;
+        }
+        return lost;
+    }
+
     [Fact]
     public void After_power_cuts_each_engine_holds_a_prefix_of_its_writes_with_every_durable_one()
     {
@@ -77,35 +120,9 @@ public sealed class CommitLogSpec : IDisposable
         int lossRounds = 0;
         for (int round = 0; round < 25; round++)
         {
-            var lastDurable = new long[3];
-            for (int i = 0; i < 3; i++)
-                lastDurable[i] = next[i] - 1;
-            int writes = rng.Next(100, 2000);
-            for (int w = 0; w < writes; w++)
-            {
-                int e = rng.Next(3);
-                bool durable = rng.Next(10) == 0;
-                _engines[e]!.Put(B($"w{next[e]:D8}"), B($"value-{next[e]}-{new string('x', rng.Next(300))}"), durable);
-                if (durable)
-                {
-                    // A durable write makes everything appended before it durable too, in every engine.
-                    for (int i = 0; i < 3; i++)
-                        lastDurable[i] = next[i] - 1;
-                    lastDurable[e] = next[e];
-                }
-                next[e]++;
-            }
+            long[] lastDurable = WriteRound(rng, next, rng.Next(100, 2000));
             PowerCut(rng.Next(2) == 0 ? rng : null);
-            bool lost = false;
-            for (int i = 0; i < 3; i++)
-            {
-                long present = Present(_engines[i]!, "w");
-                Assert.True(present > lastDurable[i], $"round {round}: engine {i} lost durable write {lastDurable[i]} (recovered {present})");
-                Assert.Null(_engines[i]!.Recovery.Corruption);
-                lost |= present < next[i];
-                next[i] = present;
-            }
-            if (lost)
+            if (CheckRecovered(round, lastDurable, next))
                 lossRounds++;
             Assert.True(_env.CommitLog!.SegmentCount <= 12, $"round {round}: {_env.CommitLog.SegmentCount} segments kept");
         }
@@ -121,35 +138,13 @@ public sealed class CommitLogSpec : IDisposable
         long reused = 0;
         for (int round = 0; round < 12; round++)
         {
-            var lastDurable = new long[3];
-            for (int i = 0; i < 3; i++)
-                lastDurable[i] = next[i] - 1;
-            for (int w = 0, writes = rng.Next(2000, 4000); w < writes; w++)
-            {
-                int e = rng.Next(3);
-                bool durable = rng.Next(10) == 0;
-                _engines[e]!.Put(B($"w{next[e]:D8}"), B($"value-{next[e]}-{new string('x', rng.Next(300))}"), durable);
-                if (durable)
-                {
-                    for (int i = 0; i < 3; i++)
-                        lastDurable[i] = next[i] - 1;
-                    lastDurable[e] = next[e];
-                }
-                next[e]++;
-                if (rng.Next(500) == 0)
-                    _engines[rng.Next(3)]!.Flush(); // segments fall clean and are kept for reuse
-            }
+            // Flushes now and then: segments fall clean and are kept for reuse.
+            long[] lastDurable = WriteRound(rng, next, rng.Next(2000, 4000), flushOneIn: 500);
             reused += _env.CommitLog!.SegmentsReused;
             // Segments in use and clean ones kept for reuse: no more than the log's total size (4 segments).
             Assert.True(_fs.ListFiles(LogDir).Count(name => name.EndsWith(".clog.free", StringComparison.Ordinal)) <= Math.Max(0, 4 - _env.CommitLog.SegmentCount));
             PowerCut(rng.Next(2) == 0 ? rng : null);
-            for (int i = 0; i < 3; i++)
-            {
-                long present = Present(_engines[i]!, "w");
-                Assert.True(present > lastDurable[i], $"round {round}: engine {i} lost durable write {lastDurable[i]} (recovered {present})");
-                Assert.Null(_engines[i]!.Recovery.Corruption);
-                next[i] = present;
-            }
+            CheckRecovered(round, lastDurable, next);
             Assert.Null(_env.CommitLog!.RecoveryNote is { } note && note.Contains("damaged", StringComparison.Ordinal) ? note : null);
         }
         Assert.True(reused > 10, $"{reused} segments reused");
