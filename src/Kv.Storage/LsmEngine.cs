@@ -125,8 +125,18 @@ public sealed partial class LsmEngine : IDisposable
         }
     }
 
-    /// <summary>The value of <paramref name="key"/>, or null if absent or deleted.</summary>
-    public byte[]? Get(ReadOnlySpan<byte> key, Snapshot? snapshot = null)
+    /// <summary>The value of <paramref name="key"/> (a copy of its own), or null if absent or deleted.</summary>
+    public byte[]? Get(ReadOnlySpan<byte> key, Snapshot? snapshot = null) =>
+        TryGet(key, out ReadOnlyMemory<byte> value, snapshot) ? value.ToArray() : null;
+
+    /// <summary>
+    /// Looks up <paramref name="key"/> without copying its value (RocksDB's pinned reads): the value
+    /// is the engine's own bytes, in a memtable's arena or a verified table block. Those are written
+    /// once and never changed or reused (the garbage collector keeps them while referenced), so the
+    /// value stays valid after the engine moves on; it must not be written to. False if the key is
+    /// absent or deleted.
+    /// </summary>
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlyMemory<byte> value, Snapshot? snapshot = null)
     {
         ValidateKey(key);
         ThrowIfDisposed();
@@ -150,24 +160,21 @@ public sealed partial class LsmEngine : IDisposable
         }
         try
         {
-            switch (mem.Get(lookupKey, out ReadOnlySpan<byte> memValue))
+            LookupResult result = mem.Get(lookupKey, out value);
+            for (int i = imm.Length - 1; result == LookupResult.NotFound && i >= 0; i--)
             {
-                case LookupResult.Found:
-                    return memValue.ToArray();
-                case LookupResult.Deleted:
-                    return null;
+                result = imm[i].Get(lookupKey, out value);
             }
-            for (int i = imm.Length - 1; i >= 0; i--)
+            if (result == LookupResult.NotFound)
             {
-                switch (imm[i].Get(lookupKey, out ReadOnlySpan<byte> immValue))
-                {
-                    case LookupResult.Found:
-                        return immValue.ToArray();
-                    case LookupResult.Deleted:
-                        return null;
-                }
+                result = version.Get(lookupKey, BloomFilter.Hash(key), out value);
             }
-            return version.Get(lookupKey, BloomFilter.Hash(key), out byte[]? value) == LookupResult.Found ? value : null;
+            if (result != LookupResult.Found)
+            {
+                value = default;
+                return false;
+            }
+            return true;
         }
         finally
         {

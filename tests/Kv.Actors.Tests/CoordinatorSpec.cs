@@ -271,7 +271,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, null, null) { Stored = (byte[])stored.Clone() });
         var ok = ExpectMsg<GetSucceeded>();
         Assert.Equal(["a"], ok.Siblings.Select(s => s.ToString()));
-        Assert.Same(stored, ok.Stored); // sent on as read, not encoded again
+        // Sent on as read, not encoded again (nor copied).
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(ok.Stored!.Value, out var passed));
+        Assert.Same(stored, passed.Array);
         replicas[2].Reply(new VnodeGetReply(2, gets[2].RequestId, null, null));
         Assert.True(replicas[2].ExpectMsg<VnodeApply>().Object.SameAs(a));
         replicas[0].ExpectNoMsg(TimeSpan.FromMilliseconds(200));

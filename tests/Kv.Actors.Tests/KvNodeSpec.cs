@@ -77,6 +77,8 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
             {
                 var reply = await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet("default"u8.ToArray(), "k"u8.ToArray(), 1), TimeSpan.FromSeconds(5));
                 Assert.Null(reply.Object);
+                Assert.Null(reply.Error);
+                Assert.False(reply.Found); // nothing stored: no bytes, not an empty encoding
             }
         }
         finally

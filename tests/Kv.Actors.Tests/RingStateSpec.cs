@@ -121,7 +121,20 @@ public sealed class RingStateSpec
         Assert.Equal(sibling, put.Value);
         var apply = (VnodeApply)RoundTrip(registry, new VnodeApply(ns, key, obj, true, VnodeApply.NoReply));
         Assert.True(apply.Object.SameAs(obj));
-        Assert.Null(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null))).Object);
+        // The encoding an object came in is kept with it (a replica stores it as it is) ...
+        Assert.Equal(KvObjectCodec.Encode(obj), apply.Encoded!.Value.ToArray());
+        // ... and an encoding at hand is what goes out: these bytes decode to another object, and
+        // arrive as they were sent, not re-encoded from the object.
+        var other = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("w"u8.ToArray(), "", 1, false)), "vn2");
+        var carried = (VnodeApply)RoundTrip(registry, new VnodeApply(ns, key, obj, true, 5) { Encoded = KvObjectCodec.Encode(other) });
+        Assert.True(carried.Object.SameAs(other));
+        var stamped = (VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, obj, false, null) { Encoded = KvObjectCodec.Encode(obj) });
+        Assert.True(stamped.Object!.SameAs(obj));
+        Assert.Equal(KvObjectCodec.Encode(obj), stamped.Encoded!.Value.ToArray());
+        Assert.Null(((VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, null, true, null))).Encoded);
+        var notFound = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null));
+        Assert.Null(notFound.Object);
+        Assert.False(notFound.Found); // no bytes is "not found", not an empty object
         Assert.True(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null))).Object!.SameAs(obj));
         // A vnode's reply carries the stored bytes it read and they go out as they are.
         var fromStore = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null) { Stored = KvObjectCodec.Encode(obj) });

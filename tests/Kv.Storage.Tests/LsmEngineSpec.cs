@@ -20,6 +20,33 @@ public class LsmEngineSpec
     }
 
     [Fact]
+    public void A_pinned_read_keeps_its_bytes_through_overwrites_flushes_compactions_and_deletes()
+    {
+        using var h = new EngineHarness();
+        h.Engine.Put(B("k"), B("from-the-memtable"));
+        Assert.True(h.Engine.TryGet(B("k"), out ReadOnlyMemory<byte> fromMemtable));
+        h.Engine.Flush();
+        Assert.True(h.Engine.TryGet(B("k"), out ReadOnlyMemory<byte> fromTable));
+        Assert.Equal("from-the-memtable", S(fromTable.ToArray()));
+        // What the engine does next never changes bytes a reader already holds.
+        for (int i = 0; i < 2000; i++)
+        {
+            h.Engine.Put(B($"k{i:D4}"), B(new string((char)('a' + (i % 26)), 100)));
+        }
+        h.Engine.Put(B("k"), B("overwritten-value"));
+        h.Engine.CompactRange();
+        h.Engine.Delete(B("k"));
+        h.Engine.CompactRange();
+        Assert.Equal("from-the-memtable", S(fromMemtable.ToArray()));
+        Assert.Equal("from-the-memtable", S(fromTable.ToArray()));
+        Assert.False(h.Engine.TryGet(B("k"), out ReadOnlyMemory<byte> gone));
+        Assert.True(gone.IsEmpty);
+        Assert.False(h.Engine.TryGet(B("never"), out _));
+        Assert.True(h.Engine.TryGet(B("k0007"), out ReadOnlyMemory<byte> other));
+        Assert.Equal(new string('h', 100), S(other.ToArray()));
+    }
+
+    [Fact]
     public void Data_survives_flush_compaction_and_reopen()
     {
         using var h = new EngineHarness();

@@ -10,8 +10,8 @@ public class MemTableSpec
 
     private static (LookupResult Result, string? Value) Lookup(MemTable mem, string key, ulong sequence)
     {
-        LookupResult r = mem.Get(InternalKey.ForSeek(B(key), sequence), out ReadOnlySpan<byte> value);
-        return (r, r == LookupResult.Found ? Encoding.UTF8.GetString(value) : null);
+        LookupResult r = mem.Get(InternalKey.ForSeek(B(key), sequence), out ReadOnlyMemory<byte> value);
+        return (r, r == LookupResult.Found ? Encoding.UTF8.GetString(value.Span) : null);
     }
 
     [Fact]

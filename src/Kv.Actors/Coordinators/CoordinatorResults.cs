@@ -24,7 +24,7 @@ public sealed record GetSucceeded(DvvSet<Sibling> Object)
     public VersionVector Context => Object.Join();
 
     /// <summary>The encoding of <see cref="Object"/> when every replica that answered stored exactly these bytes: sent as they are.</summary>
-    internal byte[]? Stored { get; init; }
+    internal ReadOnlyMemory<byte>? Stored { get; init; }
 }
 
 /// <summary>A read found nothing (or only tombstones); the context covers the tombstones.</summary>

@@ -101,7 +101,7 @@ public sealed class GetCoordinator : ReceiveActor
     /// The merge of the objects found, and its encoding when every replica that had the key stored the
     /// same bytes (the common case: then that object is the merge, decoded once, and nothing to repair).
     /// </summary>
-    private (DvvSet<Sibling>? Merged, byte[]? Stored) Merged()
+    private (DvvSet<Sibling>? Merged, ReadOnlyMemory<byte>? Stored) Merged()
     {
         if (Identical() is { } same)
             return (same.Object, same.Stored);
@@ -122,11 +122,11 @@ public sealed class GetCoordinator : ReceiveActor
         {
             if (!a.Found)
                 continue;
-            if (a.Stored is null)
+            if (a.Stored is not { } stored)
                 return null;
             if (first is null)
                 first = a;
-            else if (!a.Stored.AsSpan().SequenceEqual(first.Stored))
+            else if (!stored.Span.SequenceEqual(first.Stored!.Value.Span))
                 return null;
         }
         return first;

@@ -104,7 +104,7 @@ public sealed class PutCoordinator : ReceiveActor
             // The coordinating vnode stamped the new version; replicate it.
             _object = reply.Object;
             for (int r = 1; r < _replicas.Count; r++)
-                _replicas[r].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId), Self);
+                _replicas[r].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId) { Encoded = reply.Encoded }, Self);
         }
         if (!_acked[i])
         {

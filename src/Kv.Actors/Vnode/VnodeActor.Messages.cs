@@ -18,6 +18,12 @@ public sealed record VnodeApply(byte[] Namespace, byte[] Key, DvvSet<Sibling> Ob
 {
     /// <summary>Request id of fire-and-forget applies (read repair): no reply is sent.</summary>
     public const long NoReply = -1;
+
+    /// <summary>
+    /// <see cref="Object"/>'s encoding when it is at hand (the coordinating vnode's, or the bytes it
+    /// was read from off the wire): sent and stored as it is instead of encoded again.
+    /// </summary>
+    internal ReadOnlyMemory<byte>? Encoded { get; init; }
 }
 
 /// <summary>
@@ -34,16 +40,17 @@ public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling
     /// <summary>The object read; when the reply carries <see cref="Stored"/>, decoded from it on first use.</summary>
     public DvvSet<Sibling>? Object
     {
-        get => _object ??= Stored is null ? null : KvObjectCodec.Decode(Stored);
+        get => _object ??= Stored is { } stored ? KvObjectCodec.Decode(stored.Span) : null;
         init => _object = value;
     }
 
     /// <summary>
     /// The object's stored encoding as the vnode read it (checked with <see cref="KvObjectCodec.Validate"/>
     /// by the vnode, and again by the deserializer when it crossed the wire): sent as it is, compared
-    /// byte for byte by the coordinator, and decoded only when the object is needed.
+    /// byte for byte by the coordinator, and decoded only when the object is needed. Not a copy: the
+    /// engine's own bytes (see <see cref="Kv.Storage.LsmEngine.TryGet"/>) or the parser's.
     /// </summary>
-    internal byte[]? Stored { get; init; }
+    internal ReadOnlyMemory<byte>? Stored { get; init; }
 
     /// <summary>Whether the replica holds the key (without decoding the object).</summary>
     public bool Found => _object is not null || Stored is not null;
@@ -54,4 +61,8 @@ public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling
 /// the coordinator already has it, and a replica's 1 KB echo was serialised for nothing), and whether
 /// it was fsynced; Error is set when it failed.
 /// </summary>
-public sealed record VnodePutReply(int Partition, long RequestId, DvvSet<Sibling>? Object, bool Durable, string? Error);
+public sealed record VnodePutReply(int Partition, long RequestId, DvvSet<Sibling>? Object, bool Durable, string? Error)
+{
+    /// <summary><see cref="Object"/>'s encoding, as the vnode stores it (passed on to the replicas).</summary>
+    internal ReadOnlyMemory<byte>? Encoded { get; init; }
+}

@@ -176,19 +176,19 @@ public sealed class VnodeActor : ReceiveActor
     {
         if (_pending.TryGetValue(storageKey, out var pending))
             return pending.Object;
-        var bytes = _engine!.Get(storageKey);
-        return bytes is null ? null : KvObjectCodec.Decode(bytes);
+        // The engine's own bytes, not a copy: the decoder copies what it keeps.
+        return _engine!.TryGet(storageKey, out var stored) ? KvObjectCodec.Decode(stored.Span) : null;
     }
 
-    private sealed class PendingWrite(DvvSet<Sibling> obj, byte[] encoded)
+    private sealed class PendingWrite(DvvSet<Sibling> obj, ReadOnlyMemory<byte> encoded)
     {
         public DvvSet<Sibling> Object = obj;
-        public byte[] Encoded = encoded;
+        public ReadOnlyMemory<byte> Encoded = encoded;
         public int Count = 1;
     }
 
     /// <summary>A write of this vnode committed (or failed); <see cref="Then"/> runs in the actor.</summary>
-    private sealed record WriteDone(byte[] Key, byte[] Encoded, Exception? Error, Action<Exception?> Then);
+    private sealed record WriteDone(byte[] Key, ReadOnlyMemory<byte> Encoded, Exception? Error, Action<Exception?> Then);
 
     /// <summary>
     /// Sends a write to the engine without waiting for it: the vnode goes on with its next message
@@ -196,7 +196,7 @@ public sealed class VnodeActor : ReceiveActor
     /// writes of the key see the new version at once. <paramref name="then"/> runs in the actor when
     /// the engine has committed it (durably if asked) or failed.
     /// </summary>
-    private void StartWrite(byte[] key, DvvSet<Sibling> obj, byte[] encoded, bool durable, Action<Exception?> then)
+    private void StartWrite(byte[] key, DvvSet<Sibling> obj, ReadOnlyMemory<byte> encoded, bool durable, Action<Exception?> then)
     {
         if (_pending.TryGetValue(key, out var pending))
         {
@@ -212,7 +212,7 @@ public sealed class VnodeActor : ReceiveActor
         Task write;
         try
         {
-            write = _engine!.PutAsync(key, encoded, durable);
+            write = _engine!.PutAsync(key, encoded.Span, durable);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -256,9 +256,15 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(get.Namespace, get.Key);
-            var stored = _pending.TryGetValue(key, out var pending) ? pending.Encoded : _engine!.Get(key);
-            if (stored is not null)
-                KvObjectCodec.Validate(stored); // checked here; decoded by the coordinator if it needs to
+            // The engine's own bytes, sent without a copy. (Spelled out: a null in a conditional with a
+            // ReadOnlyMemory would convert to an empty one, which is not "not found".)
+            ReadOnlyMemory<byte>? stored = null;
+            if (_pending.TryGetValue(key, out var pending))
+                stored = pending.Encoded;
+            else if (_engine!.TryGet(key, out var found))
+                stored = found;
+            if (stored is { } bytes)
+                KvObjectCodec.Validate(bytes.Span); // checked here; decoded by the coordinator if it needs to
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored }, Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException)
@@ -293,7 +299,7 @@ public sealed class VnodeActor : ReceiveActor
             // The new version goes back now (Riak's w) and the durable acknowledgement after the
             // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
             _dotsInFlight++;
-            sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null), Self);
+            sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null) { Encoded = encoded }, Self);
             StartWrite(key, updated, encoded, durable: true, error =>
             {
                 _dotsInFlight--;
@@ -335,6 +341,8 @@ public sealed class VnodeActor : ReceiveActor
             // so that the answer waits for a commit.)
             if (stored is not null && merged.SameAs(stored) && !_pending.ContainsKey(key))
                 Answer(null);
+            else if (apply.Encoded is { } encoded && (stored is null || merged.SameAs(apply.Object)))
+                StartWrite(key, merged, encoded, apply.Durable, Answer); // the incoming object as it came: no new encoding
             else
                 StartWrite(key, merged, KvObjectCodec.Encode(merged), apply.Durable, Answer);
         }
@@ -409,12 +417,12 @@ public sealed class VnodeActor : ReceiveActor
     private static bool BelongsHere(byte[] storageKey) => SplitStorageKey(storageKey) is { Ns.Length: > 0, Key.Length: > 0 };
 
     /// <summary>After a local write: while handing off, forward it and remember the key for the sweep.</summary>
-    private void Written(byte[] key, byte[] encoded)
+    private void Written(byte[] key, ReadOnlyMemory<byte> encoded)
     {
         if (_target is null)
             return;
         _dirty.Add(key);
-        KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(new HandoffBatch(_partition, HandoffBatch.Forwarded, [(key, encoded)], _self), Self);
+        KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(new HandoffBatch(_partition, HandoffBatch.Forwarded, [(key, encoded.ToArray())], _self), Self);
     }
 
     private void OnRing(Ring.Ring ring)

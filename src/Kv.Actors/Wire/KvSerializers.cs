@@ -32,8 +32,8 @@ public static class KvSerializers
             d => new VnodeCoordinatePut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Context), FromWire(d.Value), d.RequestId,
                 d.MaxSiblings, d.WarnSiblings, d.LastWriteWins));
         Add<VnodeApply, VnodeApplyData>(registry, 202,
-            m => new VnodeApplyData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encode(m.Object), Durable = m.Durable, RequestId = m.RequestId },
-            d => new VnodeApply(d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object), d.Durable, d.RequestId));
+            m => new VnodeApplyData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encoding(m.Object, m.Encoded), Durable = m.Durable, RequestId = m.RequestId },
+            d => new VnodeApply(d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object), d.Durable, d.RequestId) { Encoded = d.Object.Memory });
         Add<VnodeReap, VnodeReapData>(registry, 203,
             m => new VnodeReapData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encode(m.Object) },
             d => new VnodeReap(d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object)));
@@ -44,14 +44,17 @@ public static class KvSerializers
                 Object = m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : m.Object is null ? ByteString.Empty : Encode(m.Object),
                 Error = m.Error ?? "", HasError = m.Error is not null,
             },
-            d => new VnodeGetReply(d.Partition, d.RequestId, null, d.HasError ? d.Error : null) { Stored = d.Object.IsEmpty ? null : Validated(d.Object) });
+            d => new VnodeGetReply(d.Partition, d.RequestId, null, d.HasError ? d.Error : null) { Stored = d.Object.IsEmpty ? NoBytes : Validated(d.Object) });
         Add<VnodePutReply, VnodePutReplyData>(registry, 205,
             m => new VnodePutReplyData
             {
-                Partition = m.Partition, RequestId = m.RequestId, Object = m.Object is null ? ByteString.Empty : Encode(m.Object),
+                Partition = m.Partition, RequestId = m.RequestId, Object = m.Object is null ? ByteString.Empty : Encoding(m.Object, m.Encoded),
                 Durable = m.Durable, Error = m.Error ?? "", HasError = m.Error is not null,
             },
-            d => new VnodePutReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.Durable, d.HasError ? d.Error : null));
+            d => new VnodePutReply(d.Partition, d.RequestId, d.Object.IsEmpty ? null : Decode(d.Object), d.Durable, d.HasError ? d.Error : null)
+            {
+                Encoded = d.Object.IsEmpty ? NoBytes : d.Object.Memory,
+            });
         Add<HandoffBatch, HandoffBatchData>(registry, 206,
             m => new HandoffBatchData
             {
@@ -134,14 +137,20 @@ public static class KvSerializers
 
     private static ByteString Encode(DvvSet<Sibling> o) => UnsafeByteOperations.UnsafeWrap(KvObjectCodec.Encode(o));
 
+    /// <summary>No encoding. (A bare null in a conditional with a ReadOnlyMemory would become an empty one.)</summary>
+    private static readonly ReadOnlyMemory<byte>? NoBytes = null;
+
+    /// <summary>An object's encoding: the one at hand if there is one (never changed once made), else a new one.</summary>
+    private static ByteString Encoding(DvvSet<Sibling> o, ReadOnlyMemory<byte>? encoded) =>
+        encoded is { } e ? UnsafeByteOperations.UnsafeWrap(e) : Encode(o);
+
     private static DvvSet<Sibling> Decode(ByteString b) => KvObjectCodec.Decode(b.Span);
 
-    /// <summary>An object's encoding, checked, as an array (the parser's own copy when it is exactly the field).</summary>
-    private static byte[] Validated(ByteString b)
+    /// <summary>An object's encoding, checked: the parser's own copy (a ByteString never changes), not another.</summary>
+    private static ReadOnlyMemory<byte> Validated(ByteString b)
     {
         KvObjectCodec.Validate(b.Span);
-        return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(b.Memory, out var segment)
-            && segment.Offset == 0 && segment.Count == segment.Array!.Length ? segment.Array : b.ToByteArray();
+        return b.Memory;
     }
 
     private static IEnumerable<VvEntry> ToWire(VersionVector vv) => vv.Counters.Select(c => new VvEntry { Id = c.Key, Counter = c.Value });

@@ -78,8 +78,11 @@ internal sealed class MemTable
         Volatile.Write(ref _entries, _entries + 1);
     }
 
-    /// <summary>Looks up the newest version of a user key visible at the lookup key's sequence.</summary>
-    public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlySpan<byte> value)
+    /// <summary>
+    /// Looks up the newest version of a user key visible at the lookup key's sequence. The value is
+    /// the arena's own bytes (written once and never changed, so safe to keep and to share).
+    /// </summary>
+    public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlyMemory<byte> value)
     {
         value = default;
         SkipList.Node? node = _index.Get(InternalKey.UserKey(lookupKey));
@@ -101,7 +104,7 @@ internal sealed class MemTable
         {
             return LookupResult.Deleted;
         }
-        value = version.Value;
+        value = version.ValueMemory;
         return LookupResult.Found;
     }
 

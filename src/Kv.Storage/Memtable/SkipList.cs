@@ -36,6 +36,9 @@ internal sealed class SkipList
         public ReadOnlySpan<byte> Key => Chunk.AsSpan(Offset, KeyLength);
 
         public ReadOnlySpan<byte> Value => Chunk.AsSpan(Offset + KeyLength, Length - KeyLength);
+
+        /// <summary>The value as memory over the arena chunk (written once, never changed).</summary>
+        public ReadOnlyMemory<byte> ValueMemory => Chunk.AsMemory(Offset + KeyLength, Length - KeyLength);
     }
 
     /// <summary>A user key's node: its versions, newest first, and its links.</summary>

@@ -23,6 +23,9 @@ internal sealed class BlockIterator : IInternalIterator
 
     public ReadOnlySpan<byte> Value => _block.Data.AsSpan(_valueStart, _valueLength);
 
+    /// <summary>The value as memory over the block's bytes (a verified block is never changed).</summary>
+    public ReadOnlyMemory<byte> ValueMemory => _block.Data.AsMemory(_valueStart, _valueLength);
+
     public void SeekToFirst()
     {
         _next = _block.RestartPoint(0);

@@ -65,9 +65,9 @@ internal sealed class TableReader : IDisposable
     }
 
     /// <summary>Point lookup of the newest version of the lookup key's user key at or below its sequence.</summary>
-    public LookupResult Get(ReadOnlySpan<byte> lookupKey, uint userKeyHash, out byte[]? value)
+    public LookupResult Get(ReadOnlySpan<byte> lookupKey, uint userKeyHash, out ReadOnlyMemory<byte> value)
     {
-        value = null;
+        value = default;
         if (_filter is not null && !BloomFilter.MayContain(_filter, userKeyHash))
         {
             return LookupResult.NotFound;
@@ -94,7 +94,7 @@ internal sealed class TableReader : IDisposable
         {
             return LookupResult.Deleted;
         }
-        value = it.Value.ToArray();
+        value = it.ValueMemory; // the block's own bytes: cached blocks are shared and never changed
         return LookupResult.Found;
     }
 

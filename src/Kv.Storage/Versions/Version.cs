@@ -40,9 +40,9 @@ internal sealed class Version
         return total;
     }
 
-    public LookupResult Get(ReadOnlySpan<byte> lookupKey, uint hash, out byte[]? value)
+    public LookupResult Get(ReadOnlySpan<byte> lookupKey, uint hash, out ReadOnlyMemory<byte> value)
     {
-        value = null;
+        value = default;
         ReadOnlySpan<byte> userKey = InternalKey.UserKey(lookupKey);
         foreach (FileMetadata f in Files[0])
         {
