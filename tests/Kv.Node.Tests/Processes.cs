@@ -85,7 +85,14 @@ public static class Processes
         public async Task<int> WaitForExit(TimeSpan timeout)
         {
             using var cts = new CancellationTokenSource(timeout);
-            await Process.WaitForExitAsync(cts.Token);
+            try
+            {
+                await Process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the process did not exit within {timeout.TotalSeconds:0} s; output:\n{Output}");
+            }
             Process.WaitForExit();
             return Process.ExitCode;
         }
