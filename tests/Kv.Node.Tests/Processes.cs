@@ -34,7 +34,11 @@ public static class Processes
 
         public Running(string dll, string workingDirectory, params string[] args)
         {
-            var psi = new ProcessStartInfo("dotnet")
+            // Through env, which execs dotnet in its place, with SIGINT back to its default: a test
+            // runner started in the background (as scripts and CI often start it) has SIGINT ignored,
+            // the child would inherit that, and a Ctrl-C stop could not be tested. A terminal's
+            // Ctrl-C reaches a foreground node whose SIGINT is not ignored, which is what this gives.
+            var psi = new ProcessStartInfo("env")
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,
@@ -42,6 +46,8 @@ public static class Processes
                 RedirectStandardInput = true,
                 WorkingDirectory = workingDirectory,
             };
+            psi.ArgumentList.Add("--default-signal=INT");
+            psi.ArgumentList.Add("dotnet");
             psi.ArgumentList.Add(dll);
             foreach (string a in args)
                 psi.ArgumentList.Add(a);
