@@ -16,6 +16,7 @@ public sealed partial class LsmEngine
     private volatile bool _shuttingDown;
     private volatile Exception? _backgroundError;
     private long _flushes;
+    private long _flushDroppedEntries;
     private long _compactions;
     private long _trivialMoves;
     private long _compactionRead;
@@ -71,10 +72,15 @@ public sealed partial class LsmEngine
             imm = _imm[0];
         }
         long number = NewOutputNumber();
+        ulong smallestSnapshot;
+        lock (_mutex)
+        {
+            smallestSnapshot = _snapshots.First?.Value.Sequence ?? LastSequence;
+        }
         FileMetadata? meta;
         using (var it = imm.NewIterator())
         {
-            meta = BuildTable(it, number);
+            meta = BuildTable(it, number, smallestSnapshot);
         }
         var edit = new VersionEdit();
         if (meta is not null)

@@ -239,7 +239,7 @@ public sealed partial class LsmEngine
     {
         long number = NewOutputNumber();
         using IInternalIterator it = mem.NewIterator();
-        FileMetadata? meta = BuildTable(it, number);
+        FileMetadata? meta = BuildTable(it, number, InternalKey.MaxSequence - 1); // no snapshot exists during recovery
         if (meta is not null)
         {
             edit.NewFiles.Add((0, meta));
@@ -257,16 +257,46 @@ public sealed partial class LsmEngine
     }
 
     /// <summary>Writes every entry of <paramref name="it"/> to a new synced table; null if there were none.</summary>
-    private FileMetadata? BuildTable(IInternalIterator it, long number)
+    /// <summary>
+    /// Writes a memtable's entries to a new level-0 table, leaving out each version that a newer
+    /// version of the same key hides from every snapshot (as RocksDB's flush does; LevelDB leaves
+    /// that to compaction). Under a skewed write load most of a memtable is such versions. The
+    /// newest version of every key is kept, tombstones included: they must still hide older tables.
+    /// </summary>
+    private FileMetadata? BuildTable(IInternalIterator it, long number, ulong smallestSnapshot)
     {
         string path = FileNames.Table(Directory, number);
         var builder = new TableBuilder(_fs.Create(path), Options.BlockSize, Options.BloomBitsPerKey);
         try
         {
+            byte[] currentKey = new byte[64];
+            int currentLength = -1;
+            ulong lastSequenceForKey = InternalKey.MaxSequence;
+            long dropped = 0;
             for (it.SeekToFirst(); it.Valid; it.Next())
             {
-                builder.Add(it.Key, it.Value);
+                ReadOnlySpan<byte> key = it.Key;
+                ReadOnlySpan<byte> userKey = InternalKey.UserKey(key);
+                if (currentLength < 0 || !userKey.SequenceEqual(currentKey.AsSpan(0, currentLength)))
+                {
+                    if (currentKey.Length < userKey.Length)
+                    {
+                        currentKey = new byte[userKey.Length * 2];
+                    }
+                    userKey.CopyTo(currentKey);
+                    currentLength = userKey.Length;
+                    lastSequenceForKey = InternalKey.MaxSequence;
+                }
+                bool hidden = lastSequenceForKey <= smallestSnapshot;
+                lastSequenceForKey = InternalKey.TagOf(key) >> 8;
+                if (hidden)
+                {
+                    dropped++;
+                    continue;
+                }
+                builder.Add(key, it.Value);
             }
+            Interlocked.Add(ref _flushDroppedEntries, dropped);
             if (builder.Entries == 0)
             {
                 builder.Dispose();

@@ -283,6 +283,7 @@ public sealed partial class LsmEngine : IDisposable
             WalBytes = Interlocked.Read(ref _walBytes),
             WalSyncs = Interlocked.Read(ref _walSyncs),
             Flushes = Interlocked.Read(ref _flushes),
+            FlushDroppedEntries = Interlocked.Read(ref _flushDroppedEntries),
             Compactions = Interlocked.Read(ref _compactions),
             TrivialMoves = Interlocked.Read(ref _trivialMoves),
             CompactionBytesRead = Interlocked.Read(ref _compactionRead),

@@ -10,6 +10,9 @@ public sealed record StorageStatistics
     public long WalBytes { get; init; }
     public long WalSyncs { get; init; }
     public long Flushes { get; init; }
+
+    /// <summary>Versions a flush left out because a newer version of the key hid them from every snapshot.</summary>
+    public long FlushDroppedEntries { get; init; }
     public long Compactions { get; init; }
     public long TrivialMoves { get; init; }
     public long CompactionBytesRead { get; init; }

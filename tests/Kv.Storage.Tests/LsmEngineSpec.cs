@@ -95,6 +95,38 @@ public class LsmEngineSpec
     }
 
     [Fact]
+    public void A_flush_leaves_out_versions_no_snapshot_can_see_and_keeps_the_rest()
+    {
+        using var h = new EngineHarness();
+        h.Engine.Put(B("deleted"), B("in-an-older-table"));
+        h.Engine.Flush();
+        for (int i = 0; i < 100; i++)
+        {
+            h.Engine.Put(B("hot"), B($"v{i}"));
+        }
+        h.Engine.Put(B("deleted"), B("overwritten"));
+        h.Engine.Delete(B("deleted"));
+        h.Engine.Put(B("held"), B("seen-by-the-snapshot"));
+        using Snapshot snap = h.Engine.GetSnapshot();
+        h.Engine.Put(B("held"), B("after-the-snapshot"));
+        h.Engine.Flush();
+
+        // Left out: 99 hidden versions of "hot" and the value under "deleted"'s tombstone. Kept:
+        // the tombstone (it hides the older table's value) and both versions of "held" (the
+        // older one is the snapshot's).
+        Assert.Equal(100, h.Engine.GetStatistics().FlushDroppedEntries);
+        Assert.Equal("v99", S(h.Engine.Get(B("hot"))));
+        Assert.Equal("after-the-snapshot", S(h.Engine.Get(B("held"))));
+        Assert.Equal("seen-by-the-snapshot", S(h.Engine.Get(B("held"), snap)));
+        Assert.Null(h.Engine.Get(B("deleted")));
+        Assert.Null(h.Engine.Get(B("deleted"), snap));
+        h.Reopen();
+        Assert.Equal("v99", S(h.Engine.Get(B("hot"))));
+        Assert.Null(h.Engine.Get(B("deleted")));
+        Assert.Equal("after-the-snapshot", S(h.Engine.Get(B("held"))));
+    }
+
+    [Fact]
     public void Iterators_respect_bounds_and_prefixes()
     {
         using var h = new EngineHarness();

@@ -62,7 +62,7 @@ public static class StorageBench
             if (engine is not null)
             {
                 StorageStatistics s = engine.GetStatistics();
-                Console.WriteLine($"levels (files): {string.Join(' ', s.LevelFiles)}  flushes {s.Flushes}  compactions {s.Compactions}  stalls {s.Stalls} ({s.StallTime.TotalMilliseconds:F0} ms)  wal syncs {s.WalSyncs}  cache hit {Ratio(s.BlockCacheHits, s.BlockCacheMisses):P0}");
+                Console.WriteLine($"levels (files): {string.Join(' ', s.LevelFiles)}  flushes {s.Flushes} ({s.FlushDroppedEntries} hidden versions left out)  compactions {s.Compactions}  stalls {s.Stalls} ({s.StallTime.TotalMilliseconds:F0} ms)  wal syncs {s.WalSyncs}  cache hit {Ratio(s.BlockCacheHits, s.BlockCacheMisses):P0}");
             }
         }
         finally
