@@ -269,22 +269,14 @@ public sealed partial class LsmEngine
         var builder = new TableBuilder(_fs.Create(path), Options.BlockSize, Options.BloomBitsPerKey);
         try
         {
-            byte[] currentKey = new byte[64];
-            int currentLength = -1;
+            var current = new Util.CurrentUserKey();
             ulong lastSequenceForKey = InternalKey.MaxSequence;
             long dropped = 0;
             for (it.SeekToFirst(); it.Valid; it.Next())
             {
                 ReadOnlySpan<byte> key = it.Key;
-                ReadOnlySpan<byte> userKey = InternalKey.UserKey(key);
-                if (currentLength < 0 || !userKey.SequenceEqual(currentKey.AsSpan(0, currentLength)))
+                if (current.Advance(InternalKey.UserKey(key)))
                 {
-                    if (currentKey.Length < userKey.Length)
-                    {
-                        currentKey = new byte[userKey.Length * 2];
-                    }
-                    userKey.CopyTo(currentKey);
-                    currentLength = userKey.Length;
                     lastSequenceForKey = InternalKey.MaxSequence;
                 }
                 bool hidden = lastSequenceForKey <= smallestSnapshot;

@@ -35,8 +35,7 @@ internal sealed class CompactionJob(LsmEngine engine, CompactionPlan plan, ulong
         {
             children.Add(new LevelIterator(plan.Inputs[1], engine.Tables, fillCache: false));
         }
-        byte[] currentKey = new byte[64];
-        int currentLength = -1;
+        var current = new Util.CurrentUserKey();
         ulong lastSequenceForKey = InternalKey.MaxSequence;
         byte[] expiredTombstone = new byte[8];
         try
@@ -53,14 +52,8 @@ internal sealed class CompactionJob(LsmEngine engine, CompactionPlan plan, ulong
                 ulong tag = InternalKey.TagOf(key);
                 ulong sequence = tag >> 8;
                 var type = (EntryType)(byte)tag;
-                if (currentLength < 0 || !userKey.SequenceEqual(currentKey.AsSpan(0, currentLength)))
+                if (current.Advance(userKey))
                 {
-                    if (currentKey.Length < userKey.Length)
-                    {
-                        currentKey = new byte[userKey.Length * 2];
-                    }
-                    userKey.CopyTo(currentKey);
-                    currentLength = userKey.Length;
                     lastSequenceForKey = InternalKey.MaxSequence;
                     if (_builder is not null && _builder.FileSize >= o.TargetFileSize)
                     {
