@@ -72,15 +72,10 @@ public sealed partial class LsmEngine
             imm = _imm[0];
         }
         long number = NewOutputNumber();
-        ulong smallestSnapshot;
-        lock (_mutex)
-        {
-            smallestSnapshot = _snapshots.First?.Value.Sequence ?? LastSequence;
-        }
         FileMetadata? meta;
         using (var it = imm.NewIterator())
         {
-            meta = BuildTable(it, number, smallestSnapshot);
+            meta = BuildTable(it, number, SmallestSnapshot());
         }
         var edit = new VersionEdit();
         if (meta is not null)
@@ -114,6 +109,15 @@ public sealed partial class LsmEngine
         _env.ReleaseMemtable(imm.ApproximateMemoryUsage);
         Interlocked.Increment(ref _flushes);
         DeleteObsoleteFiles(atOpen: false);
+    }
+
+    /// <summary>The oldest sequence a reader may still read at: the oldest live snapshot's, else the latest.</summary>
+    private ulong SmallestSnapshot()
+    {
+        lock (_mutex)
+        {
+            return _snapshots.First?.Value.Sequence ?? LastSequence;
+        }
     }
 
     private void MaybeScheduleCompaction()
@@ -252,12 +256,7 @@ public sealed partial class LsmEngine
             Interlocked.Increment(ref _trivialMoves);
             return;
         }
-        ulong smallestSnapshot;
-        lock (_mutex)
-        {
-            smallestSnapshot = _snapshots.First?.Value.Sequence ?? LastSequence;
-        }
-        var job = new CompactionJob(this, plan, smallestSnapshot);
+        var job = new CompactionJob(this, plan, SmallestSnapshot());
         try
         {
             VersionEdit edit = job.Run();

@@ -256,12 +256,12 @@ public sealed partial class LsmEngine
         return number;
     }
 
-    /// <summary>Writes every entry of <paramref name="it"/> to a new synced table; null if there were none.</summary>
     /// <summary>
-    /// Writes a memtable's entries to a new level-0 table, leaving out each version that a newer
-    /// version of the same key hides from every snapshot (as RocksDB's flush does; LevelDB leaves
-    /// that to compaction). Under a skewed write load most of a memtable is such versions. The
-    /// newest version of every key is kept, tombstones included: they must still hide older tables.
+    /// Writes a memtable's entries to a new synced level-0 table (null if none remain), leaving out
+    /// each version that a newer version of the same key hides from every snapshot (as RocksDB's
+    /// flush does; LevelDB leaves that to compaction). Under a skewed write load most of a memtable
+    /// is such versions. The newest version of every key is kept, tombstones included: they must
+    /// still hide older tables.
     /// </summary>
     private FileMetadata? BuildTable(IInternalIterator it, long number, ulong smallestSnapshot)
     {
