@@ -221,27 +221,23 @@ public sealed class CommitLogSpec : IDisposable
     public async Task Callers_waiting_for_a_sync_hold_no_thread_one_fsync_serves_them_all_and_a_failed_one_fails_them_all()
     {
         using var log = new CommitLog("/waiters", _fs, 64 << 10, 4, groupWindow: TimeSpan.FromSeconds(1));
-        // No sync for a while: the first caller runs one at once, on its own thread.
-        Task first = log.SyncAsync(log.Append(1, B("first"), flush: false));
-        Assert.True(first.IsCompletedSuccessfully);
-        Assert.Equal(1, log.Syncs);
-        // The next one syncs on its thread too, after the rest of the window...
-        Task? starter = null;
-        var syncer = new Thread(() => starter = log.SyncAsync(log.Append(1, B("second"), flush: false)));
-        syncer.Start();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!log.SyncRunning && DateTime.UtcNow < deadline)
-            Thread.Sleep(1);
-        Assert.True(log.SyncRunning);
-        // ...and callers arriving meanwhile return at once and share that sync.
+        // No sync for a while: the log's sync thread runs one at once; the caller only waits.
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        await log.SyncAsync(log.Append(1, B("first"), flush: false)).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(clock.ElapsedMilliseconds < 900, $"the first sync took {clock.ElapsedMilliseconds} ms: it waited for a window");
+        Assert.Equal(1, log.Syncs);
+        // The next one is due only after the rest of the window: its caller gets a pending task at once...
+        clock.Restart();
+        Task second = log.SyncAsync(log.Append(1, B("second"), flush: false));
+        Assert.False(second.IsCompleted);
+        Assert.True(log.SyncRunning);
+        // ...and so do callers arriving meanwhile, who share that sync.
         var waiting = Enumerable.Range(0, 50).Select(n => log.SyncAsync(log.Append((ulong)(n % 3 + 1), B($"r{n}"), flush: false))).ToList();
-        Assert.True(clock.ElapsedMilliseconds < 300, $"50 calls took {clock.ElapsedMilliseconds} ms: a caller waited for the window");
+        Assert.True(clock.ElapsedMilliseconds < 300, $"51 calls took {clock.ElapsedMilliseconds} ms: a caller waited for the window");
         Assert.All(waiting, t => Assert.False(t.IsCompleted));
-        await Task.WhenAll(waiting).WaitAsync(TimeSpan.FromSeconds(10));
-        syncer.Join();
-        Assert.True(starter!.IsCompletedSuccessfully);
+        await Task.WhenAll(waiting.Append(second)).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(2, log.Syncs);
+        Assert.False(log.SyncRunning);
         // A failed sync fails everybody waiting for it, and every sync after it.
         _fs.FailWrites = true;
         Task failed = Task.Run(() => log.SyncAsync(log.Append(1, B("late"), flush: false)));

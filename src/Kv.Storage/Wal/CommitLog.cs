@@ -40,7 +40,9 @@ public sealed class CommitLog : IDisposable
     private long _segment;
     private long _appended;
     private long _synced;
-    private bool _syncing; // a sync round is running or queued
+    private bool _syncing; // a sync round is running or due (the sync thread's signal, under _syncLock)
+    private bool _closing; // Dispose began: the sync thread ends once no waiter is left
+    private readonly Thread _syncThread;
     private readonly List<(long Position, TaskCompletionSource Waiter)> _syncWaiters = [];
     private Exception? _error;
     private Task<IWritableFile>? _prepared; // a zero-filled file for a next segment
@@ -69,6 +71,12 @@ public sealed class CommitLog : IDisposable
         _dirty[_segment] = [];
         DeleteCleanSegments();
         PrepareNext();
+        // fdatasyncs run on a thread of their own, not on the thread pool: a sync round blocks for the
+        // whole fdatasync (~2 ms on this project's VM), and on a busy node a round is nearly always
+        // running, so a pool thread held by it made the pool inject workers (more threads waking each
+        // other on few cores) and held up the actors queued behind it.
+        _syncThread = new Thread(SyncLoop) { IsBackground = true, Name = "kv-commitlog-sync" };
+        _syncThread.Start();
     }
 
     public string Directory { get; }
@@ -444,10 +452,10 @@ public sealed class CommitLog : IDisposable
 
     /// <summary>
     /// Completes once every record up to <paramref name="position"/> is on stable storage. One
-    /// fdatasync serves everybody waiting: the caller that finds no sync running runs one itself
-    /// (after the rest of the group window), and callers arriving meanwhile wait for it without
-    /// holding a thread; whoever it did not cover gets the next one, run on the thread pool.
-    /// (Sleeping out the window on the syncing thread measured faster than a timer.)
+    /// fdatasync serves everybody waiting: the log's sync thread runs a round (after the rest of the
+    /// group window) whenever somebody waits, and callers wait for it without holding a thread;
+    /// whoever a round did not cover gets the next one. (Sleeping out the window on the syncing
+    /// thread measured faster than a timer.) Continuations run on the thread pool.
     /// </summary>
     internal Task SyncAsync(long position)
     {
@@ -464,14 +472,33 @@ public sealed class CommitLog : IDisposable
             }
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _syncWaiters.Add((position, waiter));
-            if (_syncing)
+            if (!_syncing)
             {
-                return waiter.Task;
+                _syncing = true;
+                Monitor.Pulse(_syncLock); // wakes the sync thread
             }
-            _syncing = true;
         }
-        SyncRound();
         return waiter.Task;
+    }
+
+    /// <summary>The sync thread: one round whenever somebody waits, until the log is disposed and nobody does.</summary>
+    private void SyncLoop()
+    {
+        while (true)
+        {
+            lock (_syncLock)
+            {
+                while (!_syncing && !_closing)
+                {
+                    Monitor.Wait(_syncLock);
+                }
+                if (!_syncing)
+                {
+                    return; // closing, and nobody waits
+                }
+            }
+            SyncRound();
+        }
     }
 
     /// <summary>Whether a sync round is running or queued (for tests).</summary>
@@ -552,7 +579,6 @@ public sealed class CommitLog : IDisposable
         }
         List<TaskCompletionSource>? done = null;
         List<TaskCompletionSource>? failed = null;
-        bool again = false;
         lock (_syncLock)
         {
             if (error is not null || _error is not null)
@@ -571,8 +597,7 @@ public sealed class CommitLog : IDisposable
                     }
                 }
             }
-            again = _syncWaiters.Count > 0;
-            _syncing = again;
+            _syncing = _syncWaiters.Count > 0; // the sync thread goes round again at once
         }
         if (failed is not null)
         {
@@ -588,10 +613,6 @@ public sealed class CommitLog : IDisposable
             {
                 w.TrySetResult();
             }
-        }
-        if (again)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(static log => log.SyncRound(), this, preferLocal: false);
         }
     }
 
@@ -679,6 +700,11 @@ public sealed class CommitLog : IDisposable
 
     public void Dispose()
     {
+        lock (_syncLock)
+        {
+            _closing = true;
+            Monitor.Pulse(_syncLock);
+        }
         lock (_appendLock)
         lock (_fsyncLock)
         {
@@ -717,6 +743,8 @@ public sealed class CommitLog : IDisposable
                 }
             }
         }
+        // A round still running fails its waiters on the closed writer; then the thread ends.
+        _syncThread.Join(TimeSpan.FromSeconds(10));
     }
 
     /// <summary>What went wrong closing the log (null if nothing): its tail may not be durable, or segments were left.</summary>
