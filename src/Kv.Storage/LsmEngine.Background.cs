@@ -401,8 +401,7 @@ public sealed partial class LsmEngine
             foreach (PendingWrite w in _awaitingSync)
             {
                 w.Done = true;
-                w.Completion?.TrySetResult();
-                w.Signal();
+                Settle(w);
             }
             _awaitingSync.Clear();
             Monitor.PulseAll(_writeLock);

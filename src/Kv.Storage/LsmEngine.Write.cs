@@ -44,15 +44,45 @@ public sealed partial class LsmEngine
         Sync,
     }
 
-    private sealed class PendingWrite(WriteBatch? batch, bool durable, WriteKind kind, TaskCompletionSource? completion)
+    private sealed class PendingWrite(WriteBatch? batch, bool durable, WriteKind kind, TaskCompletionSource? completion,
+        Action<Exception?, object?>? callback = null, object? state = null)
     {
         public readonly WriteBatch? Batch = batch;
         public readonly bool Durable = durable;
         public readonly WriteKind Kind = kind;
         public readonly TaskCompletionSource? Completion = completion;
+        public readonly Action<Exception?, object?>? Callback = callback;
+        public readonly object? State = state;
         public bool Done;
         public bool Leader;
         public Exception? Error;
+
+        /// <summary>A caller's thread waits for this write (and may be handed the lead).</summary>
+        public bool Synchronous => Completion is null && Callback is null;
+
+        /// <summary>Tells the writer its outcome (<see cref="Error"/>), however it waits.</summary>
+        public void Settle()
+        {
+            if (Completion is not null)
+            {
+                if (Error is null)
+                {
+                    Completion.TrySetResult();
+                }
+                else
+                {
+                    Completion.TrySetException(Error);
+                }
+            }
+            else if (Callback is not null)
+            {
+                Callback(Error, State);
+            }
+            else
+            {
+                Signal();
+            }
+        }
 
         /// <summary>Wakes a synchronous writer: its write is done or it now leads.</summary>
         public void Signal()
@@ -115,6 +145,31 @@ public sealed partial class LsmEngine
 
     public Task PutAsync(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool durable = false) =>
         WriteAsync(new WriteBatch().Put(key, value), durable);
+
+    /// <summary>
+    /// Applies a batch atomically without blocking the caller and without a task:
+    /// <paramref name="onCommitted"/> gets null once the batch is committed (after fsync if
+    /// <paramref name="durable"/>), or the error that stopped it. It runs on the thread that committed
+    /// the group, before the group's other writers hear of theirs, so it must be short and must neither
+    /// block nor throw: it is for callers that only pass the outcome on (an actor telling itself),
+    /// and it saves them the thread-pool hop a task's continuation costs. Do not change the batch until then.
+    /// </summary>
+    public void Write(WriteBatch batch, bool durable, Action<Exception?, object?> onCommitted, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(onCommitted);
+        ThrowIfDisposed();
+        if (batch.Count == 0)
+        {
+            onCommitted(null, state);
+            return;
+        }
+        Submit(new PendingWrite(batch, durable, WriteKind.Batch, null, onCommitted, state));
+    }
+
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/>; see <see cref="Write(WriteBatch, bool, Action{Exception?, object?}, object?)"/>.</summary>
+    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool durable, Action<Exception?, object?> onCommitted, object? state) =>
+        Write(new WriteBatch().Put(key, value), durable, onCommitted, state);
 
     public Task DeleteAsync(ReadOnlySpan<byte> key, bool durable = false) =>
         WriteAsync(new WriteBatch().Delete(key), durable);
@@ -195,7 +250,7 @@ public sealed partial class LsmEngine
         {
             return;
         }
-        if (w.Completion is null)
+        if (w.Synchronous)
         {
             RunLeader();
         }
@@ -285,7 +340,7 @@ public sealed partial class LsmEngine
                     return;
                 }
                 PendingWrite front = _writers.Peek();
-                if (front.Completion is null)
+                if (front.Synchronous)
                 {
                     // Like LevelDB: the next synchronous writer leads the next group while this
                     // thread returns to its caller, so no caller commits for everyone for long.
@@ -329,19 +384,20 @@ public sealed partial class LsmEngine
         foreach (PendingWrite w in finished)
         {
             Volatile.Write(ref w.Done, true);
-            if (w.Completion is null)
-            {
-                w.Signal();
-                continue;
-            }
-            if (w.Error is null)
-            {
-                w.Completion.TrySetResult();
-            }
-            else
-            {
-                w.Completion.TrySetException(w.Error);
-            }
+            Settle(w);
+        }
+    }
+
+    /// <summary>Tells a writer its outcome; a callback that throws is logged, so the other writers still hear of theirs.</summary>
+    private void Settle(PendingWrite w)
+    {
+        try
+        {
+            w.Settle();
+        }
+        catch (Exception e)
+        {
+            LogEvent($"a write's completion callback threw: {e.Message}");
         }
     }
 

@@ -213,6 +213,44 @@ public class LsmEngineSpec
     }
 
     [Fact]
+    public async Task Callback_writes_hear_once_after_their_commit_errors_included_and_a_throwing_callback_stops_nobody()
+    {
+        using var h = new EngineHarness();
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<(int N, Exception? Error, bool Readable)>();
+        void OnCommitted(Exception? error, object? state)
+        {
+            int n = (int)state!;
+            // Called after the commit: the write is already readable, and it is durable when asked.
+            heard.Enqueue((n, error, error is null && h.Engine.Get(B($"c{n:D3}")) is not null));
+            if (n % 10 == 3)
+                throw new InvalidOperationException("a callback that throws");
+        }
+        for (int n = 0; n < 100; n++)
+            h.Engine.Put(B($"c{n:D3}"), B($"v{n}"), durable: n % 2 == 0, OnCommitted, n);
+        // Ten of the callbacks throw: the writes after them must still be heard.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (heard.Count < 100 && DateTime.UtcNow < deadline)
+            await Task.Delay(5);
+        Assert.Equal(100, heard.Count);
+        Assert.Equal(Enumerable.Range(0, 100), heard.Select(x => x.N).Order());
+        Assert.All(heard, x => Assert.Null(x.Error));
+        Assert.All(heard, x => Assert.True(x.Readable, $"write {x.N} was reported before it could be read"));
+        // A later write still commits: the throwing callbacks broke nothing.
+        await h.Engine.PutAsync(B("after"), B("x"), durable: true);
+        // The durable ones survive a power cut.
+        h.CrashAndReopen();
+        for (int n = 0; n < 100; n += 2)
+            Assert.Equal($"v{n}", S(h.Engine.Get(B($"c{n:D3}"))));
+        // A write the WAL cannot take reports its error, once.
+        h.Fs.FailWrites = true;
+        var failed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Engine.Put(B("doomed"), B("v"), durable: true, (error, _) => failed.SetResult(error), null);
+        var reported = await failed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        h.Fs.FailWrites = false;
+        Assert.IsAssignableFrom<IOException>(reported);
+    }
+
+    [Fact]
     public void Tombstones_are_kept_until_their_grace_period_has_passed()
     {
         var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));

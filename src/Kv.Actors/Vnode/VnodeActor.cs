@@ -187,8 +187,24 @@ public sealed class VnodeActor : ReceiveActor
         public int Count = 1;
     }
 
-    /// <summary>A write of this vnode committed (or failed); <see cref="Then"/> runs in the actor.</summary>
-    private sealed record WriteDone(byte[] Key, ReadOnlyMemory<byte> Encoded, Exception? Error, Action<Exception?> Then);
+    /// <summary>A write of this vnode committed (or failed, <see cref="Error"/>); <see cref="Then"/> runs in the actor.</summary>
+    private sealed class WriteDone(IActorRef vnode, byte[] key, ReadOnlyMemory<byte> encoded, Action<Exception?> then)
+    {
+        public byte[] Key { get; } = key;
+
+        public ReadOnlyMemory<byte> Encoded { get; } = encoded;
+
+        public Action<Exception?> Then { get; } = then;
+
+        public Exception? Error { get; private set; }
+
+        /// <summary>From the engine (once): the outcome, sent to the vnode as this message.</summary>
+        public void Report(Exception? error)
+        {
+            Error = error;
+            vnode.Tell(this, ActorRefs.NoSender);
+        }
+    }
 
     /// <summary>
     /// Sends a write to the engine without waiting for it: the vnode goes on with its next message
@@ -208,24 +224,17 @@ public sealed class VnodeActor : ReceiveActor
         {
             _pending[key] = new PendingWrite(obj, encoded);
         }
-        var self = Self;
-        Task write;
+        var done = new WriteDone(Self, key, encoded, then);
         try
         {
-            write = _engine!.PutAsync(key, encoded.Span, durable);
+            // The engine calls back on the thread that committed the group; the callback only tells this actor.
+            _engine!.Put(key, encoded.Span, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
-            write = Task.FromException(e);
+            done.Report(e);
         }
-        write.ContinueWith(
-            (t, state) => ((IActorRef)state!).Tell(new WriteDone(key, encoded, Failure(t), then), ActorRefs.NoSender),
-            self, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
-
-    /// <summary>Why a write did not commit (null if it did); a cancelled write is a failure too.</summary>
-    private static Exception? Failure(Task write) =>
-        write.IsCompletedSuccessfully ? null : write.Exception?.InnerException ?? new OperationCanceledException("the write was cancelled");
 
     private void OnWriteDone(WriteDone done)
     {
