@@ -152,7 +152,8 @@ public sealed partial class LsmEngine
     /// <paramref name="durable"/>), or the error that stopped it. It runs on the thread that committed
     /// the group, before the group's other writers hear of theirs, so it must be short and must neither
     /// block nor throw: it is for callers that only pass the outcome on (an actor telling itself),
-    /// and it saves them the thread-pool hop a task's continuation costs. Do not change the batch until then.
+    /// and it saves them the thread-pool hop a task's continuation costs. (An empty batch is reported at
+    /// once, on the caller's thread.) Do not change the batch until then.
     /// </summary>
     public void Write(WriteBatch batch, bool durable, Action<Exception?, object?> onCommitted, object? state)
     {

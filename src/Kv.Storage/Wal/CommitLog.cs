@@ -470,6 +470,11 @@ public sealed class CommitLog : IDisposable
             {
                 return Task.CompletedTask;
             }
+            if (_closing)
+            {
+                // The sync thread may have ended: nobody would answer.
+                return Task.FromException(new ObjectDisposedException(nameof(CommitLog), $"the commit log in {Directory} is closed"));
+            }
             waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _syncWaiters.Add((position, waiter));
             if (!_syncing)
