@@ -8,7 +8,7 @@ namespace Kv.Storage.Memtable;
 /// table complete. A reader that read its sequence before the table finds every key written at or
 /// below that sequence.
 /// </summary>
-internal sealed class KeyIndex
+internal sealed class KeyIndex(SkipList list)
 {
     private Slot[] _slots = new Slot[64];
     private int _count;
@@ -16,21 +16,22 @@ internal sealed class KeyIndex
     private struct Slot
     {
         public int Hash;
-        public SkipList.Node? Node;
+        public long Node; // an arena reference (0: empty), so the table holds no object references
     }
 
     public int Count => _count;
 
     /// <summary>Adds the node of a user key not in the index yet. Single writer only.</summary>
-    public void Add(SkipList.Node node)
+    public void Add(long node)
     {
-        int hash = Hash(node.UserKey);
+        ReadOnlySpan<byte> userKey = list.UserKey(node);
+        int hash = Hash(userKey);
         Slot[] slots = _slots;
         int mask = slots.Length - 1;
         for (int i = hash & mask; ; i = (i + 1) & mask)
         {
-            SkipList.Node? existing = slots[i].Node;
-            if (existing is null)
+            long existing = slots[i].Node;
+            if (existing == 0)
             {
                 slots[i].Hash = hash;
                 Volatile.Write(ref slots[i].Node, node); // hash first: a reader that sees the node sees its hash
@@ -40,27 +41,27 @@ internal sealed class KeyIndex
                 }
                 return;
             }
-            if (slots[i].Hash == hash && existing.UserKey.SequenceEqual(node.UserKey))
+            if (slots[i].Hash == hash && list.UserKey(existing).SequenceEqual(userKey))
             {
                 throw new InvalidOperationException("the user key has a node already");
             }
         }
     }
 
-    /// <summary>The node of <paramref name="userKey"/>, or null.</summary>
-    public SkipList.Node? Get(ReadOnlySpan<byte> userKey)
+    /// <summary>The node of <paramref name="userKey"/>, or 0.</summary>
+    public long Get(ReadOnlySpan<byte> userKey)
     {
         int hash = Hash(userKey);
         Slot[] slots = Volatile.Read(ref _slots);
         int mask = slots.Length - 1;
         for (int i = hash & mask; ; i = (i + 1) & mask)
         {
-            SkipList.Node? node = Volatile.Read(ref slots[i].Node);
-            if (node is null)
+            long node = Volatile.Read(ref slots[i].Node);
+            if (node == 0)
             {
-                return null;
+                return 0;
             }
-            if (slots[i].Hash == hash && node.UserKey.SequenceEqual(userKey))
+            if (slots[i].Hash == hash && list.UserKey(node).SequenceEqual(userKey))
             {
                 return node;
             }
@@ -73,12 +74,12 @@ internal sealed class KeyIndex
         int mask = bigger.Length - 1;
         foreach (Slot s in _slots)
         {
-            if (s.Node is null)
+            if (s.Node == 0)
             {
                 continue;
             }
             int i = s.Hash & mask;
-            while (bigger[i].Node is not null)
+            while (bigger[i].Node != 0)
             {
                 i = (i + 1) & mask;
             }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Kv.Storage.Memtable;
 
 /// <summary>Result of a point lookup in one layer of the tree.</summary>
@@ -15,23 +13,24 @@ internal enum LookupResult
 /// the WAL file that backs it, and a hash index from each user key to its node. A point lookup
 /// costs a hash probe instead of a walk down the skiplist (a dozen dependent cache misses once
 /// memtables outgrow the CPU cache), and so does a new version of a key already held: only a key
-/// new to the memtable walks the list to be linked in. Iterators walk the list.
+/// new to the memtable walks the list to be linked in. Iterators walk the list. Entries, nodes
+/// and version links are all records in the memtable's arena (see <see cref="Arena"/>): a
+/// memtable is a few objects however many entries it holds.
 /// </summary>
 internal sealed class MemTable
 {
-    private const int NodeOverhead = 64; // a node with its links, and its first version
-    private const int VersionOverhead = 48; // a later version
     private const int IndexEntryOverhead = 32; // a slot, with the table at most half full
-    private readonly SkipList _list;
-    private readonly KeyIndex _index = new();
     private readonly Arena _arena = new();
+    private readonly SkipList _list;
+    private readonly KeyIndex _index;
     private long _memoryUsage;
     private long _entries;
 
     public MemTable(long walNumber, uint seed)
     {
         WalNumber = walNumber;
-        _list = new SkipList(seed);
+        _list = new SkipList(_arena, seed);
+        _index = new KeyIndex(_list);
     }
 
     /// <summary>Number of the WAL file whose records this memtable holds.</summary>
@@ -47,34 +46,27 @@ internal sealed class MemTable
 
     public long Count => Volatile.Read(ref _entries);
 
-    public bool IsEmpty => _list.First is null;
+    public bool IsEmpty => _list.First == 0;
 
     /// <summary>Adds an entry. Single writer only.</summary>
     public void Add(ulong sequence, EntryType type, ReadOnlySpan<byte> userKey, ReadOnlySpan<byte> value)
     {
-        int keyLength = userKey.Length + InternalKey.TagSize;
-        int length = keyLength + value.Length;
-        byte[] chunk = _arena.Allocate(length, out int offset);
-        var data = chunk.AsSpan(offset, length);
-        userKey.CopyTo(data);
-        BinaryPrimitives.WriteUInt64LittleEndian(data[userKey.Length..], InternalKey.Tag(sequence, type));
-        value.CopyTo(data[keyLength..]);
-        // Sequences only grow, so the version just added is its key's newest. Readers see it no
-        // earlier than its sequence is published, which happens after this returns.
-        long overhead;
-        SkipList.Node? node = _index.Get(userKey);
-        if (node is null)
+        // Sequences only grow, so the version added is its key's newest. Readers see it no earlier
+        // than its sequence is published, which happens after this returns.
+        ulong tag = InternalKey.Tag(sequence, type);
+        long node = _index.Get(userKey);
+        int bytes;
+        if (node == 0)
         {
-            node = _list.Insert(new SkipList.Version(chunk, offset, keyLength, length, older: null));
+            node = _list.Insert(userKey, tag, value, out bytes);
             _index.Add(node);
-            overhead = NodeOverhead + IndexEntryOverhead;
+            bytes += IndexEntryOverhead;
         }
         else
         {
-            node.Push(new SkipList.Version(chunk, offset, keyLength, length, node.Newest));
-            overhead = VersionOverhead;
+            _list.Push(node, userKey, tag, value, out bytes);
         }
-        Volatile.Write(ref _memoryUsage, _memoryUsage + length + overhead);
+        Volatile.Write(ref _memoryUsage, _memoryUsage + bytes);
         Volatile.Write(ref _entries, _entries + 1);
     }
 
@@ -85,26 +77,26 @@ internal sealed class MemTable
     public LookupResult Get(ReadOnlySpan<byte> lookupKey, out ReadOnlyMemory<byte> value)
     {
         value = default;
-        SkipList.Node? node = _index.Get(InternalKey.UserKey(lookupKey));
-        if (node is null)
+        long node = _index.Get(InternalKey.UserKey(lookupKey));
+        if (node == 0)
         {
             return LookupResult.NotFound; // no version of the key at all
         }
         ulong sequence = InternalKey.SequenceOf(lookupKey);
-        SkipList.Version? version = node.Newest;
-        while (version is not null && InternalKey.SequenceOf(version.Key) > sequence)
+        long version = _list.Newest(node);
+        while (version != 0 && InternalKey.SequenceOf(_list.Key(version)) > sequence)
         {
-            version = version.Older; // a snapshot older than the newest version
+            version = _list.Older(version); // a snapshot older than the newest version
         }
-        if (version is null)
+        if (version == 0)
         {
             return LookupResult.NotFound;
         }
-        if (InternalKey.TypeOf(version.Key) == EntryType.Deletion)
+        if (InternalKey.TypeOf(_list.Key(version)) == EntryType.Deletion)
         {
             return LookupResult.Deleted;
         }
-        value = version.ValueMemory;
+        value = _list.ValueMemory(version);
         return LookupResult.Found;
     }
 

@@ -9,34 +9,34 @@ namespace Kv.Storage.Memtable;
 /// </summary>
 internal sealed class MemTableIterator(SkipList list) : IInternalIterator
 {
-    private SkipList.Node? _node;
-    private SkipList.Version? _version;
+    private long _node;
+    private long _version;
 
-    public bool Valid => _version is not null;
+    public bool Valid => _version != 0;
 
-    public ReadOnlySpan<byte> Key => _version!.Key;
+    public ReadOnlySpan<byte> Key => list.Key(_version);
 
-    public ReadOnlySpan<byte> Value => _version!.Value;
+    public ReadOnlySpan<byte> Value => list.Value(_version);
 
     public void SeekToFirst() => MoveTo(list.First);
 
     public void Seek(ReadOnlySpan<byte> target)
     {
-        SkipList.Node? node = list.Seek(InternalKey.UserKey(target));
-        if (node is null || !node.UserKey.SequenceEqual(InternalKey.UserKey(target)))
+        long node = list.Seek(InternalKey.UserKey(target));
+        if (node == 0 || !list.UserKey(node).SequenceEqual(InternalKey.UserKey(target)))
         {
             MoveTo(node);
             return;
         }
         // Same user key: the first version at or below the target's sequence, else the next key.
-        SkipList.Version? version = node.Newest;
-        while (version is not null && InternalKey.Compare(version.Key, target) < 0)
+        long version = list.Newest(node);
+        while (version != 0 && InternalKey.Compare(list.Key(version), target) < 0)
         {
-            version = version.Older;
+            version = list.Older(version);
         }
-        if (version is null)
+        if (version == 0)
         {
-            MoveTo(SkipList.NextOf(node));
+            MoveTo(list.NextOf(node));
             return;
         }
         _node = node;
@@ -45,10 +45,10 @@ internal sealed class MemTableIterator(SkipList list) : IInternalIterator
 
     public void Next()
     {
-        _version = _version!.Older;
-        if (_version is null)
+        _version = list.Older(_version);
+        if (_version == 0)
         {
-            MoveTo(SkipList.NextOf(_node!));
+            MoveTo(list.NextOf(_node));
         }
     }
 
@@ -56,9 +56,9 @@ internal sealed class MemTableIterator(SkipList list) : IInternalIterator
     {
     }
 
-    private void MoveTo(SkipList.Node? node)
+    private void MoveTo(long node)
     {
         _node = node;
-        _version = node?.Newest;
+        _version = node == 0 ? 0 : list.Newest(node);
     }
 }
