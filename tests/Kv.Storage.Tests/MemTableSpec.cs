@@ -15,15 +15,18 @@ public class MemTableSpec
     }
 
     [Fact]
-    public void The_arena_hands_out_disjoint_ranges_in_growing_chunks_and_large_entries_apart()
+    public void The_arena_hands_out_disjoint_aligned_ranges_in_growing_chunks_and_large_entries_apart_each_resolvable_by_reference()
     {
         var arena = new Arena();
         var taken = new List<(byte[] Chunk, int Offset, int Length)>();
         var rng = new Random(3);
         foreach (int length in Enumerable.Range(0, 3000).Select(_ => rng.Next(0, 2000)).Concat([Arena.LargeEntry, Arena.LargeEntry + 1, 70_000, 0, 5]))
         {
-            byte[] chunk = arena.Allocate(length, out int offset);
+            byte[] chunk = arena.Allocate(length, out int offset, out long reference);
             Assert.InRange(offset + length, 0, chunk.Length);
+            Assert.Equal(0, offset % 8); // links stored there are read and written whole
+            Assert.Same(chunk, arena.Chunk(reference));
+            Assert.Equal(offset, Arena.Offset(reference));
             taken.Add((chunk, offset, length));
         }
         foreach (var group in taken.GroupBy(t => t.Chunk))

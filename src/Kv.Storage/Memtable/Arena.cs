@@ -37,9 +37,6 @@ internal sealed class Arena
     /// <summary>Bytes reserved in chunks (and large entries) so far.</summary>
     public long Reserved { get; private set; }
 
-    /// <summary>Reserves <paramref name="length"/> bytes: the array and the offset where they start.</summary>
-    public byte[] Allocate(int length, out int offset) => Allocate(length, out offset, out _);
-
     /// <summary>
     /// Reserves <paramref name="length"/> bytes starting at an 8-byte boundary (so that the links
     /// stored there are read and written whole): the array, the offset, and the reference that
