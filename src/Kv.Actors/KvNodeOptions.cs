@@ -75,8 +75,14 @@ public sealed record KvNodeOptions
             throw new ArgumentOutOfRangeException(nameof(TargetNVal), TargetNVal, "kv.target-n-val must be at least 1");
         if (MaxKeyBytes < 1 || MaxKeyBytes > 64 * 1024)
             throw new ArgumentOutOfRangeException(nameof(MaxKeyBytes), MaxKeyBytes, "kv.max-key-size must be 1..65536");
+        // Every legal request must fit the engine: a key is stored behind its namespace (up to 255
+        // bytes), and one value alone (a sibling adds little) must stay under the engine's value limit.
+        if (Vnode.VnodeActor.StorageKeyLength(255, MaxKeyBytes) > LsmEngine.MaxKeySize)
+            throw new ArgumentOutOfRangeException(nameof(MaxKeyBytes), MaxKeyBytes, $"kv.max-key-size {MaxKeyBytes} with a 255-byte namespace exceeds the storage engine's key limit ({LsmEngine.MaxKeySize} bytes)");
         if (MaxObjectBytes < 1 || MaxObjectBytes > 16 * 1024 * 1024)
             throw new ArgumentOutOfRangeException(nameof(MaxObjectBytes), MaxObjectBytes, "kv.max-object-size must be 1 B..16 MiB");
+        if (MaxObjectBytes + (64L << 10) > LsmEngine.MaxValueSize)
+            throw new ArgumentOutOfRangeException(nameof(MaxObjectBytes), MaxObjectBytes, $"kv.max-object-size {MaxObjectBytes} leaves no room for an object's metadata under the storage engine's value limit ({LsmEngine.MaxValueSize} bytes)");
         foreach (var (name, props) in Namespaces)
         {
             props.Validate(name);

@@ -14,8 +14,11 @@ namespace Kv.Storage;
 /// </summary>
 public sealed partial class LsmEngine : IDisposable
 {
-    /// <summary>Largest key accepted, as DESIGN.md sets it.</summary>
-    public const int MaxKeySize = 64 * 1024;
+    /// <summary>
+    /// Largest key accepted: DESIGN.md's 64 KiB plus 1 KiB for what a user of the engine puts around
+    /// its own keys (the store prefixes a key with its namespace, up to 257 bytes).
+    /// </summary>
+    public const int MaxKeySize = 65 * 1024;
 
     /// <summary>Largest value accepted.</summary>
     public const int MaxValueSize = 64 * 1024 * 1024;

@@ -118,4 +118,38 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task The_longest_legal_key_is_stored_and_a_longer_one_is_refused_without_restarting_a_vnode()
+    {
+        var (system, node, dir) = await StartAsync();
+        using var log = new LogCapture(system);
+        try
+        {
+            // 64 KiB (kv.max-key-size) behind the namespace: more than 64 KiB for the engine.
+            string longest = new('k', node.Options.MaxKeyBytes);
+            var put = await node.PutAsync("default", longest, "v"u8.ToArray(), options: new RequestOptions { W = 3, DW = 3 });
+            Assert.IsType<PutSucceeded>(put);
+            var got = Assert.IsType<GetSucceeded>(await node.GetAsync("default", longest, new RequestOptions { R = 3 }));
+            Assert.Equal(["v"], got.Siblings.Select(Text));
+
+            var tooLong = Assert.IsType<RequestFailed>(await node.PutAsync("default", longest + "k", "v"u8.ToArray()));
+            Assert.Equal(FailureCode.InvalidKey, tooLong.Code);
+            Assert.Contains("key must be 1..65536 bytes (got 65537)", tooLong.Reason, StringComparison.Ordinal);
+
+            // A vnode asked directly with a key the engine cannot hold answers with an error and stays up.
+            var replica = (await node.GetRingAsync())!.PreferenceList("default"u8, "x"u8, 1)[0];
+            var vnode = KvPaths.Vnode(system, replica.Node, replica.Partition);
+            var reply = await vnode.Ask<VnodeGetReply>(new VnodeGet("default"u8.ToArray(), new byte[LsmEngine.MaxKeySize], 9), TimeSpan.FromSeconds(5));
+            Assert.Contains("exceeds the storage engine's key limit", reply.Error, StringComparison.Ordinal);
+            var apply = await vnode.Ask<VnodePutReply>(new VnodeApply("default"u8.ToArray(), new byte[LsmEngine.MaxKeySize], got.Object, true, 10), TimeSpan.FromSeconds(5));
+            Assert.NotNull(apply.Error);
+            Assert.Equal(0, log.Count(Microsoft.Extensions.Logging.LogLevel.Warning, "supervisor decided"));
+        }
+        finally
+        {
+            await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

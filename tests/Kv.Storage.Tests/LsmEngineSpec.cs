@@ -154,11 +154,11 @@ public class LsmEngineSpec
     {
         using var h = new EngineHarness();
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => h.Engine.Put([], B("v"))).Message, StringComparison.Ordinal);
-        Assert.Contains("65537", Assert.Throws<ArgumentException>(() => h.Engine.Put(new byte[65537], B("v"))).Message, StringComparison.Ordinal);
+        Assert.Contains("66561", Assert.Throws<ArgumentException>(() => h.Engine.Put(new byte[LsmEngine.MaxKeySize + 1], B("v"))).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => h.Engine.Get([]));
         Assert.Throws<ArgumentException>(() => new WriteBatch().Put(B("k"), new byte[LsmEngine.MaxValueSize + 1]));
         Assert.Throws<ArgumentException>(() => LsmEngine.Open("/x", new StorageOptions { FileSystem = h.Fs, WriteBufferSize = 10 }));
-        h.Engine.Put(new byte[65536], B("max key is fine"));
+        h.Engine.Put(new byte[LsmEngine.MaxKeySize], B("max key is fine"));
         var other = LsmEngine.Open("/other", new StorageOptions { FileSystem = h.Fs });
         Snapshot foreign = other.GetSnapshot();
         Assert.Throws<ArgumentException>(() => h.Engine.Get(B("k"), foreign));

@@ -72,6 +72,11 @@ public sealed class VnodeActor : ReceiveActor
         ReceiveAsync<VnodeReap>(OnReap);
         ReceiveAsync<HandoffBatch>(OnHandoffBatch);
         Receive<RingChanged>(m => OnRing(m.Ring));
+        Receive<CurrentRing>(m =>
+        {
+            if (m.Ring is not null)
+                OnRing(m.Ring);
+        });
         Receive<TakeDirty>(_ => OnTakeDirty());
         Receive<HandoffFinished>(OnHandoffFinished);
         Receive<Terminated>(t =>
@@ -115,6 +120,18 @@ public sealed class VnodeActor : ReceiveActor
         _engine = LsmEngine.Open(_directory, _options);
     }
 
+    /// <summary>
+    /// After a failure the new instance knows no ring (and so no handoff target): it asks the ring
+    /// manager, and starts any handoff over. Writes the failed instance left with the engine still
+    /// report to this actor, and their callbacks answer their coordinators.
+    /// </summary>
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason);
+        Log.Warning($"vnode {_partition}: restarted after a failure ({reason.Message}); asking for the ring");
+        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
+    }
+
     protected override void PostStop()
     {
         if (_engine is null)
@@ -152,9 +169,15 @@ public sealed class VnodeActor : ReceiveActor
         }
     }
 
+    /// <summary>The length of the storage key of a key in a namespace.</summary>
+    internal static int StorageKeyLength(int nsLength, int keyLength) => 2 + nsLength + keyLength;
+
+    /// <summary>The engine's key for (namespace, key); an <see cref="ArgumentException"/> (a request error) if it cannot hold it.</summary>
     internal static byte[] StorageKey(byte[] ns, byte[] key)
     {
-        var k = new byte[2 + ns.Length + key.Length];
+        if (ns.Length > ushort.MaxValue || StorageKeyLength(ns.Length, key.Length) > LsmEngine.MaxKeySize)
+            throw new ArgumentException($"a key of {key.Length} bytes in a namespace of {ns.Length} bytes exceeds the storage engine's key limit ({LsmEngine.MaxKeySize} bytes)");
+        var k = new byte[StorageKeyLength(ns.Length, key.Length)];
         BinaryPrimitives.WriteUInt16BigEndian(k, (ushort)ns.Length);
         ns.CopyTo(k, 2);
         key.CopyTo(k, 2 + ns.Length);
@@ -230,7 +253,7 @@ public sealed class VnodeActor : ReceiveActor
             // The engine calls back on the thread that committed the group; the callback only tells this actor.
             _engine!.Put(key, encoded.Span, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ArgumentException)
         {
             done.Report(e);
         }
@@ -276,7 +299,7 @@ public sealed class VnodeActor : ReceiveActor
                 KvObjectCodec.Validate(bytes.Span); // checked here; decoded by the coordinator if it needs to
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored }, Self);
         }
-        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException)
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or ArgumentException)
         {
             Log.Error(e, $"vnode {_partition}: read failed: {e.Message}");
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, e.Message), Self);
@@ -305,6 +328,12 @@ public sealed class VnodeActor : ReceiveActor
             if (updated.Size > put.WarnSiblings)
                 Log.Warning($"vnode {_partition}: key {Convert.ToHexString(put.Key)} has {updated.Size} siblings (warn above {put.WarnSiblings}, refused above {put.MaxSiblings})");
             var encoded = KvObjectCodec.Encode(updated);
+            if (encoded.Length > LsmEngine.MaxValueSize)
+            {
+                // Refused before its dot goes out: siblings of large values outgrew what a key can hold.
+                sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, $"{TooManySiblings} ({updated.Size} siblings make an object of {encoded.Length} bytes, above the {LsmEngine.MaxValueSize} bytes a key can hold); write with the context of a read to resolve them"), Self);
+                return;
+            }
             // The new version goes back now (Riak's w) and the durable acknowledgement after the
             // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
             _dotsInFlight++;
@@ -322,7 +351,7 @@ public sealed class VnodeActor : ReceiveActor
                 sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, error.Message), Self);
             });
         }
-        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
             Log.Error(e, $"vnode {_partition}: coordinated put failed: {e.Message}");
             sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, e.Message), Self);
@@ -355,7 +384,7 @@ public sealed class VnodeActor : ReceiveActor
             else
                 StartWrite(key, merged, KvObjectCodec.Encode(merged), apply.Durable, Answer);
         }
-        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
             Answer(e);
         }
@@ -372,7 +401,7 @@ public sealed class VnodeActor : ReceiveActor
             if (stored is not null && stored.SameAs(reap.Object) && stored.Values.All(v => v.Deleted))
                 await _engine!.DeleteAsync(key, durable: true);
         }
-        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
             Log.Error(e, $"vnode {_partition}: reap failed: {e.Message}");
         }
@@ -412,7 +441,7 @@ public sealed class VnodeActor : ReceiveActor
             foreach (var (key, encoded) in changed)
                 Written(key, encoded);
         }
-        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
             Log.Error(e, $"vnode {_partition}: handoff batch {batch.Seq} from {batch.From} refused: {e.Message}");
             error = e.Message;
@@ -436,8 +465,8 @@ public sealed class VnodeActor : ReceiveActor
 
     private void OnRing(Ring.Ring ring)
     {
-        if (ring.Size <= _partition)
-            return;
+        if (ring.Size <= _partition || (_ring is not null && !ring.Equals(_ring) && !ring.Supersedes(_ring)))
+            return; // an older ring (the ring manager's answer after a restart may cross a newer one)
         _ring = ring;
         if (_forwardTo is not null)
         {
