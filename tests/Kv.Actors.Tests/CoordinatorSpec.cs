@@ -322,6 +322,82 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public void A_get_answers_once_all_replicas_have_answered_even_when_fewer_than_R_are_usable()
+    {
+        // notfound_ok off, R = 2: one value and two not-founds. Riak: r_val_unsatisfied, not a timeout.
+        var (_, a) = Get(3, 2, false, false, TimeSpan.FromSeconds(30));
+        var ga = a.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        a[0].Reply(new VnodeGetReply(0, ga[0].RequestId, Stamped("a", "r0"), null));
+        a[1].Reply(new VnodeGetReply(1, ga[1].RequestId, null, null));
+        a[2].Reply(new VnodeGetReply(2, ga[2].RequestId, null, null));
+        var shortOfR = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5)); // long before the 30 s timeout
+        Assert.Equal((1, 2), (shortOfR.Answered, shortOfR.Needed));
+        Assert.Equal("1 found, 2 not found (notfound_ok off)", shortOfR.Detail);
+
+        // notfound_ok off, R = 1, every replica without the key: not found once all have answered.
+        var (_, b) = Get(3, 1, false, false, TimeSpan.FromSeconds(30));
+        var gb = b.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        b[0].Reply(new VnodeGetReply(0, gb[0].RequestId, null, null));
+        b[1].Reply(new VnodeGetReply(1, gb[1].RequestId, null, null));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the third may still have it
+        b[2].Reply(new VnodeGetReply(2, gb[2].RequestId, null, null));
+        ExpectMsg<NotFound>(TimeSpan.FromSeconds(5));
+
+        // Only tombstones and not-founds: not found, with the tombstones' context.
+        var (_, c) = Get(3, 2, false, false, TimeSpan.FromSeconds(30));
+        var gc = c.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var tombstone = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(Sibling.Tombstone(1)), "r0");
+        c[0].Reply(new VnodeGetReply(0, gc[0].RequestId, tombstone, null));
+        c[1].Reply(new VnodeGetReply(1, gc[1].RequestId, null, null));
+        c[2].Reply(new VnodeGetReply(2, gc[2].RequestId, null, null));
+        Assert.Equal(VersionVector.Of(("r0", 1)), ExpectMsg<NotFound>(TimeSpan.FromSeconds(5)).Context);
+
+        // R = 3: two values and an error; the error is the answer, at once.
+        var (_, d) = Get(3, 3, true, false, TimeSpan.FromSeconds(30));
+        var gd = d.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        d[0].Reply(new VnodeGetReply(0, gd[0].RequestId, Stamped("a", "r0"), null));
+        d[1].Reply(new VnodeGetReply(1, gd[1].RequestId, Stamped("a", "r0"), null));
+        d[2].Reply(new VnodeGetReply(2, gd[2].RequestId, null, "disk failed"));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
+        Assert.Equal((2, 3, "disk failed"), (failed.Answered, failed.Needed, failed.Detail));
+
+        // notfound_ok off, R = 2: an error and a not-found leave R out of reach; the read ends early.
+        var (_, e) = Get(3, 2, false, false, TimeSpan.FromSeconds(30));
+        var ge = e.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        e[0].Reply(new VnodeGetReply(0, ge[0].RequestId, null, "disk failed"));
+        e[1].Reply(new VnodeGetReply(1, ge[1].RequestId, null, null));
+        Assert.Equal("disk failed", ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5)).Detail);
+    }
+
+    [Fact]
+    public void Basic_quorum_counts_errors_and_not_founds_against_a_majority()
+    {
+        // R = 1 and notfound_ok off: without basic_quorum an error and a not-found leave the third replica to wait for...
+        var (_, plain) = Get(3, 1, false, false, TimeSpan.FromSeconds(30));
+        var gp = plain.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        plain[0].Reply(new VnodeGetReply(0, gp[0].RequestId, null, "disk failed"));
+        plain[1].Reply(new VnodeGetReply(1, gp[1].RequestId, null, null));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        plain[2].Reply(new VnodeGetReply(2, gp[2].RequestId, Stamped("a", "r2"), null));
+        Assert.Equal(["a"], ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5)).Siblings.Select(v => v.ToString()));
+
+        // ...with it, they are a failed majority: the read fails at once (an error among them: not "not found").
+        var (_, basic) = Get(3, 1, false, true, TimeSpan.FromSeconds(30));
+        var gb = basic.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        basic[0].Reply(new VnodeGetReply(0, gb[0].RequestId, null, "disk failed"));
+        basic[1].Reply(new VnodeGetReply(1, gb[1].RequestId, null, null));
+        var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
+        Assert.Equal((0, 1, "disk failed"), (failed.Answered, failed.Needed, failed.Detail));
+
+        // Two errors with notfound_ok on and R = 1: a failed majority too.
+        var (_, errors) = Get(3, 1, true, true, TimeSpan.FromSeconds(30));
+        var ge = errors.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        errors[0].Reply(new VnodeGetReply(0, ge[0].RequestId, null, "disk failed"));
+        errors[1].Reply(new VnodeGetReply(1, ge[1].RequestId, null, "disk failed"));
+        ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Vnodes_on_real_storage_keep_siblings_resolve_with_context_and_survive_a_restart()
     {
         string dir = Directory.CreateTempSubdirectory("kv-vnode-").FullName;

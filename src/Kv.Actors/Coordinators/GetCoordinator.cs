@@ -7,12 +7,18 @@ namespace Kv.Actors.Coordinators;
 
 /// <summary>
 /// One read (an actor per request): asks all N replicas, answers after R (notfound_ok: a not-found
-/// counts toward R; basic_quorum: a majority of not-founds ends the read early), merging the
-/// versions it got (dominated ones drop out; concurrent ones stay as siblings, or the newest one
+/// counts toward R), merging the versions it got (dominated ones drop out; concurrent ones stay as siblings, or the newest one
 /// wins in a last_write_wins namespace). Then it waits for the remaining replicas until the
 /// timeout and sends the merged object to every replica that was missing it or held less (read
 /// repair). Then it stops. Answers are matched by partition, so a reply forwarded by a vnode that
 /// has handed its partition off still counts.
+/// <para>
+/// Failures end a read early, as in Riak's get core: errors, and not-founds when notfound_ok is
+/// off, reaching N - R + 1 (R can no longer be met) or, with basic_quorum, a majority of N
+/// (whichever is smaller). A read answers once all N have answered, whatever they said. An answer
+/// short of R is not found when there were no errors and nothing live was found, else
+/// <see cref="QuorumNotMet"/>.
+/// </para>
 /// </summary>
 public sealed class GetCoordinator : ReceiveActor
 {
@@ -25,6 +31,7 @@ public sealed class GetCoordinator : ReceiveActor
     private readonly Dictionary<int, VnodeGetReply> _answers = [];
     private readonly HashSet<int> _failed = [];
     private bool _replied;
+    private string? _lastError;
     private ICancelable? _timer;
 
     private sealed class Timeout
@@ -57,27 +64,53 @@ public sealed class GetCoordinator : ReceiveActor
         if (reply.Error is not null)
         {
             _failed.Add(reply.Partition);
-            if (!_replied && _replicas.Count - _failed.Count < _props.R)
-                Reply(new QuorumNotMet("get", Counted, _props.R, 0, 0, reply.Error));
+            _lastError = reply.Error;
         }
         else
         {
             _answers[reply.Partition] = reply;
         }
+        bool all = _answers.Count + _failed.Count == _replicas.Count;
         if (!_replied)
         {
-            int found = _answers.Values.Count(a => a.Found);
-            int notFound = _answers.Count - found;
             if (Counted >= _props.R)
                 Reply(Result());
-            else if (_props.BasicQuorum && notFound >= _replicas.Count / 2 + 1)
-                Reply(new NotFound(VersionVector.Empty));
+            else if (Failures >= FailThreshold || all)
+                Reply(ShortOfR());
         }
-        if (_answers.Count + _failed.Count == _replicas.Count)
+        if (all)
             RepairAndStop();
     }
 
+    /// <summary>Answers that count toward R: values found, and not-founds when notfound_ok is on.</summary>
     private int Counted => _props.NotFoundOk ? _answers.Count : _answers.Values.Count(a => a.Found);
+
+    /// <summary>Answers that count against R: errors, and not-founds when notfound_ok is off.</summary>
+    private int Failures => _failed.Count + (_props.NotFoundOk ? 0 : _answers.Values.Count(a => !a.Found));
+
+    /// <summary>Riak's fail threshold: R can no longer be met, or (basic_quorum) a majority failed.</summary>
+    private int FailThreshold
+    {
+        get
+        {
+            int n = _replicas.Count, cannotMeetR = n - _props.R + 1;
+            return _props.BasicQuorum ? Math.Min(n / 2 + 1, cannotMeetR) : cannotMeetR;
+        }
+    }
+
+    /// <summary>The answer when R was not met: not found if nothing failed and nothing live was found, else the quorum error.</summary>
+    private object ShortOfR()
+    {
+        if (_failed.Count == 0)
+        {
+            var (merged, _) = Merged();
+            if (merged is null || merged.Values.All(v => v.Deleted))
+                return new NotFound(merged?.Join() ?? VersionVector.Empty);
+        }
+        int found = _answers.Values.Count(a => a.Found);
+        string detail = _lastError ?? $"{found} found, {_answers.Count - found} not found (notfound_ok off)";
+        return new QuorumNotMet("get", Counted, _props.R, 0, 0, detail);
+    }
 
     private object Result()
     {
