@@ -370,6 +370,40 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public void Not_founds_of_unsynced_replicas_count_neither_toward_R_nor_against_it()
+    {
+        // Two replicas took their partitions over from a removed node and are still empty: with
+        // notfound_ok their not-founds used to make R = 2 and answer "not found" for a key that exists.
+        var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(30));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, null, null) { Unsynced = true });
+        replicas[2].Reply(new VnodeGetReply(2, gets[2].RequestId, null, null) { Unsynced = true });
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        var a = Stamped("a", "r0");
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, a, null));
+        Assert.Equal(["a"], ExpectMsg<GetSucceeded>(TimeSpan.FromSeconds(5)).Siblings.Select(v => v.ToString()));
+        // Read repair fills them.
+        Assert.True(replicas[1].ExpectMsg<VnodeApply>().Object.SameAs(a));
+        Assert.True(replicas[2].ExpectMsg<VnodeApply>().Object.SameAs(a));
+
+        // A value an unsynced replica has counts; with a synced not-found that makes R = 2.
+        var (_, mixed) = Get(3, 2, true, false, TimeSpan.FromSeconds(30));
+        var gm = mixed.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        mixed[0].Reply(new VnodeGetReply(0, gm[0].RequestId, a, null) { Unsynced = true });
+        mixed[1].Reply(new VnodeGetReply(1, gm[1].RequestId, null, null));
+        Assert.IsType<GetSucceeded>(ExpectMsg<object>(TimeSpan.FromSeconds(5)));
+
+        // Nobody synced has it: not found once all have answered.
+        var (_, none) = Get(3, 2, true, false, TimeSpan.FromSeconds(30));
+        var gn = none.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        none[0].Reply(new VnodeGetReply(0, gn[0].RequestId, null, null) { Unsynced = true });
+        none[1].Reply(new VnodeGetReply(1, gn[1].RequestId, null, null));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        none[2].Reply(new VnodeGetReply(2, gn[2].RequestId, null, null) { Unsynced = true });
+        ExpectMsg<NotFound>(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public void Basic_quorum_counts_errors_and_not_founds_against_a_majority()
     {
         // R = 1 and notfound_ok off: without basic_quorum an error and a not-found leave the third replica to wait for...

@@ -152,4 +152,58 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Partitions_taken_over_from_a_removed_node_fill_themselves_from_their_neighbours()
+    {
+        string dirA = Directory.CreateTempSubdirectory("kv-node-a-").FullName, dirB = Directory.CreateTempSubdirectory("kv-node-b-").FullName;
+        var a = CreateSystem("kv", new ActorSystemOptions { Remote = FastRemote(), Cluster = FastCluster() });
+        var b = CreateSystem("kv", new ActorSystemOptions { Remote = FastRemote(), Cluster = FastCluster() });
+        using var log = new LogCapture(a);
+        try
+        {
+            var clusterA = ClusterExt.Get(a);
+            clusterA.Join(clusterA.SelfAddress);
+            var nodeA = KvNode.Start(a, TestOptions(dirA));
+            ClusterExt.Get(b).Join(clusterA.SelfAddress);
+            var nodeB = KvNode.Start(b, TestOptions(dirB));
+            string[] both = [nodeA.Self, nodeB.Self];
+            Array.Sort(both, StringComparer.Ordinal);
+            await AwaitConditionAsync(async () => await nodeA.GetRingAsync() is { Settled: true } r && r.Members.SequenceEqual(both), TimeSpan.FromSeconds(30), "a settled ring of both nodes");
+
+            var keys = Enumerable.Range(0, 24).Select(i => "key" + i).ToList();
+            foreach (var key in keys)
+                Assert.IsType<PutSucceeded>(await nodeA.PutAsync("default", key, Encoding.UTF8.GetBytes(key), options: new RequestOptions { W = 3, DW = 3 }));
+
+            // b is downed (as after a crash; a stopping node would hand its data off first): its
+            // partitions go to a at once, into new, empty vnodes.
+            clusterA.Down(ClusterExt.Get(b).SelfAddress);
+            await b.Terminate();
+            await AwaitConditionAsync(async () => await nodeA.GetRingAsync() is { Settled: true } r && r.Members.SequenceEqual([nodeA.Self]), TimeSpan.FromSeconds(30), "a ring of a alone");
+            await AwaitConditionAsync(() => Task.FromResult(log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "filled from its neighbours; synced") == 8), TimeSpan.FromSeconds(30), "b's 8 partitions filled");
+            Assert.Equal(8, log.Count(Microsoft.Extensions.Logging.LogLevel.Information, "took the partition over without its data"));
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(dirA, "vnodes"), "VNODE_UNSYNCED", SearchOption.AllDirectories));
+
+            // Every replica holds every key again (asked directly: no read repair involved).
+            var ring = (await nodeA.GetRingAsync())!;
+            foreach (var key in keys)
+            {
+                foreach (var replica in ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(key), 3))
+                {
+                    var reply = await KvPaths.Vnode(a, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet("default"u8.ToArray(), Encoding.UTF8.GetBytes(key), 1), TimeSpan.FromSeconds(5));
+                    Assert.True(reply.Found, $"{key} on partition {replica.Partition}");
+                    Assert.False(reply.Unsynced);
+                }
+                var got = Assert.IsType<GetSucceeded>(await nodeA.GetAsync("default", key, new RequestOptions { R = 3, NotFoundOk = false }));
+                Assert.Equal([key], got.Siblings.Select(Text));
+            }
+        }
+        finally
+        {
+            await a.Terminate();
+            await b.Terminate();
+            Directory.Delete(dirA, recursive: true);
+            Directory.Delete(dirB, recursive: true);
+        }
+    }
 }

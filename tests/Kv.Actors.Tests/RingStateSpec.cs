@@ -39,6 +39,41 @@ public sealed class RingStateSpec
     }
 
     [Fact]
+    public void Partitions_taken_over_from_a_gone_node_are_lost_until_a_handoff_brings_them_and_the_ring_keeps_that()
+    {
+        var ring = Ring.Ring.Create(Three, 16);
+        Assert.Empty(ring.Lost); // a new cluster: nothing to fill
+        var alive = new HashSet<string>(["a", "b"]);
+        var without = ring.Reclaim(["a", "b"], alive, [], 4);
+        var fromC = Enumerable.Range(0, 16).Where(p => ring.Owners[p] == "c").ToList();
+        Assert.Equal(fromC, without.Lost);
+        Assert.NotEqual(new Ring.Ring(without.Version, without.Owners, without.Pending, without.Leaving), without); // part of the content
+        Assert.Equal(without.Lost, without.WithLeaving("a").Lost);
+
+        // c joins again: a handoff to it brings a lost partition's data along (as far as it goes).
+        alive.Add("c");
+        var rejoined = without.Reclaim(["a", "b", "c"], alive, [], 4);
+        Assert.Equal(without.Lost, rejoined.Lost); // owners unchanged until the transfers complete
+        var (p, from, to) = rejoined.Transfers.First(t => without.Lost.Contains(t.Partition));
+        Assert.DoesNotContain(p, rejoined.CompleteTransfer(p, from, to)!.Lost);
+
+        // Kept in the ring file and on the wire; a lost partition outside the ring is refused.
+        string dir = Directory.CreateTempSubdirectory("kv-ring-lost-").FullName;
+        try
+        {
+            RingFile.Write(Path.Combine(dir, "ring.bin"), without);
+            var read = RingFile.Read(Path.Combine(dir, "ring.bin"))!;
+            Assert.Equal(without, read);
+            Assert.Equal(fromC, read.Lost);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Assert.Throws<ArgumentException>(() => new Ring.Ring(1, without.Owners, null, null, [16]));
+    }
+
+    [Fact]
     public void A_leaving_node_stays_out_of_the_claim_until_it_has_left_the_cluster()
     {
         var ring = Ring.Ring.Create(Three, 16).WithLeaving("c");

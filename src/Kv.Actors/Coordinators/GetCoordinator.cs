@@ -17,7 +17,10 @@ namespace Kv.Actors.Coordinators;
 /// off, reaching N - R + 1 (R can no longer be met) or, with basic_quorum, a majority of N
 /// (whichever is smaller). A read answers once all N have answered, whatever they said. An answer
 /// short of R is not found when there were no errors and nothing live was found, else
-/// <see cref="QuorumNotMet"/>.
+/// <see cref="QuorumNotMet"/>. A not-found from a vnode that has not yet filled a partition it
+/// took over without data (<see cref="VnodeGetReply.Unsynced"/>) counts neither toward R nor
+/// against it; when only such answers keep a read short of R, the values the others found are the
+/// answer (and read repair gives them to the unsynced replicas).
 /// </para>
 /// </summary>
 public sealed class GetCoordinator : ReceiveActor
@@ -83,10 +86,13 @@ public sealed class GetCoordinator : ReceiveActor
     }
 
     /// <summary>Answers that count toward R: values found, and not-founds when notfound_ok is on.</summary>
-    private int Counted => _props.NotFoundOk ? _answers.Count : _answers.Values.Count(a => a.Found);
+    private int Counted => _props.NotFoundOk ? _answers.Values.Count(a => a.Found || !a.Unsynced) : _answers.Values.Count(a => a.Found);
 
     /// <summary>Answers that count against R: errors, and not-founds when notfound_ok is off.</summary>
-    private int Failures => _failed.Count + (_props.NotFoundOk ? 0 : _answers.Values.Count(a => !a.Found));
+    private int Failures => _failed.Count + (_props.NotFoundOk ? 0 : _answers.Values.Count(a => !a.Found && !a.Unsynced));
+
+    /// <summary>Not-founds of vnodes that have not filled a partition they took over: they count neither way.</summary>
+    private int Abstained => _answers.Values.Count(a => !a.Found && a.Unsynced);
 
     /// <summary>Riak's fail threshold: R can no longer be met, or (basic_quorum) a majority failed.</summary>
     private int FailThreshold
@@ -106,6 +112,9 @@ public sealed class GetCoordinator : ReceiveActor
             var (merged, _) = Merged();
             if (merged is null || merged.Values.All(v => v.Deleted))
                 return new NotFound(merged?.Join() ?? VersionVector.Empty);
+            // Short only because replicas still filling could not say: what the others have is the answer.
+            if (Counted + Abstained >= _props.R)
+                return Result();
         }
         int found = _answers.Values.Count(a => a.Found);
         string detail = _lastError ?? $"{found} found, {_answers.Count - found} not found (notfound_ok off)";

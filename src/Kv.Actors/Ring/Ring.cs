@@ -8,11 +8,12 @@ public sealed record Replica(int Partition, string Node, bool Fallback);
 /// clockwise from the key's partition with their owners (Riak's rule); with fewer nodes than N,
 /// some replicas share a node. <see cref="Pending"/> holds the owners the last claim chose: a
 /// partition whose pending owner differs from its owner is being handed off, and its owner
-/// changes only when the transfer completes (<see cref="CompleteTransfer"/>).
+/// changes only when the transfer completes (<see cref="CompleteTransfer"/>). <see cref="Lost"/>
+/// lists the partitions whose owner took them over without the previous owner's data.
 /// </summary>
 public sealed class Ring : IEquatable<Ring>
 {
-    public Ring(long version, IReadOnlyList<string> owners, IReadOnlyList<string>? pending = null, IEnumerable<string>? leaving = null)
+    public Ring(long version, IReadOnlyList<string> owners, IReadOnlyList<string>? pending = null, IEnumerable<string>? leaving = null, IEnumerable<int>? lost = null)
     {
         if (owners.Count == 0 || (owners.Count & (owners.Count - 1)) != 0)
             throw new ArgumentException("a ring has a power-of-two number of partitions", nameof(owners));
@@ -24,6 +25,9 @@ public sealed class Ring : IEquatable<Ring>
         Owners = owners.ToArray();
         Pending = pending?.ToArray() ?? Owners;
         Leaving = (leaving ?? []).Order(StringComparer.Ordinal).Distinct().ToArray();
+        Lost = (lost ?? []).Order().Distinct().ToArray();
+        if (Lost.Any(p => p < 0 || p >= owners.Count))
+            throw new ArgumentException("a lost partition is outside the ring", nameof(lost));
     }
 
     public long Version { get; }
@@ -39,6 +43,13 @@ public sealed class Ring : IEquatable<Ring>
     /// are not claimed again until they have left the cluster.
     /// </summary>
     public IReadOnlyList<string> Leaving { get; }
+
+    /// <summary>
+    /// Partitions whose current owner took them over when the previous owner was gone from the
+    /// cluster (nothing was handed off): a new, empty vnode there must fill itself from the other
+    /// replicas before its not-founds mean anything. A completed handoff takes a partition off.
+    /// </summary>
+    public IReadOnlyList<int> Lost { get; }
 
     public int Size => Owners.Count;
 
@@ -67,7 +78,8 @@ public sealed class Ring : IEquatable<Ring>
     {
         var pending = Claim.Compute(Pending, nodes, Size, targetN);
         var owners = Owners.Select((o, p) => alive.Contains(o) ? o : pending[p]).ToArray();
-        return new Ring(Version + 1, owners, pending, leaving.Where(alive.Contains));
+        var lost = Lost.Where(p => owners[p] == Owners[p]).Concat(Enumerable.Range(0, Size).Where(p => owners[p] != Owners[p]));
+        return new Ring(Version + 1, owners, pending, leaving.Where(alive.Contains), lost);
     }
 
     /// <summary>The ring after partition <paramref name="partition"/> moved from <paramref name="from"/> to <paramref name="to"/>; null if that transfer is not pending.</summary>
@@ -79,14 +91,14 @@ public sealed class Ring : IEquatable<Ring>
         owners[partition] = to;
         // A node that handed everything off stays in Leaving (so it is not claimed again while it
         // is still in the cluster) until the claimant sees it gone from the cluster.
-        return new Ring(Version + 1, owners, Pending, Leaving);
+        return new Ring(Version + 1, owners, Pending, Leaving, Lost.Where(p => p != partition));
     }
 
     /// <summary>The ring with <paramref name="node"/> marked as leaving (claim recomputed by the leader).</summary>
-    public Ring WithLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Append(node));
+    public Ring WithLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Append(node), Lost);
 
     /// <summary>The ring with <paramref name="node"/> no longer marked as leaving (it may be claimed again).</summary>
-    public Ring WithoutLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Where(n => n != node));
+    public Ring WithoutLeaving(string node) => new(Version + 1, Owners, Pending, Leaving.Where(n => n != node), Lost);
 
     /// <summary>
     /// Which of two rings wins when they differ: the higher version, and at the same version (two
@@ -97,7 +109,7 @@ public sealed class Ring : IEquatable<Ring>
 
     private string? _fingerprint;
 
-    private string Fingerprint => _fingerprint ??= string.Join('\n', Owners) + "|" + string.Join('\n', Pending) + "|" + string.Join('\n', Leaving);
+    private string Fingerprint => _fingerprint ??= string.Join('\n', Owners) + "|" + string.Join('\n', Pending) + "|" + string.Join('\n', Leaving) + "|" + string.Join(',', Lost);
 
     public bool Equals(Ring? other) => other is not null && Version == other.Version && Fingerprint == other.Fingerprint;
 

@@ -65,3 +65,16 @@ internal sealed record HandoffSlotGranted
 
 /// <summary>HandoffSender to the manager: done with the slot.</summary>
 internal sealed record ReleaseHandoffSlot(int Partition);
+
+/// <summary>
+/// To the vnode of <see cref="Partition"/> from an unsynced vnode of partition <see cref="For"/> on
+/// <see cref="Node"/> (one that took its partition over without the previous owner's data): send
+/// it the keys you hold whose preference list includes <see cref="For"/>, then <see cref="FillDone"/>.
+/// </summary>
+public sealed record FillRequest(int Partition, int For, string Node);
+
+/// <summary>To the unsynced vnode of <see cref="For"/>: the vnode of <see cref="Partition"/> sent it everything it had for it (acknowledged).</summary>
+public sealed record FillDone(int Partition, int For);
+
+/// <summary>From a fill sender to its vnode: every batch for <see cref="For"/> on <see cref="Node"/> was acknowledged.</summary>
+internal sealed record FillFinished(int For, string Node);

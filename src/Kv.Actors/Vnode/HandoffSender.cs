@@ -13,6 +13,11 @@ namespace Kv.Actors.Vnode;
 /// restart), keeping under MaxBytesPerSecond. Then it sweeps the keys written since the transfer
 /// began (the vnode forwards them as they come, this makes sure they arrived) until a sweep finds
 /// none, and tells the vnode. Progress (keys, bytes, state) goes to the manager.
+/// <para>
+/// A fill (<c>fillFor</c> set) sends another partition's unsynced vnode the keys of this one that
+/// belong to it (<c>filter</c>), in batches labelled with that partition, and tells the vnode
+/// <see cref="FillFinished"/> after the fold (no sweep: new writes reach that replica anyway).
+/// </para>
 /// </summary>
 public sealed class HandoffSender : ReceiveActor
 {
@@ -24,6 +29,8 @@ public sealed class HandoffSender : ReceiveActor
     private readonly bool _sweepOnly;
     private readonly HandoffOptions _options;
     private readonly IActorRef _manager;
+    private readonly int? _fillFor;
+    private readonly Func<byte[], bool>? _filter;
     private Snapshot? _snapshot;
     private StorageIterator? _iterator;
     private bool _folding;
@@ -44,9 +51,11 @@ public sealed class HandoffSender : ReceiveActor
         public static readonly SendNext Instance = new();
     }
 
-    public HandoffSender(int partition, LsmEngine engine, string target, string self, bool sweepOnly, HandoffOptions options, IActorRef manager)
+    public HandoffSender(int partition, LsmEngine engine, string target, string self, bool sweepOnly, HandoffOptions options, IActorRef manager,
+        int? fillFor = null, Func<byte[], bool>? filter = null)
     {
         (_partition, _engine, _target, _self, _sweepOnly, _options, _manager) = (partition, engine, target, self, sweepOnly, options, manager);
+        (_fillFor, _filter) = (fillFor, filter);
         Receive<HandoffSlotGranted>(_ => OnSlot());
         Receive<HandoffBatchAck>(OnAck);
         Receive<AckTimeout>(t =>
@@ -80,8 +89,11 @@ public sealed class HandoffSender : ReceiveActor
             _manager.Tell(new ReleaseHandoffSlot(_partition), Self);
     }
 
-    private void Report(HandoffState state) =>
-        _manager.Tell(new HandoffProgress(_partition, _target, state, _keys, _bytes, _lastError), Self);
+    private void Report(HandoffState state)
+    {
+        if (_fillFor is null) // a fill is not the partition's transfer
+            _manager.Tell(new HandoffProgress(_partition, _target, state, _keys, _bytes, _lastError), Self);
+    }
 
     private void OnSlot()
     {
@@ -112,9 +124,13 @@ public sealed class HandoffSender : ReceiveActor
         {
             while (_iterator!.Valid && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
             {
-                var item = (_iterator.Key.ToArray(), _iterator.Value.ToArray());
-                items.Add(item);
-                size += item.Item1.Length + item.Item2.Length;
+                var key = _iterator.Key.ToArray();
+                if (_filter is null || _filter(key))
+                {
+                    var item = (key, _iterator.Value.ToArray());
+                    items.Add(item);
+                    size += item.Item1.Length + item.Item2.Length;
+                }
                 _iterator.Next();
             }
             if (!_iterator.Valid)
@@ -140,7 +156,13 @@ public sealed class HandoffSender : ReceiveActor
         }
         if (items.Count > 0)
         {
-            Send(new HandoffBatch(_partition, ++_seq, items, _self));
+            Send(new HandoffBatch(_fillFor ?? _partition, ++_seq, items, _self));
+            return;
+        }
+        if (_fillFor is { } fillFor && !_folding)
+        {
+            Context.Parent.Tell(new FillFinished(fillFor, _target), Self);
+            Context.Stop(Self);
             return;
         }
         if (_folding || _sweep is { Count: > 0 })

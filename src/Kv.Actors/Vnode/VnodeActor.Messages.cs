@@ -54,6 +54,12 @@ public sealed record VnodeGetReply(int Partition, long RequestId, DvvSet<Sibling
 
     /// <summary>Whether the replica holds the key (without decoding the object).</summary>
     public bool Found => _object is not null || Stored is not null;
+
+    /// <summary>
+    /// The vnode took its partition over without the previous owner's data and has not filled it
+    /// yet: its not-found says nothing (a value it has still counts).
+    /// </summary>
+    public bool Unsynced { get; init; }
 }
 
 /// <summary>

@@ -35,6 +35,7 @@ public sealed class VnodeActor : ReceiveActor
 {
     private const string IdFile = "VNODE_ID";
     private const string CleanFile = "VNODE_CLEAN";
+    private const string UnsyncedFile = "VNODE_UNSYNCED";
 
     /// <summary>Start of the error a write gets when it would exceed the sibling limit.</summary>
     public const string TooManySiblings = "too many siblings";
@@ -57,9 +58,26 @@ public sealed class VnodeActor : ReceiveActor
     private readonly Dictionary<byte[], PendingWrite> _pending = new(ByteArrayComparer.Instance);
     private bool _retireWhenDrained;
     private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
+    // Unsynced: the partition was taken over without the previous owner's data (the ring lists it
+    // as lost) and this vnode started empty; not null while it is (the neighbours still to send).
+    private readonly Func<string, int> _nValOf;
+    private readonly int _maxNVal;
+    private bool _freshStart;
+    private bool _syncDecided;
+    private HashSet<int>? _filling;
+    private readonly Dictionary<(int For, string Node), IActorRef> _fills = [];
+    private ICancelable? _fillTimer;
 
-    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
+    private sealed class FillTick
     {
+        public static readonly FillTick Instance = new();
+    }
+
+    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null,
+        Func<string, int>? nValOf = null, int maxNVal = 3)
+    {
+        _nValOf = nValOf ?? (_ => 3);
+        _maxNVal = maxNVal;
         _partition = partition;
         _directory = directory;
         _options = options;
@@ -79,10 +97,16 @@ public sealed class VnodeActor : ReceiveActor
         });
         Receive<TakeDirty>(_ => OnTakeDirty());
         Receive<HandoffFinished>(OnHandoffFinished);
+        Receive<FillRequest>(OnFillRequest);
+        Receive<FillFinished>(OnFillFinished);
+        Receive<FillDone>(OnFillDone);
+        Receive<FillTick>(_ => AskFill());
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
                 _sender = null;
+            foreach (var (fill, sender) in _fills.Where(f => f.Value.Equals(t.ActorRef)).ToList())
+                _fills.Remove(fill);
         });
     }
 
@@ -118,6 +142,9 @@ public sealed class VnodeActor : ReceiveActor
             _options.FileSystem.SyncDirectory(_directory);
         }
         _engine = LsmEngine.Open(_directory, _options);
+        _freshStart = fresh;
+        if (File.Exists(Path.Combine(_directory, UnsyncedFile)))
+            _filling = []; // still filling since an earlier run: asks again once it has a ring
     }
 
     /// <summary>
@@ -134,6 +161,7 @@ public sealed class VnodeActor : ReceiveActor
 
     protected override void PostStop()
     {
+        _fillTimer?.Cancel();
         if (_engine is null)
             return;
         _engine.Dispose();
@@ -297,7 +325,7 @@ public sealed class VnodeActor : ReceiveActor
                 stored = found;
             if (stored is { } bytes)
                 KvObjectCodec.Validate(bytes.Span); // checked here; decoded by the coordinator if it needs to
-            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored }, Self);
+            Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored, Unsynced = _filling is not null }, Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or ArgumentException)
         {
@@ -468,6 +496,7 @@ public sealed class VnodeActor : ReceiveActor
         if (ring.Size <= _partition || (_ring is not null && !ring.Equals(_ring) && !ring.Supersedes(_ring)))
             return; // an older ring (the ring manager's answer after a restart may cross a newer one)
         _ring = ring;
+        CheckSync(ring);
         if (_forwardTo is not null)
         {
             _forwardTo = KvPaths.Vnode(Context.System, ring.Owners[_partition], _partition);
@@ -557,5 +586,117 @@ public sealed class VnodeActor : ReceiveActor
         _target = null;
         _forwardTo = KvPaths.Vnode(Context.System, owner, _partition);
         Context.Parent.Tell(new VnodeRetired(_partition), Self);
+    }
+
+    /// <summary>
+    /// The first ring after an empty start decides whether this vnode is unsynced: it owns a
+    /// partition the ring lists as lost (taken over when its previous owner was gone, nothing
+    /// handed off). A new cluster's vnodes and handoff targets are synced (nothing to fill, or
+    /// filled by the handoff). The decision is kept in a file until the vnode has filled itself.
+    /// </summary>
+    private void CheckSync(Ring.Ring ring)
+    {
+        if (_freshStart && !_syncDecided && _engine is not null)
+        {
+            _syncDecided = true;
+            if (ring.Owners[_partition] == _self && ring.Lost.Contains(_partition))
+            {
+                try
+                {
+                    DurableFile.Replace(Path.Combine(_directory, UnsyncedFile), []);
+                    _options.FileSystem.SyncDirectory(_directory);
+                }
+                catch (IOException e)
+                {
+                    Log.Warning($"vnode {_partition}: could not store the unsynced mark ({e.Message}); unsynced for this run");
+                }
+                _filling = [];
+                Log.Info($"vnode {_partition}: took the partition over without its data (ring v{ring.Version}); its not-founds do not count until it has filled itself from its neighbours");
+            }
+        }
+        if (_filling is { Count: 0 })
+            StartFill(ring);
+        else if (_filling is not null)
+            AskFill();
+    }
+
+    /// <summary>The partitions that share keys with this one: each key here has its replicas within maxNVal - 1 partitions either side.</summary>
+    private void StartFill(Ring.Ring ring)
+    {
+        int reach = Math.Min(_maxNVal - 1, ring.Size - 1);
+        for (int d = -reach; d <= reach; d++)
+        {
+            int q = ((_partition + d) % ring.Size + ring.Size) % ring.Size;
+            if (q != _partition)
+                _filling!.Add(q);
+        }
+        if (_filling!.Count == 0)
+            Synced();
+        else
+            AskFill();
+    }
+
+    /// <summary>Asks the neighbours that have not finished yet (again, after a while or a new ring).</summary>
+    private void AskFill()
+    {
+        if (_filling is not { Count: > 0 } || _ring is null || _engine is null)
+            return;
+        foreach (int q in _filling)
+            KvPaths.Vnode(Context.System, _ring.Owners[q], q).Tell(new FillRequest(q, _partition, _self), Self);
+        _fillTimer?.Cancel();
+        _fillTimer = Context.System.Scheduler.ScheduleTellOnce(_handoff.AckTimeout, Self, FillTick.Instance, Self);
+    }
+
+    private void OnFillDone(FillDone done)
+    {
+        if (done.For != _partition || _filling is null || !_filling.Remove(done.Partition) || _filling.Count > 0)
+            return;
+        Synced();
+    }
+
+    private void Synced()
+    {
+        try
+        {
+            File.Delete(Path.Combine(_directory, UnsyncedFile));
+            _options.FileSystem.SyncDirectory(_directory);
+        }
+        catch (IOException e)
+        {
+            Log.Warning($"vnode {_partition}: could not remove the unsynced mark ({e.Message}); it fills itself again at its next start");
+        }
+        _filling = null;
+        _fillTimer?.Cancel();
+        Log.Info($"vnode {_partition}: filled from its neighbours; synced");
+    }
+
+    /// <summary>A neighbour's unsynced vnode asks for this one's keys that belong to it.</summary>
+    private void OnFillRequest(FillRequest request)
+    {
+        if (Forwarding(request))
+            return;
+        if (_engine is null || _ring is null || request.Partition != _partition || request.For < 0 || request.For >= _ring.Size || _fills.ContainsKey((request.For, request.Node)))
+            return;
+        int size = _ring.Size, target = request.For;
+        var nValOf = _nValOf;
+        Func<byte[], bool> belongs = storageKey =>
+        {
+            if (SplitStorageKey(storageKey) is not { } split)
+                return false;
+            int n = nValOf(System.Text.Encoding.UTF8.GetString(split.Ns));
+            int own = KeyHash.PartitionOf(split.Ns, split.Key, size);
+            return ((target - own) % size + size) % size < n;
+        };
+        var engine = _engine;
+        var sender = Context.ActorOf(Props.Create(() => new HandoffSender(_partition, engine, request.Node, _self, false, _handoff, Context.Parent, target, belongs)),
+            "fill-" + Guid.NewGuid().ToString("N")[..8]);
+        Context.Watch(sender);
+        _fills[(request.For, request.Node)] = sender;
+    }
+
+    private void OnFillFinished(FillFinished done)
+    {
+        _fills.Remove((done.For, done.Node));
+        KvPaths.Vnode(Context.System, done.Node, done.For).Tell(new FillDone(_partition, done.For), Self);
     }
 }

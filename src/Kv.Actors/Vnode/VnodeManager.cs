@@ -67,11 +67,15 @@ public sealed class VnodeManager : ReceiveActor
 
     private bool Wanted(int p) => _ring is not null && p < _ring.Size && (_ring.Owners[p] == _self || _ring.Pending[p] == _self);
 
+    private int NValOf(string ns) => _options.PropsOf(ns).NVal;
+
+    private int MaxNVal => _options.Namespaces.Values.Select(n => n.NVal).Append(Coordinators.NamespaceProps.Default.NVal).Max();
+
     private IActorRef Start(int p)
     {
         var storage = _options.Storage with { Environment = _environment };
         var vnode = Context.ActorOf(
-            Props.Create(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff)),
+            Props.Create(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff, NValOf, MaxNVal)),
             KvPaths.VnodeName(p));
         Context.Watch(vnode);
         _vnodes[p] = vnode;

@@ -42,9 +42,9 @@ public static class KvSerializers
             {
                 Partition = m.Partition, RequestId = m.RequestId,
                 Object = m.Stored is { } stored ? UnsafeByteOperations.UnsafeWrap(stored) : m.Object is null ? ByteString.Empty : Encode(m.Object),
-                Error = m.Error ?? "", HasError = m.Error is not null,
+                Error = m.Error ?? "", HasError = m.Error is not null, Unsynced = m.Unsynced,
             },
-            d => new VnodeGetReply(d.Partition, d.RequestId, null, d.HasError ? d.Error : null) { Stored = d.Object.IsEmpty ? NoBytes : Validated(d.Object) });
+            d => new VnodeGetReply(d.Partition, d.RequestId, null, d.HasError ? d.Error : null) { Stored = d.Object.IsEmpty ? NoBytes : Validated(d.Object), Unsynced = d.Unsynced });
         Add<VnodePutReply, VnodePutReplyData>(registry, 205,
             m => new VnodePutReplyData
             {
@@ -65,6 +65,10 @@ public static class KvSerializers
         Add<HandoffBatchAck, HandoffBatchAckData>(registry, 207,
             m => new HandoffBatchAckData { Partition = m.Partition, Seq = m.Seq, Error = m.Error ?? "" },
             d => new HandoffBatchAck(d.Partition, d.Seq, d.Error.Length == 0 ? null : d.Error));
+        Add<FillRequest, FillRequestData>(registry, 240,
+            m => new FillRequestData { Partition = m.Partition, For = m.For, Node = m.Node },
+            d => new FillRequest(d.Partition, d.For, d.Node));
+        Add<FillDone, FillDoneData>(registry, 241, m => new FillDoneData { Partition = m.Partition, For = m.For }, d => new FillDone(d.Partition, d.For));
         Add<RingGossip, RingData>(registry, 210, m => ToWire(m.Ring), d => new RingGossip(FromWire(d)));
         Add<TransferComplete, TransferCompleteData>(registry, 211,
             m => new TransferCompleteData { Partition = m.Partition, From = m.From, To = m.To },
@@ -210,14 +214,14 @@ public static class KvSerializers
 
     internal static RingData ToWire(Ring.Ring ring) => new()
     {
-        Version = ring.Version, Owners = { ring.Owners }, Next = { ring.Pending }, Leaving = { ring.Leaving },
+        Version = ring.Version, Owners = { ring.Owners }, Next = { ring.Pending }, Leaving = { ring.Leaving }, Lost = { ring.Lost },
     };
 
     internal static Ring.Ring FromWire(RingData d)
     {
         try
         {
-            return new Ring.Ring(d.Version, d.Owners, d.Next.Count == 0 ? null : d.Next, d.Leaving);
+            return new Ring.Ring(d.Version, d.Owners, d.Next.Count == 0 ? null : d.Next, d.Leaving, d.Lost);
         }
         catch (ArgumentException e)
         {
