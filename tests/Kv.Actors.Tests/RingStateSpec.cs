@@ -174,12 +174,18 @@ public sealed class RingStateSpec
         // A vnode's reply carries the stored bytes it read and they go out as they are.
         var fromStore = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null) { Stored = KvObjectCodec.Encode(obj) });
         Assert.True(fromStore.Object!.SameAs(obj));
+        Assert.False(fromStore.Unsynced);
+        Assert.True(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null) { Unsynced = true })).Unsynced);
+        Assert.Equal(new FillRequest(5, 6, "kv://kv@h:1"), RoundTrip(registry, new FillRequest(5, 6, "kv://kv@h:1")));
+        Assert.Equal(new FillDone(5, 6), RoundTrip(registry, new FillDone(5, 6)));
         Assert.Equal("disk", ((VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, null, false, "disk"))).Error);
         var batch = (HandoffBatch)RoundTrip(registry, new HandoffBatch(4, 2, [(key, KvObjectCodec.Encode(obj))], "kv://kv@h:1"));
         Assert.Equal((4, 2L, "kv://kv@h:1"), (batch.Partition, batch.Seq, batch.From));
         Assert.Equal(key, batch.Items[0].Key);
         var ring = Ring.Ring.Create(Three, 8).WithLeaving("b");
         Assert.Equal(ring, ((RingGossip)RoundTrip(registry, new RingGossip(ring))).Ring);
+        var lost = ring.Reclaim(["a", "b"], new HashSet<string>(["a", "b"]), [], 4);
+        Assert.Equal(lost.Lost, ((RingGossip)RoundTrip(registry, new RingGossip(lost))).Ring.Lost);
         var kvPut = (KvPut)RoundTrip(registry, new KvPut(ns, key, sibling, ctx, options with { Hops = 1 }));
         Assert.Equal(options with { Hops = 1 }, kvPut.Options);
         Assert.Equal(RequestOptions.None, ((KvGet)RoundTrip(registry, new KvGet(ns, key, RequestOptions.None))).Options);
