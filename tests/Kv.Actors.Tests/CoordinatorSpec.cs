@@ -231,6 +231,59 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         }
     }
 
+    [Fact]
+    public async Task A_vnode_writes_a_key_it_holds_nothing_for_under_a_new_actor_epoch_also_after_a_restart()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-vnode-epoch-").FullName;
+        var options = new StorageOptions();
+        int started = 0;
+        try
+        {
+            IActorRef Start() => Sys.ActorOf(Props.Create(() => new VnodeActor(0, dir, options, "local", null)), "vnode-epoch-" + started++);
+            void Stop(IActorRef v)
+            {
+                Probe.Watch(v);
+                Sys.Stop(v);
+                Probe.ExpectTerminated(v);
+            }
+            // A coordinated put of key k with context ctx; returns the (actor, counter) of the new dot.
+            (string Actor, long Counter) PutOnce(IActorRef vnode, string k, VersionVector ctx)
+            {
+                vnode.Tell(new VnodeCoordinatePut(Ns, Encoding.UTF8.GetBytes(k), ctx, V("v"), 7), TestActor);
+                var early = ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5));
+                Assert.Null(early.Error);
+                Assert.True(ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5)).Durable);
+                var entry = early.Object!.Entries.Single(e => e.Values.Length > 0 && e.Values[0].Equals(V("v")));
+                return (entry.Id, entry.Counter);
+            }
+
+            var v = Start();
+            var a1 = PutOnce(v, "a", VersionVector.Empty);
+            var b1 = PutOnce(v, "b", VersionVector.Empty);
+            Assert.Equal(1, a1.Counter);
+            Assert.Equal(1, b1.Counter);
+            Assert.NotEqual(a1.Actor, b1.Actor); // each key this vnode holds nothing for: a new actor
+            var a2 = PutOnce(v, "a", VersionVector.Of((a1.Actor, 1)));
+            Assert.Equal((a1.Actor, 2L), a2); // a key it holds goes on under its actor: no new entry per write
+            // A context ahead of what is stored (the object was lost and came back older): a new epoch.
+            var a3 = PutOnce(v, "a", VersionVector.Of((a1.Actor, 5)));
+            Assert.NotEqual(a1.Actor, a3.Actor);
+            Stop(v);
+
+            v = Start(); // a clean restart: same identity, epochs past everything issued before
+            var c1 = PutOnce(v, "c", VersionVector.Empty);
+            Assert.DoesNotContain(c1.Actor, new[] { a1.Actor, b1.Actor, a3.Actor });
+            Assert.Equal(1, c1.Counter);
+            Assert.Equal((b1.Actor, 2L), PutOnce(v, "b", VersionVector.Of((b1.Actor, 1))));
+            Stop(v);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();

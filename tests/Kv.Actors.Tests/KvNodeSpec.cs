@@ -89,6 +89,34 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public async Task A_write_after_a_reap_is_not_dropped_by_an_old_context_kv679()
+    {
+        // Issue 26 / Riak's kv679: once the tombstone was reaped, the next put used to get the dot
+        // (vnode, 1) again, which the old context C already covered, so a write with C dropped it.
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            var all = new RequestOptions { R = 3, W = 3, DW = 3 };
+            var v1 = Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "v1"u8.ToArray(), options: all));
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "v1b"u8.ToArray(), v1.Context, all));
+            var read = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k679", all));
+            var c = read.Context;
+            Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "k679", c, all));
+            await AwaitConditionAsync(() => Task.FromResult(node.Stats.TombstonesReaped >= 1), TimeSpan.FromSeconds(10), "the tombstone reaped");
+
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "X"u8.ToArray(), options: all)); // acknowledged
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "Y"u8.ToArray(), c, all)); // an old context
+            var final = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k679", all));
+            Assert.Equal(["X", "Y"], final.Siblings.Select(Text).Order());
+        }
+        finally
+        {
+            await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Last_write_wins_namespaces_return_one_value_and_bad_requests_get_clear_errors()
     {
         var (system, node, dir) = await StartAsync();

@@ -44,6 +44,7 @@ public sealed class VnodeActor : ReceiveActor
     private readonly string _self;
     private readonly HandoffOptions _handoff;
     private LsmEngine? _engine;
+    private KeyEpochs? _epochs;
     private Ring.Ring? _ring;
     private string? _target;
     private IActorRef? _sender;
@@ -81,7 +82,7 @@ public sealed class VnodeActor : ReceiveActor
         });
     }
 
-    /// <summary>This replica's identity in dots.</summary>
+    /// <summary>This replica's identity; its dots are written as "{VnodeId}.{epoch}" (see <see cref="KeyEpochs"/>).</summary>
     public string VnodeId { get; private set; } = "";
 
     protected override void PreStart()
@@ -112,6 +113,7 @@ public sealed class VnodeActor : ReceiveActor
             File.Delete(cleanPath);
             _options.FileSystem.SyncDirectory(_directory);
         }
+        _epochs = new KeyEpochs(_directory, _options.FileSystem);
         _engine = LsmEngine.Open(_directory, _options);
     }
 
@@ -292,10 +294,14 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(put.Namespace, put.Key);
-            var stored = Read(key) ?? DvvSet<Sibling>.Empty;
+            var current = Read(key);
+            var stored = current ?? DvvSet<Sibling>.Empty;
             // last_write_wins: the new value replaces everything stored, whatever the client's context.
             var context = put.LastWriteWins ? stored.Join() : put.Context;
-            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, VnodeId);
+            // A key this identity has not written (or whose object is gone: reaped) gets a new epoch,
+            // so its counters never start again under an actor some context may already hold (kv679).
+            string actor = KeyEpochs.Continuing(VnodeId, current, put.Context) ?? KeyEpochs.Actor(VnodeId, _epochs!.Next());
+            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, actor);
             if (updated.Size > put.MaxSiblings)
             {
                 // Riak's guard against sibling explosion: refuse, store nothing.
