@@ -292,6 +292,31 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public void In_a_last_write_wins_namespace_a_newer_tombstone_wins_over_an_older_live_sibling()
+    {
+        // Issue 26: the newest LIVE value used to win, so a delete newer than a concurrent write was undone.
+        var replicas = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        var props = Props3(r: 2) with { LastWriteWins = true, AllowMult = false };
+        Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas.Select(x => x.Ref)), props, TestActor)));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var live = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("old"u8.ToArray(), "", 1000, false)), "r0");
+        var deleted = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(Sibling.Tombstone(2000)), "r1");
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, live, null));
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, deleted, null));
+        var notFound = ExpectMsg<NotFound>();
+        Assert.Equal(2, notFound.Context.Counters.Count); // the context covers both, so a write with it replaces both
+
+        // The other way round (a live value newer than the tombstone), the live value wins.
+        var replicas2 = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas2.Select(x => x.Ref)), props, TestActor)));
+        var gets2 = replicas2.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var newer = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("new"u8.ToArray(), "", 3000, false)), "r0");
+        replicas2[0].Reply(new VnodeGetReply(0, gets2[0].RequestId, newer, null));
+        replicas2[1].Reply(new VnodeGetReply(1, gets2[1].RequestId, deleted, null));
+        Assert.Equal(["new"], ExpectMsg<GetSucceeded>().Siblings.Select(s => s.ToString()));
+    }
+
+    [Fact]
     public void A_get_merges_concurrent_versions_into_siblings_and_repairs_stale_replicas()
     {
         var (_, replicas) = Get(3, 2, true, false, TimeSpan.FromSeconds(5));

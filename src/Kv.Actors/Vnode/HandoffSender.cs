@@ -112,6 +112,11 @@ public sealed class HandoffSender : ReceiveActor
         {
             while (_iterator!.Valid && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
             {
+                if (VnodeMetaKeys.IsMeta(_iterator.Key))
+                {
+                    _iterator.Next(); // the vnode's own records (reaped clocks, tombstone index) stay here
+                    continue;
+                }
                 var item = (_iterator.Key.ToArray(), _iterator.Value.ToArray());
                 items.Add(item);
                 size += item.Item1.Length + item.Item2.Length;

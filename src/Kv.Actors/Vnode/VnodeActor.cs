@@ -58,9 +58,19 @@ public sealed class VnodeActor : ReceiveActor
     private readonly Dictionary<byte[], PendingWrite> _pending = new(ByteArrayComparer.Instance);
     private bool _retireWhenDrained;
     private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
+    private readonly ReapingOptions _reaping;
+    private bool _anyReaped; // some reaped clock is stored: incoming objects are checked against it
+    private readonly Dictionary<byte[], (long Next, long Delay)> _reapAttempts = new(ByteArrayComparer.Instance);
+    private ICancelable? _sweepTimer;
 
-    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
+    private sealed class SweepTombstones
     {
+        public static readonly SweepTombstones Instance = new();
+    }
+
+    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null, ReapingOptions? reaping = null)
+    {
+        _reaping = reaping ?? ReapingOptions.Default;
         _partition = partition;
         _directory = directory;
         _options = options;
@@ -75,6 +85,7 @@ public sealed class VnodeActor : ReceiveActor
         Receive<RingChanged>(m => OnRing(m.Ring));
         Receive<TakeDirty>(_ => OnTakeDirty());
         Receive<HandoffFinished>(OnHandoffFinished);
+        Receive<SweepTombstones>(_ => OnSweepTombstones());
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
@@ -115,10 +126,13 @@ public sealed class VnodeActor : ReceiveActor
         }
         _epochs = new KeyEpochs(_directory, _options.FileSystem);
         _engine = LsmEngine.Open(_directory, _options);
+        _anyReaped = _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix).Any();
+        _sweepTimer = Context.System.Scheduler.ScheduleTellRepeatedly(_reaping.SweepInterval, _reaping.SweepInterval, Self, SweepTombstones.Instance, Self);
     }
 
     protected override void PostStop()
     {
+        _sweepTimer?.Cancel();
         if (_engine is null)
             return;
         _engine.Dispose();
@@ -230,7 +244,10 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             // The engine calls back on the thread that committed the group; the callback only tells this actor.
-            _engine!.Put(key, encoded.Span, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
+            var batch = new WriteBatch().Put(key, encoded.Span);
+            if (VnodeMetaKeys.AllTombstones(obj))
+                batch.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs)); // found by the reaping sweep
+            _engine!.Write(batch, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
         {
@@ -350,6 +367,14 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(apply.Namespace, apply.Key);
+            var admitted = Admitted(key, apply.Object);
+            if (admitted is null)
+            {
+                Answer(null); // all of it was deleted and reaped here: nothing to store
+                return;
+            }
+            if (!ReferenceEquals(admitted, apply.Object))
+                apply = apply with { Object = admitted, Encoded = null };
             var stored = Read(key);
             var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
             // Unchanged and committed: nothing to write. (Unchanged but still pending: written again,
@@ -376,7 +401,16 @@ public sealed class VnodeActor : ReceiveActor
             var key = StorageKey(reap.Namespace, reap.Key);
             var stored = Read(key);
             if (stored is not null && stored.SameAs(reap.Object) && stored.Values.All(v => v.Deleted))
-                await _engine!.DeleteAsync(key, durable: true);
+            {
+                // The object goes; its clock stays, so that nothing it covered can be stored again.
+                var write = new WriteBatch()
+                    .Delete(key)
+                    .Delete(VnodeMetaKeys.Tombstone(key))
+                    .Put(VnodeMetaKeys.Reaped(key), VnodeMetaKeys.ReapedRecord(stored, NowMs));
+                await _engine!.WriteAsync(write, durable: true);
+                _anyReaped = true;
+                _reapAttempts.Remove(key);
+            }
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException)
         {
@@ -403,13 +437,17 @@ public sealed class VnodeActor : ReceiveActor
             {
                 if (!BelongsHere(key))
                     throw new FormatException("a handed-off key is malformed");
-                var incoming = KvObjectCodec.Decode(obj);
+                var incoming = Admitted(key, KvObjectCodec.Decode(obj));
+                if (incoming is null)
+                    continue; // deleted and reaped here since that copy was made
                 var stored = Read(key);
                 var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
                 if (stored is null || !merged.SameAs(stored))
                 {
                     var encoded = KvObjectCodec.Encode(merged);
                     write.Put(key, encoded);
+                    if (VnodeMetaKeys.AllTombstones(merged))
+                        write.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs));
                     changed.Add((key, encoded));
                 }
             }
@@ -425,6 +463,88 @@ public sealed class VnodeActor : ReceiveActor
         }
         if (batch.Seq != HandoffBatch.Forwarded)
             sender.Tell(new HandoffBatchAck(_partition, batch.Seq, error), Self);
+    }
+
+    private long NowMs => Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// An object arriving from elsewhere (replication, read repair, handoff) without what a tombstone
+    /// reaped here covered (null when nothing is left): a copy made before the delete cannot bring
+    /// the key back, while writes the delete did not see are kept.
+    /// </summary>
+    private DvvSet<Sibling>? Admitted(byte[] key, DvvSet<Sibling> incoming)
+    {
+        if (!_anyReaped || !_engine!.TryGet(VnodeMetaKeys.Reaped(key), out var record))
+            return incoming;
+        var left = VnodeMetaKeys.WithoutReaped(incoming, VnodeMetaKeys.ReapedClock(record.Span));
+        return left is not null && left.SameAs(incoming) ? incoming : left;
+    }
+
+    /// <summary>
+    /// The periodic reaping sweep: each tombstone held longer than the grace is offered to the
+    /// node's router for reaping (which checks all N primaries), again with backoff until it is gone;
+    /// index entries of keys that are no longer tombstones are dropped; reaped clocks past their
+    /// retention are dropped. Nothing while handing off (tombstones stay until the transfer is done).
+    /// </summary>
+    private void OnSweepTombstones()
+    {
+        if (_engine is null || _target is not null || _forwardTo is not null)
+            return;
+        const int MaxPerSweep = 1000;
+        long now = NowMs;
+        long grace = (long)_reaping.Grace.TotalMilliseconds;
+        try
+        {
+            var router = Context.System.ActorSelection("/user/" + KvPaths.Router);
+            var stale = new WriteBatch();
+            int offered = 0;
+            foreach (var (indexKey, value) in _engine.ScanPrefix(VnodeMetaKeys.TombstonePrefix))
+            {
+                if (offered >= MaxPerSweep)
+                    break;
+                var key = VnodeMetaKeys.DataKey(indexKey);
+                if (VnodeMetaKeys.StampOf(value) is not { } stamp || SplitStorageKey(key) is not { } nsKey)
+                {
+                    stale.Delete(indexKey);
+                    continue;
+                }
+                if (now - stamp < grace || _pending.ContainsKey(key))
+                    continue;
+                var stored = Read(key);
+                if (stored is null || !VnodeMetaKeys.AllTombstones(stored))
+                {
+                    stale.Delete(indexKey); // written over (or reaped): nothing to reap
+                    _reapAttempts.Remove(key);
+                    continue;
+                }
+                long delay = (long)_reaping.SweepInterval.TotalMilliseconds;
+                if (_reapAttempts.TryGetValue(key, out var attempt))
+                {
+                    if (now < attempt.Next)
+                        continue;
+                    delay = Math.Min(attempt.Delay * 2, (long)_reaping.MaxBackoff.TotalMilliseconds);
+                }
+                _reapAttempts[key] = (now + delay, delay);
+                router.Tell(new ReapTombstone(nsKey.Ns, nsKey.Key), Self);
+                offered++;
+            }
+            long retention = (long)_reaping.ReapedRetention.TotalMilliseconds;
+            bool anyLeft = false;
+            foreach (var (reapedKey, value) in _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix))
+            {
+                if (VnodeMetaKeys.StampOf(value) is not { } stamp || now - stamp > retention)
+                    stale.Delete(reapedKey);
+                else
+                    anyLeft = true;
+            }
+            if (stale.Count > 0)
+                _engine.Write(stale, durable: false);
+            _anyReaped = anyLeft;
+        }
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            Log.Warning($"vnode {_partition}: tombstone sweep failed: {e.Message}");
+        }
     }
 
     // A vnode holds the keys of every preference list its partition is in (keys whose own
