@@ -273,6 +273,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             v = Start(); // a clean restart: same identity, epochs past everything issued before
             var c1 = PutOnce(v, "c", VersionVector.Empty);
             Assert.DoesNotContain(c1.Actor, new[] { a1.Actor, b1.Actor, a3.Actor });
+            Assert.EndsWith("." + (KeyEpochs.LeaseSize + 1), c1.Actor, StringComparison.Ordinal); // past the stored lease, not the last epoch used
             Assert.Equal(1, c1.Counter);
             Assert.Equal((b1.Actor, 2L), PutOnce(v, "b", VersionVector.Of((b1.Actor, 1))));
             Stop(v);
