@@ -54,6 +54,19 @@ public sealed record KvNodeOptions
     /// <summary>How long a tombstone stays after all primaries hold it before it is reaped (Riak's delete_mode 3 s).</summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How often each vnode looks for tombstones it has held longer than <see cref="TombstoneGrace"/>
+    /// and asks for them to be reaped (again, with backoff, until they are: after a reap that did not
+    /// happen, after a restart).
+    /// </summary>
+    public TimeSpan TombstoneSweepInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long a vnode keeps the clock of a tombstone it reaped: a copy older than the delete that
+    /// arrives meanwhile (late read repair, handoff from a node that was away) is dropped.
+    /// </summary>
+    public TimeSpan ReapedClockRetention { get; init; } = TimeSpan.FromDays(7);
+
     /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -89,6 +102,12 @@ public sealed record KvNodeOptions
             if (props.NVal > RingSize)
                 throw new ArgumentOutOfRangeException(nameof(Namespaces), props.NVal, $"namespace '{name}': n_val {props.NVal} exceeds the ring size {RingSize}");
         }
+        if (TombstoneGrace < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(TombstoneGrace), TombstoneGrace, "kv.tombstone-grace must be >= 0");
+        if (TombstoneSweepInterval <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(TombstoneSweepInterval), TombstoneSweepInterval, "kv.tombstone-sweep-interval must be > 0");
+        if (ReapedClockRetention <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ReapedClockRetention), ReapedClockRetention, "kv.reaped-clock-retention must be > 0");
         Handoff.Validate();
         return this;
     }

@@ -196,6 +196,8 @@ public sealed record NodeSettings(
             TargetNVal = s.Int("kv.target-n-val", 1, 1024),
             RingTick = s.Duration("kv.ring-tick", Ms, TimeSpan.FromMinutes(10)),
             TombstoneGrace = s.Duration("kv.tombstone-grace", TimeSpan.Zero, Week),
+            TombstoneSweepInterval = s.Duration("kv.tombstone-sweep-interval", Ms, Week),
+            ReapedClockRetention = s.Duration("kv.reaped-clock-retention", Ms, 366 * Week),
             MaxKeyBytes = (int)s.Size("kv.max-key-size", 1, 64 * 1024),
             MaxObjectBytes = (int)s.Size("kv.max-object-size", 1, 16 << 20),
             StrictNamespaces = s.Bool("kv.strict-namespaces"),

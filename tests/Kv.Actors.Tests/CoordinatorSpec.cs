@@ -231,11 +231,90 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         }
     }
 
+    [Fact]
+    public async Task A_vnode_writes_a_key_it_holds_nothing_for_under_a_new_actor_epoch_also_after_a_restart()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-vnode-epoch-").FullName;
+        var options = new StorageOptions();
+        int started = 0;
+        try
+        {
+            IActorRef Start() => Sys.ActorOf(Props.Create(() => new VnodeActor(0, dir, options, "local", null)), "vnode-epoch-" + started++);
+            void Stop(IActorRef v)
+            {
+                Probe.Watch(v);
+                Sys.Stop(v);
+                Probe.ExpectTerminated(v);
+            }
+            // A coordinated put of key k with context ctx; returns the (actor, counter) of the new dot.
+            (string Actor, long Counter) PutOnce(IActorRef vnode, string k, VersionVector ctx)
+            {
+                vnode.Tell(new VnodeCoordinatePut(Ns, Encoding.UTF8.GetBytes(k), ctx, V("v"), 7), TestActor);
+                var early = ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5));
+                Assert.Null(early.Error);
+                Assert.True(ExpectMsg<VnodePutReply>(TimeSpan.FromSeconds(5)).Durable);
+                var entry = early.Object!.Entries.Single(e => e.Values.Length > 0 && e.Values[0].Equals(V("v")));
+                return (entry.Id, entry.Counter);
+            }
+
+            var v = Start();
+            var a1 = PutOnce(v, "a", VersionVector.Empty);
+            var b1 = PutOnce(v, "b", VersionVector.Empty);
+            Assert.Equal(1, a1.Counter);
+            Assert.Equal(1, b1.Counter);
+            Assert.NotEqual(a1.Actor, b1.Actor); // each key this vnode holds nothing for: a new actor
+            var a2 = PutOnce(v, "a", VersionVector.Of((a1.Actor, 1)));
+            Assert.Equal((a1.Actor, 2L), a2); // a key it holds goes on under its actor: no new entry per write
+            // A context ahead of what is stored (the object was lost and came back older): a new epoch.
+            var a3 = PutOnce(v, "a", VersionVector.Of((a1.Actor, 5)));
+            Assert.NotEqual(a1.Actor, a3.Actor);
+            Stop(v);
+
+            v = Start(); // a clean restart: same identity, epochs past everything issued before
+            var c1 = PutOnce(v, "c", VersionVector.Empty);
+            Assert.DoesNotContain(c1.Actor, new[] { a1.Actor, b1.Actor, a3.Actor });
+            Assert.EndsWith("." + (KeyEpochs.LeaseSize + 1), c1.Actor, StringComparison.Ordinal); // past the stored lease, not the last epoch used
+            Assert.Equal(1, c1.Counter);
+            Assert.Equal((b1.Actor, 2L), PutOnce(v, "b", VersionVector.Of((b1.Actor, 1))));
+            Stop(v);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
         var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas.Select(x => x.Ref)), Props3(r: r, notFoundOk: notFoundOk, basicQuorum: basicQuorum, timeout: timeout), TestActor)));
         return (coordinator, replicas);
+    }
+
+    [Fact]
+    public void In_a_last_write_wins_namespace_a_newer_tombstone_wins_over_an_older_live_sibling()
+    {
+        // Issue 26: the newest LIVE value used to win, so a delete newer than a concurrent write was undone.
+        var replicas = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        var props = Props3(r: 2) with { LastWriteWins = true, AllowMult = false };
+        Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas.Select(x => x.Ref)), props, TestActor)));
+        var gets = replicas.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var live = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("old"u8.ToArray(), "", 1000, false)), "r0");
+        var deleted = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(Sibling.Tombstone(2000)), "r1");
+        replicas[0].Reply(new VnodeGetReply(0, gets[0].RequestId, live, null));
+        replicas[1].Reply(new VnodeGetReply(1, gets[1].RequestId, deleted, null));
+        var notFound = ExpectMsg<NotFound>();
+        Assert.Equal(2, notFound.Context.Counters.Count); // the context covers both, so a write with it replaces both
+
+        // The other way round (a live value newer than the tombstone), the live value wins.
+        var replicas2 = Enumerable.Range(0, 3).Select(_ => CreateTestProbe()).ToArray();
+        Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas2.Select(x => x.Ref)), props, TestActor)));
+        var gets2 = replicas2.Select(r => r.ExpectMsg<VnodeGet>()).ToArray();
+        var newer = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("new"u8.ToArray(), "", 3000, false)), "r0");
+        replicas2[0].Reply(new VnodeGetReply(0, gets2[0].RequestId, newer, null));
+        replicas2[1].Reply(new VnodeGetReply(1, gets2[1].RequestId, deleted, null));
+        Assert.Equal(["new"], ExpectMsg<GetSucceeded>().Siblings.Select(s => s.ToString()));
     }
 
     [Fact]

@@ -162,6 +162,44 @@ public sealed class KvThreeNodeSpec : KvMultiNodeSpecBase
         await ctx.EnterBarrier("repaired");
         await ctx.RunOn("n1", () => { Expect(node.Stats.ReadRepairs > 0, "read repairs counted"); return Task.CompletedTask; });
 
+        // Issue 26: keys deleted while n3 is cut off. Their first reap cannot happen (n3 does not
+        // answer the reaper); once n3 is back and a read has repaired it, the vnodes' sweeps reap
+        // them, with no second delete (it used to be one in-memory timer per delete, never retried).
+        await ctx.RunOn("n1", async () =>
+        {
+            await ctx.Blackhole("n1", "n3");
+            await ctx.Blackhole("n2", "n3");
+            foreach (var k in repairKeys)
+            {
+                var read = Is<GetSucceeded>(await node.GetAsync("default", k), $"get {k} before its delete");
+                Is<PutSucceeded>(await node.DeleteAsync("default", k, read.Context), $"delete {k} with n3 cut off");
+            }
+            await Task.Delay(1500); // the scheduled reaps run now, and find n3 silent
+            await ctx.PassThrough("n1", "n3");
+            await ctx.PassThrough("n2", "n3");
+            var ring = (await node.GetRingAsync())!;
+            async Task<int> Held()
+            {
+                int held = 0;
+                foreach (var k in repairKeys)
+                {
+                    foreach (var r in ring.PreferenceList(B("default"), B(k), 3))
+                    {
+                        var reply = await KvPaths.Vnode(ctx.System, r.Node, r.Partition).Ask<VnodeGetReply>(new VnodeGet(B("default"), B(k), 1), TimeSpan.FromSeconds(5));
+                        held += reply.Found ? 1 : 0;
+                    }
+                }
+                return held;
+            }
+            int before = await Held();
+            Expect(before == 3 * repairKeys.Count, $"nothing reaped while n3 was cut off ({before} of {3 * repairKeys.Count} replicas hold the keys)");
+            foreach (var k in repairKeys)
+                Is<NotFound>(await node.GetAsync("default", k, new RequestOptions { R = 3 }), $"get {k} after its delete"); // repairs n3
+            await Await(ctx, async () => await Held() == 0, TimeSpan.FromSeconds(20), "the deleted keys reaped on all three nodes once n3 was back");
+            ctx.Log($"{repairKeys.Count} keys deleted while n3 was cut off were reaped after it came back");
+        });
+        await ctx.EnterBarrier("reaped-later");
+
         // n3 is killed: W=3 fails with the quorum error; W=2/DW=1 writes go on. Then n3 restarts.
         if (ctx.Role == "n3")
         {

@@ -19,6 +19,7 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
         RingSize = 16,
         RingTick = TimeSpan.FromMilliseconds(200),
         TombstoneGrace = TimeSpan.FromMilliseconds(300),
+        TombstoneSweepInterval = TimeSpan.FromMilliseconds(200),
         MemtableBudgetBytes = 64L << 20,
         BlockCacheBytes = 8L << 20,
         Storage = new StorageOptions { WriteBufferSize = 1L << 20 },
@@ -30,13 +31,13 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
         },
     };
 
-    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync()
+    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync(string? existing = null, int port = 0, Func<KvNodeOptions, KvNodeOptions>? tweak = null)
     {
-        string dir = Directory.CreateTempSubdirectory("kv-node-").FullName;
-        var system = CreateSystem("kv", new ActorSystemOptions { Remote = FastRemote(), Cluster = FastCluster() });
+        string dir = existing ?? Directory.CreateTempSubdirectory("kv-node-").FullName;
+        var system = CreateSystem("kv", new ActorSystemOptions { Remote = FastRemote(port), Cluster = FastCluster() });
         var cluster = ClusterExt.Get(system);
         cluster.Join(cluster.SelfAddress);
-        var node = KvNode.Start(system, TestOptions(dir));
+        var node = KvNode.Start(system, (tweak ?? (o => o))(TestOptions(dir)));
         await AwaitConditionAsync(async () => await node.GetRingAsync() is not null, TimeSpan.FromSeconds(15));
         return (system, node, dir);
     }
@@ -84,6 +85,134 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : TestKit(output)
         finally
         {
             await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_write_after_a_reap_is_not_dropped_by_an_old_context_kv679()
+    {
+        // Issue 26 / Riak's kv679: once the tombstone was reaped, the next put used to get the dot
+        // (vnode, 1) again, which the old context C already covered, so a write with C dropped it.
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            var all = new RequestOptions { R = 3, W = 3, DW = 3 };
+            var v1 = Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "v1"u8.ToArray(), options: all));
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "v1b"u8.ToArray(), v1.Context, all));
+            var read = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k679", all));
+            var c = read.Context;
+            Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "k679", c, all));
+            await AwaitConditionAsync(() => Task.FromResult(node.Stats.TombstonesReaped >= 1), TimeSpan.FromSeconds(10), "the tombstone reaped");
+
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "X"u8.ToArray(), options: all)); // acknowledged
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k679", "Y"u8.ToArray(), c, all)); // an old context
+            var final = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k679", all));
+            Assert.Equal(["X", "Y"], final.Siblings.Select(Text).Order());
+        }
+        finally
+        {
+            await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static readonly RequestOptions All = new() { R = 3, W = 3, DW = 3 };
+
+    /// <summary>What each of the key's N primaries holds (null: nothing).</summary>
+    private static async Task<List<Objects.DvvSet<Objects.Sibling>?>> ReplicasOf(ActorSystem system, KvNode node, string key)
+    {
+        var ring = (await node.GetRingAsync())!;
+        var held = new List<Objects.DvvSet<Objects.Sibling>?>();
+        foreach (var replica in ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(key), 3))
+        {
+            var reply = await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet("default"u8.ToArray(), Encoding.UTF8.GetBytes(key), 1), TimeSpan.FromSeconds(5));
+            Assert.Null(reply.Error);
+            held.Add(reply.Object);
+        }
+        return held;
+    }
+
+    private async Task AwaitReapedAsync(ActorSystem system, KvNode node, string key, TimeSpan within) =>
+        await AwaitConditionAsync(async () => (await ReplicasOf(system, node, key)).All(o => o is null), within, $"{key} reaped on all three replicas");
+
+    [Fact]
+    public async Task A_copy_older_than_a_reaped_delete_is_dropped_by_read_repair_and_by_handoff()
+    {
+        // Issue 26 (resurrection): a late read repair, or a node back with old vnode directories
+        // handing them off, used to store the pre-delete object again after its tombstone was reaped.
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "r", "old"u8.ToArray(), options: All));
+            var old = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "r", All)).Object;
+            Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "r", old.Join(), All));
+            await AwaitReapedAsync(system, node, "r", TimeSpan.FromSeconds(10));
+            var ring = (await node.GetRingAsync())!;
+            var replicas = ring.PreferenceList("default"u8, "r"u8, 3);
+
+            // A read repair of the pre-delete copy, arriving after the reap.
+            var repair = await KvPaths.Vnode(system, replicas[0].Node, replicas[0].Partition)
+                .Ask<VnodePutReply>(new VnodeApply("default"u8.ToArray(), "r"u8.ToArray(), old, Durable: true, 5), TimeSpan.FromSeconds(5));
+            Assert.Null(repair.Error);
+            // The same copy handed off by a node that was away.
+            var storageKey = VnodeActor.StorageKey("default"u8.ToArray(), "r"u8.ToArray());
+            var ack = await node.Vnodes.Ask<HandoffBatchAck>(new HandoffBatch(replicas[1].Partition, 1, [(storageKey, Objects.KvObjectCodec.Encode(old))], "kv://old-node"), TimeSpan.FromSeconds(5));
+            Assert.Null(ack.Error);
+            Assert.All(await ReplicasOf(system, node, "r"), Assert.Null);
+            Assert.IsType<NotFound>(await node.GetAsync("default", "r", All));
+
+            // A copy that also holds a write the delete did not see keeps that write, and only it.
+            var mixed = Objects.DvvSet<Objects.Sibling>.Sync(old, Objects.DvvSet<Objects.Sibling>.Create(Objects.DvvSet<Objects.Sibling>.New(new Objects.Sibling("new"u8.ToArray(), "", 1, false)), "elsewhere"));
+            await KvPaths.Vnode(system, replicas[2].Node, replicas[2].Partition)
+                .Ask<VnodePutReply>(new VnodeApply("default"u8.ToArray(), "r"u8.ToArray(), mixed, Durable: true, 6), TimeSpan.FromSeconds(5));
+            var got = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "r", All));
+            Assert.Equal(["new"], got.Siblings.Select(Text));
+        }
+        finally
+        {
+            await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_tombstone_whose_reap_did_not_happen_is_reaped_later_also_after_a_restart()
+    {
+        // Issue 26: one in-memory timer per delete, never retried: a reap that found the replicas
+        // in disagreement, or a restart before the grace ended, left the tombstone forever.
+        int port = FreePort();
+        static KvNodeOptions Slow(KvNodeOptions o) => o with { TombstoneGrace = TimeSpan.FromSeconds(1) };
+        var (system, node, dir) = await StartAsync(port: port, tweak: Slow);
+        try
+        {
+            // 1. The first reap finds one replica holding a concurrent tombstone: nothing is reaped.
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "d", "v"u8.ToArray(), options: All));
+            var read = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "d", All));
+            Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "d", read.Context, All));
+            var replicas = (await node.GetRingAsync())!.PreferenceList("default"u8, "d"u8, 3);
+            var other = Objects.DvvSet<Objects.Sibling>.Create(Objects.DvvSet<Objects.Sibling>.New(Objects.Sibling.Tombstone(5)), "elsewhere");
+            await KvPaths.Vnode(system, replicas[2].Node, replicas[2].Partition)
+                .Ask<VnodePutReply>(new VnodeApply("default"u8.ToArray(), "d"u8.ToArray(), other, Durable: true, 7), TimeSpan.FromSeconds(5));
+            await Task.Delay(2500); // past the grace: the reap was tried and refused
+            Assert.All(await ReplicasOf(system, node, "d"), Assert.NotNull);
+            // A read repairs the replicas into agreement; no delete is sent, yet the tombstone goes.
+            Assert.IsType<NotFound>(await node.GetAsync("default", "d", All));
+            await AwaitReapedAsync(system, node, "d", TimeSpan.FromSeconds(10));
+
+            // 2. A delete, then a stop before its grace ended: the restarted node reaps it.
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "e", "v"u8.ToArray(), options: All));
+            read = Assert.IsType<GetSucceeded>(await node.GetAsync("default", "e", All));
+            Assert.IsType<PutSucceeded>(await node.DeleteAsync("default", "e", read.Context, All));
+            await system.Terminate();
+            await node.Stopped;
+            (system, node, _) = await StartAsync(dir, port, Slow);
+            await AwaitReapedAsync(system, node, "e", TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
             Directory.Delete(dir, recursive: true);
         }
     }

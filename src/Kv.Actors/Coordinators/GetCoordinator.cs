@@ -124,14 +124,17 @@ public sealed class GetCoordinator : ReceiveActor
     private object Result()
     {
         var (merged, stored) = Merged();
-        if (merged is null || merged.Values.All(v => v.Deleted))
-            return new NotFound(merged?.Join() ?? VersionVector.Empty);
+        if (merged is null)
+            return new NotFound(VersionVector.Empty);
         if (_props.LastWriteWins && merged.Size > 1)
         {
-            // The newest live value wins; the context still covers everything that was read.
-            var winner = merged.Values.Where(v => !v.Deleted).MaxBy(v => v.LastModifiedMs)!;
-            return new GetSucceeded(DvvSet<Sibling>.New(merged.Join(), winner));
+            // The newest value wins, a tombstone too (a delete newer than the live siblings is not
+            // undone by them); the context still covers everything that was read.
+            var winner = merged.Values.MaxBy(v => v.LastModifiedMs)!;
+            return winner.Deleted ? new NotFound(merged.Join()) : new GetSucceeded(DvvSet<Sibling>.New(merged.Join(), winner));
         }
+        if (merged.Values.All(v => v.Deleted))
+            return new NotFound(merged.Join());
         if (merged.Size > _props.SiblingsWarn)
             Context.System.Log.Warning($"{Describe()} has {merged.Size} siblings (warn above {_props.SiblingsWarn}); write with the context of a read to resolve them");
         return new GetSucceeded(merged) { Stored = stored };

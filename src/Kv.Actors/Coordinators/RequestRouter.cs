@@ -13,7 +13,8 @@ namespace Kv.Actors.Coordinators;
 /// coordinator actor for it. A put or delete is coordinated only on a node that holds one of the
 /// key's replicas; any other node forwards it (once) to the first reachable one. A get runs
 /// anywhere. pr/pw fail at once when fewer primaries are reachable. After a delete succeeds,
-/// a <see cref="TombstoneReaper"/> runs when the grace period has passed.
+/// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
+/// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
 public sealed class RequestRouter : RingFollower
 {
@@ -32,6 +33,7 @@ public sealed class RequestRouter : RingFollower
         Receive<KvGet>(OnGet);
         Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnce(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
         Receive<ReapDue>(OnReapDue);
+        Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
@@ -199,6 +201,9 @@ public sealed class RequestRouter : RingFollower
             return;
         var props = _options.PropsOf(Encoding.UTF8.GetString(due.Namespace));
         var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, KnownRing.Size));
+        // Not while a replica's partition is moving: the vnodes' sweeps offer the key again later.
+        if (replicas.Any(r => KnownRing.Pending[r.Partition] != KnownRing.Owners[r.Partition]))
+            return;
         Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)));
     }
 }

@@ -64,5 +64,8 @@ public sealed class TombstoneReaper : ReceiveActor
     }
 }
 
+/// <summary>From a vnode's reaping sweep to its node's router: the key's tombstone is past its grace; start a reaper.</summary>
+public sealed record ReapTombstone(byte[] Namespace, byte[] Key);
+
 /// <summary>Published when a deleted key's tombstones were reaped on all primaries.</summary>
 public sealed record TombstoneReaped(byte[] Namespace, byte[] Key);

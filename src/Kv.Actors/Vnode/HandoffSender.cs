@@ -124,6 +124,11 @@ public sealed class HandoffSender : ReceiveActor
         {
             while (_iterator!.Valid && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
             {
+                if (VnodeMetaKeys.IsMeta(_iterator.Key))
+                {
+                    _iterator.Next(); // the vnode's own records (reaped clocks, tombstone index) stay here
+                    continue;
+                }
                 var key = _iterator.Key.ToArray();
                 if (_filter is null || _filter(key))
                 {

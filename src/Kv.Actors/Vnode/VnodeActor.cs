@@ -45,6 +45,7 @@ public sealed class VnodeActor : ReceiveActor
     private readonly string _self;
     private readonly HandoffOptions _handoff;
     private LsmEngine? _engine;
+    private KeyEpochs? _epochs;
     private Ring.Ring? _ring;
     private string? _target;
     private IActorRef? _sender;
@@ -67,15 +68,25 @@ public sealed class VnodeActor : ReceiveActor
     private HashSet<int>? _filling;
     private readonly Dictionary<(int For, string Node), IActorRef> _fills = [];
     private ICancelable? _fillTimer;
+    private readonly ReapingOptions _reaping;
+    private bool _anyReaped; // some reaped clock is stored: incoming objects are checked against it
+    private readonly Dictionary<byte[], (long Next, long Delay)> _reapAttempts = new(ByteArrayComparer.Instance);
+    private ICancelable? _sweepTimer;
 
     private sealed class FillTick
     {
         public static readonly FillTick Instance = new();
     }
 
-    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null,
-        Func<string, int>? nValOf = null, int maxNVal = 3)
+    private sealed class SweepTombstones
     {
+        public static readonly SweepTombstones Instance = new();
+    }
+
+    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null,
+        ReapingOptions? reaping = null, Func<string, int>? nValOf = null, int maxNVal = 3)
+    {
+        _reaping = reaping ?? ReapingOptions.Default;
         _nValOf = nValOf ?? (_ => 3);
         _maxNVal = maxNVal;
         _partition = partition;
@@ -101,6 +112,7 @@ public sealed class VnodeActor : ReceiveActor
         Receive<FillFinished>(OnFillFinished);
         Receive<FillDone>(OnFillDone);
         Receive<FillTick>(_ => AskFill());
+        Receive<SweepTombstones>(_ => OnSweepTombstones());
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
@@ -110,7 +122,7 @@ public sealed class VnodeActor : ReceiveActor
         });
     }
 
-    /// <summary>This replica's identity in dots.</summary>
+    /// <summary>This replica's identity; its dots are written as "{VnodeId}.{epoch}" (see <see cref="KeyEpochs"/>).</summary>
     public string VnodeId { get; private set; } = "";
 
     protected override void PreStart()
@@ -141,10 +153,13 @@ public sealed class VnodeActor : ReceiveActor
             File.Delete(cleanPath);
             _options.FileSystem.SyncDirectory(_directory);
         }
+        _epochs = new KeyEpochs(_directory, _options.FileSystem);
         _engine = LsmEngine.Open(_directory, _options);
         _freshStart = fresh;
         if (File.Exists(Path.Combine(_directory, UnsyncedFile)))
             _filling = []; // still filling since an earlier run: asks again once it has a ring
+        _anyReaped = _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix).Any();
+        _sweepTimer = Context.System.Scheduler.ScheduleTellRepeatedly(_reaping.SweepInterval, _reaping.SweepInterval, Self, SweepTombstones.Instance, Self);
     }
 
     /// <summary>
@@ -162,6 +177,7 @@ public sealed class VnodeActor : ReceiveActor
     protected override void PostStop()
     {
         _fillTimer?.Cancel();
+        _sweepTimer?.Cancel();
         if (_engine is null)
             return;
         _engine.Dispose();
@@ -279,7 +295,10 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             // The engine calls back on the thread that committed the group; the callback only tells this actor.
-            _engine!.Put(key, encoded.Span, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
+            var batch = new WriteBatch().Put(key, encoded.Span);
+            if (VnodeMetaKeys.AllTombstones(obj))
+                batch.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs)); // found by the reaping sweep
+            _engine!.Write(batch, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ArgumentException)
         {
@@ -343,10 +362,14 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(put.Namespace, put.Key);
-            var stored = Read(key) ?? DvvSet<Sibling>.Empty;
+            var current = Read(key);
+            var stored = current ?? DvvSet<Sibling>.Empty;
             // last_write_wins: the new value replaces everything stored, whatever the client's context.
             var context = put.LastWriteWins ? stored.Join() : put.Context;
-            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, VnodeId);
+            // A key this identity has not written (or whose object is gone: reaped) gets a new epoch,
+            // so its counters never start again under an actor some context may already hold (kv679).
+            string actor = KeyEpochs.Continuing(VnodeId, current, put.Context) ?? KeyEpochs.Actor(VnodeId, _epochs!.Next());
+            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, actor);
             if (updated.Size > put.MaxSiblings)
             {
                 // Riak's guard against sibling explosion: refuse, store nothing.
@@ -401,6 +424,14 @@ public sealed class VnodeActor : ReceiveActor
         try
         {
             var key = StorageKey(apply.Namespace, apply.Key);
+            var admitted = Admitted(key, apply.Object);
+            if (admitted is null)
+            {
+                Answer(null); // all of it was deleted and reaped here: nothing to store
+                return;
+            }
+            if (!ReferenceEquals(admitted, apply.Object))
+                apply = apply with { Object = admitted, Encoded = null };
             var stored = Read(key);
             var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
             // Unchanged and committed: nothing to write. (Unchanged but still pending: written again,
@@ -427,7 +458,16 @@ public sealed class VnodeActor : ReceiveActor
             var key = StorageKey(reap.Namespace, reap.Key);
             var stored = Read(key);
             if (stored is not null && stored.SameAs(reap.Object) && stored.Values.All(v => v.Deleted))
-                await _engine!.DeleteAsync(key, durable: true);
+            {
+                // The object goes; its clock stays, so that nothing it covered can be stored again.
+                var write = new WriteBatch()
+                    .Delete(key)
+                    .Delete(VnodeMetaKeys.Tombstone(key))
+                    .Put(VnodeMetaKeys.Reaped(key), VnodeMetaKeys.ReapedRecord(stored, NowMs));
+                await _engine!.WriteAsync(write, durable: true);
+                _anyReaped = true;
+                _reapAttempts.Remove(key);
+            }
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
@@ -454,13 +494,17 @@ public sealed class VnodeActor : ReceiveActor
             {
                 if (!BelongsHere(key))
                     throw new FormatException("a handed-off key is malformed");
-                var incoming = KvObjectCodec.Decode(obj);
+                var incoming = Admitted(key, KvObjectCodec.Decode(obj));
+                if (incoming is null)
+                    continue; // deleted and reaped here since that copy was made
                 var stored = Read(key);
                 var merged = stored is null ? incoming : DvvSet<Sibling>.Sync(stored, incoming);
                 if (stored is null || !merged.SameAs(stored))
                 {
                     var encoded = KvObjectCodec.Encode(merged);
                     write.Put(key, encoded);
+                    if (VnodeMetaKeys.AllTombstones(merged))
+                        write.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs));
                     changed.Add((key, encoded));
                 }
             }
@@ -476,6 +520,88 @@ public sealed class VnodeActor : ReceiveActor
         }
         if (batch.Seq != HandoffBatch.Forwarded)
             sender.Tell(new HandoffBatchAck(_partition, batch.Seq, error), Self);
+    }
+
+    private long NowMs => Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// An object arriving from elsewhere (replication, read repair, handoff) without what a tombstone
+    /// reaped here covered (null when nothing is left): a copy made before the delete cannot bring
+    /// the key back, while writes the delete did not see are kept.
+    /// </summary>
+    private DvvSet<Sibling>? Admitted(byte[] key, DvvSet<Sibling> incoming)
+    {
+        if (!_anyReaped || !_engine!.TryGet(VnodeMetaKeys.Reaped(key), out var record))
+            return incoming;
+        var left = VnodeMetaKeys.WithoutReaped(incoming, VnodeMetaKeys.ReapedClock(record.Span));
+        return left is not null && left.SameAs(incoming) ? incoming : left;
+    }
+
+    /// <summary>
+    /// The periodic reaping sweep: each tombstone held longer than the grace is offered to the
+    /// node's router for reaping (which checks all N primaries), again with backoff until it is gone;
+    /// index entries of keys that are no longer tombstones are dropped; reaped clocks past their
+    /// retention are dropped. Nothing while handing off (tombstones stay until the transfer is done).
+    /// </summary>
+    private void OnSweepTombstones()
+    {
+        if (_engine is null || _target is not null || _forwardTo is not null)
+            return;
+        const int MaxPerSweep = 1000;
+        long now = NowMs;
+        long grace = (long)_reaping.Grace.TotalMilliseconds;
+        try
+        {
+            var router = Context.System.ActorSelection("/user/" + KvPaths.Router);
+            var stale = new WriteBatch();
+            int offered = 0;
+            foreach (var (indexKey, value) in _engine.ScanPrefix(VnodeMetaKeys.TombstonePrefix))
+            {
+                if (offered >= MaxPerSweep)
+                    break;
+                var key = VnodeMetaKeys.DataKey(indexKey);
+                if (VnodeMetaKeys.StampOf(value) is not { } stamp || SplitStorageKey(key) is not { } nsKey)
+                {
+                    stale.Delete(indexKey);
+                    continue;
+                }
+                if (now - stamp < grace || _pending.ContainsKey(key))
+                    continue;
+                var stored = Read(key);
+                if (stored is null || !VnodeMetaKeys.AllTombstones(stored))
+                {
+                    stale.Delete(indexKey); // written over (or reaped): nothing to reap
+                    _reapAttempts.Remove(key);
+                    continue;
+                }
+                long delay = (long)_reaping.SweepInterval.TotalMilliseconds;
+                if (_reapAttempts.TryGetValue(key, out var attempt))
+                {
+                    if (now < attempt.Next)
+                        continue;
+                    delay = Math.Min(attempt.Delay * 2, (long)_reaping.MaxBackoff.TotalMilliseconds);
+                }
+                _reapAttempts[key] = (now + delay, delay);
+                router.Tell(new ReapTombstone(nsKey.Ns, nsKey.Key), Self);
+                offered++;
+            }
+            long retention = (long)_reaping.ReapedRetention.TotalMilliseconds;
+            bool anyLeft = false;
+            foreach (var (reapedKey, value) in _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix))
+            {
+                if (VnodeMetaKeys.StampOf(value) is not { } stamp || now - stamp > retention)
+                    stale.Delete(reapedKey);
+                else
+                    anyLeft = true;
+            }
+            if (stale.Count > 0)
+                _engine.Write(stale, durable: false);
+            _anyReaped = anyLeft;
+        }
+        catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ObjectDisposedException)
+        {
+            Log.Warning($"vnode {_partition}: tombstone sweep failed: {e.Message}");
+        }
     }
 
     // A vnode holds the keys of every preference list its partition is in (keys whose own
