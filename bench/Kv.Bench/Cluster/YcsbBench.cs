@@ -65,13 +65,22 @@ public static class YcsbBench
         if (nodes.Length == 0)
         {
             Console.WriteLine("# starting a local 3-node cluster (Kv.Node processes, N=3 R=2 W=2 DW=2; namespace ycsb declared last-write-wins)");
-            local = await LocalCluster.StartAsync(3,
+            string[] settings =
             [
                 "--kv.namespaces.ycsb.allow-mult", "off", "--kv.namespaces.ycsb.last-write-wins", "on",
                 "--kv.actor.log-level", "warning",
                 .. nodeArgs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .SelectMany(a => a.Split('=', 2) is [var k, var v] ? new[] { "--" + k, v } : throw new ArgumentException($"--node-settings wants key=value,... (not '{a}')")),
-            ]).ConfigureAwait(false);
+            ];
+            try
+            {
+                local = await LocalCluster.StartAsync(3, settings).ConfigureAwait(false);
+            }
+            catch (KvException e)
+            {
+                Console.Error.WriteLine($"error: the local cluster did not start (see the nodes' lines above): {e.Message}");
+                return 2;
+            }
             contacts = local.Contacts;
         }
         else
