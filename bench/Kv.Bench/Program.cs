@@ -18,7 +18,7 @@ public static class Program
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
                        Kv.Bench cluster membership [--window SECONDS]
                        Kv.Bench etcd put --endpoints http://host:port,... [--records N] [--threads N] [--value-size B]   (bench/compare-etcd.sh starts the etcd cluster)
-                       Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--nodes host:port,...] [--skip-load] [--status SECONDS] [--raw FILE]
+                       Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--namespace ycsb|default|NAME] [--nodes host:port,...] [--node-settings kv.x=v,...] [--skip-load] [--status SECONDS] [--raw FILE]
                 """);
             return args.Length == 0 ? 2 : 0;
         }

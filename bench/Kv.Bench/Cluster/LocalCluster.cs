@@ -44,6 +44,7 @@ public sealed class LocalCluster : IAsyncDisposable
         var extra = extraArgs.ToList();
         for (int i = 0; i < nodes; i++)
         {
+            string label = "node" + i.ToString(CultureInfo.InvariantCulture); // not i itself: the handler runs after the loop has moved on
             var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             Kv.Node.NodeEnvironment.Apply(psi);
             psi.ArgumentList.Add(dll);
@@ -61,24 +62,32 @@ public sealed class LocalCluster : IAsyncDisposable
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is not null)
-                    Console.Error.WriteLine($"node{i}: {e.Data}");
+                    Console.Error.WriteLine($"{label}: {e.Data}");
             };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             cluster._processes.Add(process);
         }
-        await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = cluster.Contacts }).ConfigureAwait(false);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
+        try
         {
-            var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
-            if (status.Ring is { Settled: true } ring && ring.Members.Count == nodes && status.Convergence)
-                break;
-            if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException("the local cluster did not settle within 90 s");
-            await Task.Delay(250).ConfigureAwait(false);
+            await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = cluster.Contacts }).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+            while (true)
+            {
+                var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+                if (status.Ring is { Settled: true } ring && ring.Members.Count == nodes && status.Convergence)
+                    break;
+                if (DateTime.UtcNow > deadline)
+                    throw new InvalidOperationException("the local cluster did not settle within 90 s");
+                await Task.Delay(250).ConfigureAwait(false);
+            }
+            return cluster;
         }
-        return cluster;
+        catch
+        {
+            await cluster.DisposeAsync().ConfigureAwait(false); // leave no node processes behind
+            throw;
+        }
     }
 
     private static int FreePort()

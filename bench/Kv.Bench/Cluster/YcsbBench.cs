@@ -11,8 +11,19 @@ namespace Kv.Bench.Cluster;
 /// --target ops/s, and prints YCSB's report lines. Without --nodes it starts a local 3-node cluster
 /// (separate Kv.Node processes, default settings: N=3, R=2, W=2, DW=2; --node-settings
 /// kv.x=v,kv.y=w overrides some) and removes it afterwards.
-/// Writes go to the namespace `ycsb`, declared last-write-wins (allow-mult off) as YCSB's updates
-/// are blind writes.
+/// The records go to --namespace (default `ycsb`, which the local cluster declares last-write-wins,
+/// allow-mult off, as YCSB's updates are blind writes; `default` is the store's own siblings
+/// namespace, allow-mult on with dotted version vectors). Before the load a probe (two blind writes
+/// to a key of its own, then a read) finds which of the two the namespace is, and every header and
+/// report names it. In a siblings namespace an UPDATE is still YCSB's blind write (no context, so
+/// it adds a sibling to an existing record); a READ that returns siblings resolves them as a Riak
+/// application would, writing one of them back with the read's context (counted apart as RESOLVE,
+/// not in the throughput); a READ-MODIFY-WRITE writes with the context of its read, which covers
+/// every sibling it saw.
+/// Under --target each caller has a schedule (a random phase, then one operation every
+/// threads/target seconds); an operation's latency counts from its place in the schedule, not from
+/// when it was sent (no coordinated omission). Failures are counted per operation type and
+/// printed; the throughput counts successes only.
 /// </summary>
 public static class YcsbBench
 {
@@ -53,14 +64,23 @@ public static class YcsbBench
         IReadOnlyList<string> contacts;
         if (nodes.Length == 0)
         {
-            Console.WriteLine("# starting a local 3-node cluster (Kv.Node processes, N=3 R=2 W=2 DW=2)");
-            local = await LocalCluster.StartAsync(3,
+            Console.WriteLine("# starting a local 3-node cluster (Kv.Node processes, N=3 R=2 W=2 DW=2; namespace ycsb declared last-write-wins)");
+            string[] settings =
             [
                 "--kv.namespaces.ycsb.allow-mult", "off", "--kv.namespaces.ycsb.last-write-wins", "on",
                 "--kv.actor.log-level", "warning",
                 .. nodeArgs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                     .SelectMany(a => a.Split('=', 2) is [var k, var v] ? new[] { "--" + k, v } : throw new ArgumentException($"--node-settings wants key=value,... (not '{a}')")),
-            ]).ConfigureAwait(false);
+            ];
+            try
+            {
+                local = await LocalCluster.StartAsync(3, settings).ConfigureAwait(false);
+            }
+            catch (KvException e)
+            {
+                Console.Error.WriteLine($"error: the local cluster did not start (see the nodes' lines above): {e.Message}");
+                return 2;
+            }
             contacts = local.Contacts;
         }
         else
@@ -70,6 +90,19 @@ public static class YcsbBench
         try
         {
             await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = contacts }).ConfigureAwait(false);
+            bool siblings;
+            try
+            {
+                siblings = await ProbeSiblingsAsync(client, ns).ConfigureAwait(false);
+            }
+            catch (UnknownNamespaceException)
+            {
+                Console.Error.WriteLine($"error: namespace '{ns}' is not declared on the cluster" +
+                    (local is not null ? $" (declare it for the local cluster with --node-settings kv.namespaces.{ns}.allow-mult=on or off)" : ""));
+                return 2;
+            }
+            string nsLabel = $"{ns} ({(siblings ? "siblings: allow_mult on, DVV" : "lww: one value per key")})";
+            Console.WriteLine($"# namespace: {nsLabel}");
             var values = new byte[1 << 20];
             Random.Shared.NextBytes(values);
             byte[] Value(Random r)
@@ -81,7 +114,7 @@ public static class YcsbBench
 
             if (!skipLoad)
             {
-                Console.WriteLine($"# load: {records} records of {fieldLength} B, {threads} threads");
+                Console.WriteLine($"# load: {records} records of {fieldLength} B, {threads} threads, namespace {nsLabel}");
                 var load = new Recorder("INSERT");
                 long next = -1;
                 var sw = Stopwatch.StartNew();
@@ -92,17 +125,33 @@ public static class YcsbBench
                     while ((i = Interlocked.Increment(ref next)) < records)
                         await load.Time(() => client.PutAsync(ns, YcsbGenerators.KeyName(i), Value(r))).ConfigureAwait(false);
                 }))).ConfigureAwait(false);
-                Report("LOAD", sw.Elapsed, [load]);
+                Report("LOAD", sw.Elapsed, [load], nsLabel, paced: false);
             }
 
-            Console.WriteLine($"# run: workload {workload}, {operations} operations, {threads} threads" + (target > 0 ? $", target {target} ops/s" : ""));
+            Console.WriteLine($"# run: workload {workload}, {operations} operations, {threads} threads, namespace {nsLabel}" +
+                (target > 0 ? $", target {target} ops/s, latency from intended start" : ", latency from send"));
             var read = new Recorder("READ");
             var update = new Recorder("UPDATE");
             var rmw = new Recorder("READ-MODIFY-WRITE");
+            var resolve = new Recorder("RESOLVE");
+            long sawSiblings = 0;
+            long maxSiblings = 0;
+            void Saw(KvObject? obj)
+            {
+                int n = obj?.Siblings.Count ?? 0;
+                if (n <= 1)
+                    return;
+                Interlocked.Increment(ref sawSiblings);
+                long seen;
+                while (n > (seen = Interlocked.Read(ref maxSiblings)) && Interlocked.CompareExchange(ref maxSiblings, n, seen) != seen)
+                {
+                }
+            }
             var zipf = new ScrambledZipfian(records);
             long done = -1;
             var cpuBefore = Cpu(local);
             var clock = Stopwatch.StartNew();
+            long startTimestamp = Stopwatch.GetTimestamp();
             using var stopStatus = new CancellationTokenSource();
             var statusLoop = status > 0 ? PrintStatusAsync(TimeSpan.FromSeconds(status), clock, [read, update, rmw], stopStatus.Token) : Task.CompletedTask;
             await Task.WhenAll(Enumerable.Range(0, threads).Select(t => Task.Run(async () =>
@@ -116,11 +165,15 @@ public static class YcsbBench
                 long op;
                 while ((op = Interlocked.Increment(ref done)) < operations)
                 {
+                    long intended = 0;
                     if (target > 0)
                     {
-                        // Pace each caller to target/threads ops/s (YCSB's -target).
-                        var due = TimeSpan.FromSeconds(phase + mine++ * interval);
-                        var wait = due - clock.Elapsed;
+                        // Pace each caller to target/threads ops/s (YCSB's -target). The operation's
+                        // latency counts from its due time: a caller that is behind sends at once,
+                        // and the time it was late is part of the latency (no coordinated omission).
+                        double due = phase + mine++ * interval;
+                        intended = startTimestamp + (long)(due * Stopwatch.Frequency);
+                        var wait = TimeSpan.FromSeconds(due) - clock.Elapsed;
                         if (wait > TimeSpan.Zero)
                             await Task.Delay(wait).ConfigureAwait(false);
                     }
@@ -128,28 +181,46 @@ public static class YcsbBench
                     double p = r.NextDouble();
                     if (p < mix.Read)
                     {
-                        await read.Time(() => client.GetAsync(ns, key)).ConfigureAwait(false);
+                        var (ok, obj) = await read.Time(() => client.GetAsync(ns, key), intended).ConfigureAwait(false);
+                        if (ok && obj!.HasSiblings)
+                        {
+                            // A Riak application resolves the siblings it reads: write one of them
+                            // back with the read's context, which covers them all.
+                            Saw(obj);
+                            await resolve.Time(() => client.PutAsync(ns, key, obj.Siblings[0].Value, obj.Context)).ConfigureAwait(false);
+                        }
                     }
                     else if (p < mix.Read + mix.Update)
                     {
-                        await update.Time(() => client.PutAsync(ns, key, Value(r))).ConfigureAwait(false);
+                        await update.Time(() => client.PutAsync(ns, key, Value(r)), intended).ConfigureAwait(false);
                     }
                     else
                     {
                         await rmw.Time(async () =>
                         {
                             var obj = await client.GetAsync(ns, key).ConfigureAwait(false);
+                            Saw(obj);
+                            // YCSB's F writes new field values over the record read (a record here
+                            // is one field), so whichever sibling is "modified" the value written is
+                            // new; the read's context covers every sibling, so it replaces them all.
                             return await client.PutAsync(ns, key, Value(r), obj.Context).ConfigureAwait(false);
-                        }).ConfigureAwait(false);
+                        }, intended).ConfigureAwait(false);
                     }
                 }
             }))).ConfigureAwait(false);
             var elapsed = clock.Elapsed;
             await stopStatus.CancelAsync().ConfigureAwait(false);
             await statusLoop.ConfigureAwait(false);
-            Report("OVERALL", elapsed, [read, update, rmw]);
+            Report("OVERALL", elapsed, [read, update, rmw], nsLabel, target > 0);
+            if (siblings)
+            {
+                Console.WriteLine($"[SIBLINGS], ReadsThatSawSiblings, {sawSiblings}");
+                Console.WriteLine($"[SIBLINGS], MaxSiblingsSeen, {maxSiblings}");
+                if (resolve.Count + resolve.Failures > 0)
+                    resolve.Print();
+            }
             if (raw.Length > 0)
-                WriteRaw(raw, [read, update, rmw]);
+                WriteRaw(raw, [read, update, rmw, resolve]);
             ReportCpu(cpuBefore, Cpu(local), operations);
             return 0;
         }
@@ -158,6 +229,21 @@ public static class YcsbBench
             if (local is not null)
                 await local.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Whether the namespace keeps siblings: two blind writes to a probe key of this run, then a
+    /// read. A last-write-wins namespace answers one value, a siblings one two. The probe key is
+    /// deleted afterwards with the read's context.
+    /// </summary>
+    private static async Task<bool> ProbeSiblingsAsync(KvClient client, string ns)
+    {
+        string key = "ycsb-mode-probe-" + Guid.NewGuid().ToString("N");
+        await client.PutAsync(ns, key, "1"u8.ToArray()).ConfigureAwait(false);
+        await client.PutAsync(ns, key, "2"u8.ToArray()).ConfigureAwait(false);
+        var obj = await client.GetAsync(ns, key).ConfigureAwait(false);
+        await client.DeleteAsync(ns, key, obj.Context).ConfigureAwait(false);
+        return obj.Siblings.Count > 1;
     }
 
     /// <summary>
@@ -177,10 +263,12 @@ public static class YcsbBench
                 var now = clock.Elapsed;
                 var line = new System.Text.StringBuilder();
                 long total = 0;
+                long failed = 0;
                 foreach (var r in recorders)
                 {
-                    var (count, slice) = r.TakeInterval();
+                    var (count, failures, slice) = r.TakeInterval();
                     total += count;
+                    failed += failures;
                     if (slice.Length == 0)
                         continue;
                     Array.Sort(slice);
@@ -188,7 +276,7 @@ public static class YcsbBench
                     line.Append(CultureInfo.InvariantCulture, $" [{r.Name}: Count={slice.Length}, p50={P(0.5)}, p99={P(0.99)}, Max={slice[^1]}]");
                 }
                 double rate = (total - last) / (now - lastTime).TotalSeconds;
-                Console.WriteLine($"{now.TotalSeconds:0} sec: {total} operations; {rate.ToString("0.0", CultureInfo.InvariantCulture)} current ops/sec;{line}");
+                Console.WriteLine($"{now.TotalSeconds:0} sec: {total} operations; {rate.ToString("0.0", CultureInfo.InvariantCulture)} current ops/sec;{(failed > 0 ? $" {failed} failed so far;" : "")}{line}");
                 last = total;
                 lastTime = now;
             }
@@ -233,11 +321,20 @@ public static class YcsbBench
             Console.WriteLine($"[CPU], PerOperation(us), {(total * 1e6 / operations).ToString("0", CultureInfo.InvariantCulture)}");
     }
 
-    private static void Report(string phase, TimeSpan elapsed, IReadOnlyList<Recorder> recorders)
+    /// <summary>
+    /// YCSB's summary: the throughput counts the operations that succeeded; failures are reported
+    /// beside it and per operation type.
+    /// </summary>
+    private static void Report(string phase, TimeSpan elapsed, IReadOnlyList<Recorder> recorders, string nsLabel, bool paced)
     {
-        long ops = recorders.Sum(r => r.Count + r.Failures);
+        long ok = recorders.Sum(r => r.Count);
+        long failed = recorders.Sum(r => r.Failures);
+        Console.WriteLine($"[{phase}], Namespace, {nsLabel}");
+        Console.WriteLine($"[{phase}], Latency, {(paced ? "from intended start (no coordinated omission)" : "from send")}");
         Console.WriteLine($"[{phase}], RunTime(ms), {elapsed.TotalMilliseconds:0}");
-        Console.WriteLine($"[{phase}], Throughput(ops/sec), {(ops / elapsed.TotalSeconds).ToString("0.0", CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"[{phase}], Throughput(ops/sec), {(ok / elapsed.TotalSeconds).ToString("0.0", CultureInfo.InvariantCulture)}");
+        Console.WriteLine($"[{phase}], Operations(ok), {ok}");
+        Console.WriteLine($"[{phase}], Failures, {failed}");
         foreach (var r in recorders.Where(r => r.Count + r.Failures > 0))
             r.Print();
     }
