@@ -69,6 +69,7 @@ public sealed class VnodeActor : ReceiveActor
         Receive<VnodeCoordinatePut>(OnCoordinatePut);
         Receive<VnodeApply>(OnApply);
         Receive<WriteDone>(OnWriteDone);
+        Receive<SyncDone>(d => d.Then(d.Error));
         ReceiveAsync<VnodeReap>(OnReap);
         ReceiveAsync<HandoffBatch>(OnHandoffBatch);
         Receive<RingChanged>(m => OnRing(m.Ring));
@@ -236,6 +237,34 @@ public sealed class VnodeActor : ReceiveActor
         }
     }
 
+    /// <summary>The engine made everything committed so far durable (or failed); <see cref="Then"/> runs in the actor.</summary>
+    private sealed class SyncDone(IActorRef vnode, Action<Exception?> then)
+    {
+        public Action<Exception?> Then { get; } = then;
+
+        public Exception? Error { get; private set; }
+
+        public void Report(Exception? error)
+        {
+            Error = error;
+            vnode.Tell(this, ActorRefs.NoSender);
+        }
+    }
+
+    /// <summary>Runs <paramref name="then"/> in the actor once every committed write of this vnode is durable.</summary>
+    private void StartSync(Action<Exception?> then)
+    {
+        var done = new SyncDone(Self, then);
+        try
+        {
+            _engine!.Sync(static (error, state) => ((SyncDone)state!).Report(error), done);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            done.Report(e);
+        }
+    }
+
     private void OnWriteDone(WriteDone done)
     {
         if (_pending.TryGetValue(done.Key, out var pending) && --pending.Count == 0)
@@ -346,10 +375,16 @@ public sealed class VnodeActor : ReceiveActor
             var key = StorageKey(apply.Namespace, apply.Key);
             var stored = Read(key);
             var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
-            // Unchanged and committed: nothing to write. (Unchanged but still pending: written again,
-            // so that the answer waits for a commit.)
+            // Unchanged and committed: nothing to write, but it may have been stored without a sync
+            // (read repair, a handoff forward): a durable answer waits for one. (Unchanged but still
+            // pending: written again, so that the answer waits for a commit.)
             if (stored is not null && merged.SameAs(stored) && !_pending.ContainsKey(key))
-                Answer(null);
+            {
+                if (apply.Durable)
+                    StartSync(Answer);
+                else
+                    Answer(null);
+            }
             else if (apply.Encoded is { } encoded && (stored is null || merged.SameAs(apply.Object)))
                 StartWrite(key, merged, encoded, apply.Durable, Answer); // the incoming object as it came: no new encoding
             else
@@ -409,6 +444,8 @@ public sealed class VnodeActor : ReceiveActor
             }
             if (write.Count > 0)
                 await _engine!.WriteAsync(write, durable: batch.Seq != HandoffBatch.Forwarded);
+            else if (batch.Seq != HandoffBatch.Forwarded)
+                await _engine!.SyncAsync(); // all held already, maybe unsynced (a forward): durable before the ack
             foreach (var (key, encoded) in changed)
                 Written(key, encoded);
         }
