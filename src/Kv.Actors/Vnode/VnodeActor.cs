@@ -275,7 +275,7 @@ public sealed class VnodeActor : ReceiveActor
         if (_pending.Count == 0 && _retireWhenDrained)
         {
             _retireWhenDrained = false;
-            Retire();
+            FinishSweep();
         }
     }
 
@@ -530,17 +530,35 @@ public sealed class VnodeActor : ReceiveActor
     {
         if (done.Target != _target)
             return;
-        if (done.SweepOnly && _pending.Count > 0)
-        {
-            _retireWhenDrained = true; // the data goes once its last writes are in (and forwarded)
-            return;
-        }
+        if (Sender.Equals(_sender))
+            _sender = null; // it stops itself now: a ring arriving before its Terminated may start the next one
         if (!done.SweepOnly)
         {
             _transferredTo = done.Target;
             Log.Info($"vnode {_partition}: data handed off to {done.Target}");
             if (_ring is not null)
                 OnRing(_ring);
+            return;
+        }
+        FinishSweep();
+    }
+
+    /// <summary>
+    /// After a sweep after the switch: the data goes only when every write this vnode took is
+    /// acknowledged by the new owner. Writes still committing, or committed since the sweep's last
+    /// look, went out only as forwards, which nobody acknowledges: once they are in, they are
+    /// swept (acknowledged) too, and so on until a sweep ends with nothing new.
+    /// </summary>
+    private void FinishSweep()
+    {
+        if (_pending.Count > 0)
+        {
+            _retireWhenDrained = true; // decided again once its last writes are in
+            return;
+        }
+        if (_dirty.Count > 0)
+        {
+            StartSender(_target!, sweepOnly: true);
             return;
         }
         Retire();
