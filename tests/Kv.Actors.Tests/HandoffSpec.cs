@@ -48,6 +48,64 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
     }
 
     [Fact]
+    public async Task The_old_owner_keeps_its_data_until_every_member_has_seen_the_switch()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-handoff-seen-").FullName;
+        var env = new StorageEnvironment(1 << 20, 64L << 20);
+        string newNode = Sys.Address.ToString();
+        const string Third = "kv://third";
+        var options = new StorageOptions { Environment = env };
+        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
+        var events = CreateTestProbe();
+        try
+        {
+            var old = Sys.ActorOf(Props.Create(() => new OldManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
+            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), CreateTestProbe().Ref)), KvPaths.VnodeManager);
+            old.Tell(new VnodeApply(Ns, "before"u8.ToArray(), Stamped("b"), true, 1), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
+            // Three members; the new owner takes the partition over.
+            var claimed = new Ring.Ring(1, [OldNode, Third], [newNode, Third]);
+            old.Tell(new Ring.RingChanged(claimed.WithSeen(OldNode)), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10));
+            var switched = claimed.CompleteTransfer(0, OldNode, newNode, "claimant")!;
+
+            // The switch, seen by the old and new owners but not by the third member: the third still
+            // routes to the old owner from its ring, so the old owner keeps its data and serves.
+            old.Tell(new Ring.RingChanged(switched.WithSeen(OldNode).WithSeen(newNode)), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10)); // the sweep
+            events.ExpectNoMsg(TimeSpan.FromSeconds(1));
+            old.Tell(new VnodeApply(Ns, "from-the-third"u8.ToArray(), Stamped("t"), true, 2), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 2 && r.Durable, TimeSpan.FromSeconds(5));
+            old.Tell(new VnodeGet(Ns, "before"u8.ToArray(), 3), TestActor);
+            Assert.True(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found);
+
+            // Once every member has seen it, the old owner sweeps what it took meanwhile and retires.
+            old.Tell(new Ring.RingChanged(switched.WithSeen(OldNode).WithSeen(newNode).WithSeen(Third)), TestActor);
+            events.FishForMessage<VnodeRetired>(_ => true, TimeSpan.FromSeconds(10));
+            var newVnode = KvPaths.Vnode(Sys, newNode, 0);
+            foreach (var key in new[] { "before", "from-the-third" })
+            {
+                newVnode.Tell(new VnodeGet(Ns, Encoding.UTF8.GetBytes(key), 4), TestActor);
+                Assert.True(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found, $"{key} is not on the new owner");
+            }
+            Probe.Watch(old);
+            Probe.Watch(fresh);
+            Sys.Stop(old);
+            Sys.Stop(fresh);
+            Probe.ExpectTerminated(old);
+            Probe.ExpectTerminated(fresh);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_retiring_vnode_gets_writes_that_finished_after_its_last_sweep_acknowledged_by_the_new_owner()
     {
         string dir = Directory.CreateTempSubdirectory("kv-handoff-").FullName;
@@ -76,7 +134,7 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
             // A write whose commit waits for the next group fsync (up to a second)...
             old.Tell(new VnodeApply(Ns, "late"u8.ToArray(), Stamped("l"), true, 2), TestActor);
             // ...while the ring switches the owner: the sweep finds nothing dirty yet and ends first.
-            old.Tell(new Ring.RingChanged(new Ring.Ring(2, [newNode], [newNode])), TestActor);
+            old.Tell(new Ring.RingChanged(new Ring.Ring(2, [newNode], [newNode]).WithSeen(OldNode).WithSeen(newNode)), TestActor);
             ExpectMsg<VnodePutReply>(r => r.RequestId == 2 && r.Durable, TimeSpan.FromSeconds(5));
             lost.ExpectMsg<HandoffBatch>(TimeSpan.FromSeconds(5)); // the forward of the late write was lost
             events.FishForMessage<VnodeRetired>(_ => true, TimeSpan.FromSeconds(10));

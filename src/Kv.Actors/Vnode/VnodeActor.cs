@@ -56,6 +56,7 @@ public sealed class VnodeActor : ReceiveActor
     // later writes of the key see, and how many of the key's writes are still out.
     private readonly Dictionary<byte[], PendingWrite> _pending = new(ByteArrayComparer.Instance);
     private bool _retireWhenDrained;
+    private bool _awaitingSeen; // swept, waiting for every member to see the switch before retiring
     private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
 
     public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null)
@@ -476,6 +477,12 @@ public sealed class VnodeActor : ReceiveActor
         if (ring.Size <= _partition)
             return;
         _ring = ring;
+        if (_awaitingSeen && _forwardTo is null && _target is not null && ring.Owners[_partition] == _target && ring.OwnerSeenByAll(_partition))
+        {
+            _awaitingSeen = false;
+            FinishSweep(); // every member has seen the switch (writes since are swept first)
+            return;
+        }
         if (_forwardTo is not null)
         {
             _forwardTo = KvPaths.Vnode(Context.System, ring.Owners[_partition], _partition);
@@ -490,6 +497,7 @@ public sealed class VnodeActor : ReceiveActor
                 Context.Stop(_sender);
             _sender = null;
             _sweeping = false;
+            _awaitingSeen = false;
             _transferredTo = null;
             _target = target;
             _dirty = new HashSet<byte[]>(ByteArrayComparer.Instance);
@@ -559,6 +567,12 @@ public sealed class VnodeActor : ReceiveActor
         if (_dirty.Count > 0)
         {
             StartSender(_target!, sweepOnly: true);
+            return;
+        }
+        if (!_ring!.OwnerSeenByAll(_partition))
+        {
+            // A member that has not seen the switch still sends here: the data stays until all have.
+            _awaitingSeen = true;
             return;
         }
         Retire();
