@@ -498,6 +498,7 @@ public sealed class VnodeActor : ReceiveActor
             _sender = null;
             _sweeping = false;
             _awaitingSeen = false;
+            _retireWhenDrained = false;
             _transferredTo = null;
             _target = target;
             _dirty = new HashSet<byte[]>(ByteArrayComparer.Instance);
@@ -559,6 +560,8 @@ public sealed class VnodeActor : ReceiveActor
     /// </summary>
     private void FinishSweep()
     {
+        if (_target is null || _forwardTo is not null)
+            return; // the transfer was called off, or it is done
         if (_pending.Count > 0)
         {
             _retireWhenDrained = true; // decided again once its last writes are in
