@@ -175,6 +175,53 @@ public sealed partial class LsmEngine
     public Task DeleteAsync(ReadOnlySpan<byte> key, bool durable = false) =>
         WriteAsync(new WriteBatch().Delete(key), durable);
 
+    /// <summary>
+    /// Makes every write committed so far durable: <paramref name="onSynced"/> gets null once they
+    /// are on stable storage, or the error that stopped it (same rules as the callback of
+    /// <see cref="Write(WriteBatch, bool, Action{Exception?, object?}, object?)"/>). For a caller
+    /// that must acknowledge as durable something an earlier write stored without a sync. Nothing
+    /// unsynced: reported at once, on the caller's thread; otherwise the sync queues behind the
+    /// writes already submitted and goes through the group commit (a shared commit log that another
+    /// engine's sync already covered costs no fsync).
+    /// </summary>
+    public void Sync(Action<Exception?, object?> onSynced, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(onSynced);
+        ThrowIfDisposed();
+        bool synced;
+        lock (_writeLock)
+        {
+            // Groups commit one at a time and a sync clears the count after everything appended
+            // before it is synced: zero with no writer queued or running means all is durable.
+            synced = Interlocked.Read(ref _unsyncedBytes) == 0 && _awaitingSync.Count == 0 && _writers.Count == 0 && !_leaderActive;
+        }
+        if (synced)
+        {
+            onSynced(null, state);
+            return;
+        }
+        Submit(new PendingWrite(null, false, WriteKind.Sync, null, onSynced, state));
+    }
+
+    /// <summary>Makes every write committed so far durable; see <see cref="Sync(Action{Exception?, object?}, object?)"/>.</summary>
+    public Task SyncAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Sync(static (error, state) =>
+        {
+            var tcs = (TaskCompletionSource)state!;
+            if (error is null)
+            {
+                tcs.TrySetResult();
+            }
+            else
+            {
+                tcs.TrySetException(error);
+            }
+        }, done);
+        return done.Task;
+    }
+
     /// <summary>Writes the active memtable to a level-0 table and waits until every memtable is flushed.</summary>
     public void Flush()
     {

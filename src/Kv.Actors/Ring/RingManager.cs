@@ -17,6 +17,12 @@ namespace Kv.Actors.Ring;
 /// A node that finds itself marked leaving in the ring although it never asked to leave since it
 /// started (it left, or was leaving when the cluster stopped, and was started again at the same
 /// address) asks the claimant to take the mark off, so it is claimed again.
+/// <para>
+/// Rings received are merged into ours (<see cref="Ring.Merge"/>), not compared by version: two
+/// claimants that made the same version (a new leader with a stale ring, two sides of a
+/// partition) both keep their changes. Every ring a node adopts records that node in the ring's
+/// seen clocks, so an old owner knows when every member has seen its partition switch.
+/// </para>
 /// </summary>
 public sealed class RingManager : ReceiveActor
 {
@@ -132,21 +138,21 @@ public sealed class RingManager : ReceiveActor
             // A first ring, unless another node gossips one first (give it a few ticks).
             if (_claimantTicks < 3 || up.Count == 0)
                 return;
-            Adopt(Ring.Create(up, _options.RingSize, _options.TargetNVal), "created");
+            Adopt(Ring.Create(up, _options.RingSize, _options.TargetNVal, _self), "created");
             return;
         }
         var ring = _ring;
         foreach (var report in _reports.Values)
-            ring = ring.CompleteTransfer(report.Partition, report.From, report.To) ?? ring;
+            ring = ring.CompleteTransfer(report.Partition, report.From, report.To, _self) ?? ring;
         foreach (var node in _rejoinRequests)
         {
             if (ring.Leaving.Contains(node) && !_leaveRequests.Contains(node))
-                ring = ring.WithoutLeaving(node);
+                ring = ring.WithoutLeaving(node, _self);
         }
         foreach (var node in _leaveRequests)
         {
             if (!ring.Leaving.Contains(node) && ring.Members.Contains(node))
-                ring = ring.WithLeaving(node);
+                ring = ring.WithLeaving(node, _self);
         }
         // A ring member stays in the claim while its address is in the cluster (a quick restart
         // rejoins as a new incarnation of the same address); new nodes enter once they are Up.
@@ -156,7 +162,7 @@ public sealed class RingManager : ReceiveActor
             .Select(m => m.Address.ToString()).Where(n => !ring.Leaving.Contains(n)).Distinct().Order(StringComparer.Ordinal).ToList();
         bool changed = claimNodes.Count > 0 && (!ring.Members.SequenceEqual(claimNodes) || ring.Owners.Concat(ring.Pending).Concat(ring.Leaving).Any(o => !alive.Contains(o)));
         if (changed)
-            ring = ring.Reclaim(claimNodes, alive, ring.Leaving, _options.TargetNVal);
+            ring = ring.Reclaim(claimNodes, alive, ring.Leaving, _options.TargetNVal, _self);
         if (!ReferenceEquals(ring, _ring))
             Adopt(ring, changed ? $"claim over {claimNodes.Count} nodes" : "transfers completed");
         _reports.Clear();
@@ -164,11 +170,16 @@ public sealed class RingManager : ReceiveActor
         _rejoinRequests.Clear();
     }
 
+    /// <summary>
+    /// Merges the ring received into ours (no claim made elsewhere is lost; every node merging the
+    /// same rings gets the same ring); a sender whose ring lacked something of ours gets the merge back.
+    /// </summary>
     private void OnGossip(RingGossip gossip)
     {
-        if (_ring is null || gossip.Ring.Supersedes(_ring))
-            Adopt(gossip.Ring, null);
-        else if (_ring.Supersedes(gossip.Ring) && !Sender.Equals(Context.System.DeadLetters))
+        var merged = (_ring is null ? gossip.Ring : Ring.Merge(_ring, gossip.Ring)).WithSeen(_self);
+        if (_ring is null || !merged.Equals(_ring))
+            Adopt(merged, null); // pushed to every member, the sender too
+        else if (!merged.Equals(gossip.Ring) && !Sender.Equals(Context.System.DeadLetters))
             Sender.Tell(new RingGossip(_ring), Self);
     }
 
@@ -176,7 +187,7 @@ public sealed class RingManager : ReceiveActor
     {
         _reports[report.Partition] = report;
         var state = ClusterExt.Get(Context.System).State;
-        if (state.Leader?.ToString() == _self && _ring is not null && _ring.CompleteTransfer(report.Partition, report.From, report.To) is { } next)
+        if (state.Leader?.ToString() == _self && _ring is not null && _ring.CompleteTransfer(report.Partition, report.From, report.To, _self) is { } next)
         {
             _reports.Remove(report.Partition);
             Adopt(next, $"partition {report.Partition} moved to {report.To}");
@@ -199,6 +210,7 @@ public sealed class RingManager : ReceiveActor
 
     private void Adopt(Ring ring, string? why)
     {
+        ring = ring.WithSeen(_self); // what every member has seen tells old owners when they may delete
         _ring = ring;
         try
         {

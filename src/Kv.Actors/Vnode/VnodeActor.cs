@@ -58,6 +58,7 @@ public sealed class VnodeActor : ReceiveActor
     // later writes of the key see, and how many of the key's writes are still out.
     private readonly Dictionary<byte[], PendingWrite> _pending = new(ByteArrayComparer.Instance);
     private bool _retireWhenDrained;
+    private bool _awaitingSeen; // swept, waiting for every member to see the switch before retiring
     private bool _identityDirty; // a new identity could not be stored: no clean-stop mark
     // Unsynced: the partition was taken over without the previous owner's data (the ring lists it
     // as lost) and this vnode started empty; not null while it is (the neighbours still to send).
@@ -98,6 +99,7 @@ public sealed class VnodeActor : ReceiveActor
         Receive<VnodeCoordinatePut>(OnCoordinatePut);
         Receive<VnodeApply>(OnApply);
         Receive<WriteDone>(OnWriteDone);
+        Receive<SyncDone>(d => d.Then(d.Error));
         ReceiveAsync<VnodeReap>(OnReap);
         ReceiveAsync<HandoffBatch>(OnHandoffBatch);
         Receive<RingChanged>(m => OnRing(m.Ring));
@@ -306,6 +308,34 @@ public sealed class VnodeActor : ReceiveActor
         }
     }
 
+    /// <summary>The engine made everything committed so far durable (or failed); <see cref="Then"/> runs in the actor.</summary>
+    private sealed class SyncDone(IActorRef vnode, Action<Exception?> then)
+    {
+        public Action<Exception?> Then { get; } = then;
+
+        public Exception? Error { get; private set; }
+
+        public void Report(Exception? error)
+        {
+            Error = error;
+            vnode.Tell(this, ActorRefs.NoSender);
+        }
+    }
+
+    /// <summary>Runs <paramref name="then"/> in the actor once every committed write of this vnode is durable.</summary>
+    private void StartSync(Action<Exception?> then)
+    {
+        var done = new SyncDone(Self, then);
+        try
+        {
+            _engine!.Sync(static (error, state) => ((SyncDone)state!).Report(error), done);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            done.Report(e);
+        }
+    }
+
     private void OnWriteDone(WriteDone done)
     {
         if (_pending.TryGetValue(done.Key, out var pending) && --pending.Count == 0)
@@ -316,7 +346,7 @@ public sealed class VnodeActor : ReceiveActor
         if (_pending.Count == 0 && _retireWhenDrained)
         {
             _retireWhenDrained = false;
-            Retire();
+            FinishSweep();
         }
     }
 
@@ -434,10 +464,16 @@ public sealed class VnodeActor : ReceiveActor
                 apply = apply with { Object = admitted, Encoded = null };
             var stored = Read(key);
             var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
-            // Unchanged and committed: nothing to write. (Unchanged but still pending: written again,
-            // so that the answer waits for a commit.)
+            // Unchanged and committed: nothing to write, but it may have been stored without a sync
+            // (read repair, a handoff forward): a durable answer waits for one. (Unchanged but still
+            // pending: written again, so that the answer waits for a commit.)
             if (stored is not null && merged.SameAs(stored) && !_pending.ContainsKey(key))
-                Answer(null);
+            {
+                if (apply.Durable)
+                    StartSync(Answer);
+                else
+                    Answer(null);
+            }
             else if (apply.Encoded is { } encoded && (stored is null || merged.SameAs(apply.Object)))
                 StartWrite(key, merged, encoded, apply.Durable, Answer); // the incoming object as it came: no new encoding
             else
@@ -510,6 +546,8 @@ public sealed class VnodeActor : ReceiveActor
             }
             if (write.Count > 0)
                 await _engine!.WriteAsync(write, durable: batch.Seq != HandoffBatch.Forwarded);
+            else if (batch.Seq != HandoffBatch.Forwarded)
+                await _engine!.SyncAsync(); // all held already, maybe unsynced (a forward): durable before the ack
             foreach (var (key, encoded) in changed)
                 Written(key, encoded);
         }
@@ -623,6 +661,12 @@ public sealed class VnodeActor : ReceiveActor
             return; // an older ring (the ring manager's answer after a restart may cross a newer one)
         _ring = ring;
         CheckSync(ring);
+        if (_awaitingSeen && _forwardTo is null && _target is not null && ring.Owners[_partition] == _target && ring.OwnerSeenByAll(_partition))
+        {
+            _awaitingSeen = false;
+            FinishSweep(); // every member has seen the switch (writes since are swept first)
+            return;
+        }
         if (_forwardTo is not null)
         {
             _forwardTo = KvPaths.Vnode(Context.System, ring.Owners[_partition], _partition);
@@ -637,6 +681,8 @@ public sealed class VnodeActor : ReceiveActor
                 Context.Stop(_sender);
             _sender = null;
             _sweeping = false;
+            _awaitingSeen = false;
+            _retireWhenDrained = false;
             _transferredTo = null;
             _target = target;
             _dirty = new HashSet<byte[]>(ByteArrayComparer.Instance);
@@ -677,17 +723,43 @@ public sealed class VnodeActor : ReceiveActor
     {
         if (done.Target != _target)
             return;
-        if (done.SweepOnly && _pending.Count > 0)
-        {
-            _retireWhenDrained = true; // the data goes once its last writes are in (and forwarded)
-            return;
-        }
+        if (Sender.Equals(_sender))
+            _sender = null; // it stops itself now: a ring arriving before its Terminated may start the next one
         if (!done.SweepOnly)
         {
             _transferredTo = done.Target;
             Log.Info($"vnode {_partition}: data handed off to {done.Target}");
             if (_ring is not null)
                 OnRing(_ring);
+            return;
+        }
+        FinishSweep();
+    }
+
+    /// <summary>
+    /// After a sweep after the switch: the data goes only when every write this vnode took is
+    /// acknowledged by the new owner. Writes still committing, or committed since the sweep's last
+    /// look, went out only as forwards, which nobody acknowledges: once they are in, they are
+    /// swept (acknowledged) too, and so on until a sweep ends with nothing new.
+    /// </summary>
+    private void FinishSweep()
+    {
+        if (_target is null || _forwardTo is not null)
+            return; // the transfer was called off, or it is done
+        if (_pending.Count > 0)
+        {
+            _retireWhenDrained = true; // decided again once its last writes are in
+            return;
+        }
+        if (_dirty.Count > 0)
+        {
+            StartSender(_target!, sweepOnly: true);
+            return;
+        }
+        if (!_ring!.OwnerSeenByAll(_partition))
+        {
+            // A member that has not seen the switch still sends here: the data stays until all have.
+            _awaitingSeen = true;
             return;
         }
         Retire();

@@ -212,16 +212,33 @@ public static class KvSerializers
             t.Keys, t.Bytes, t.LastError.Length == 0 ? null : t.LastError)).ToList(),
         d.Vnodes.ToList(), d.Retired.ToList());
 
-    internal static RingData ToWire(Ring.Ring ring) => new()
+    internal static RingData ToWire(Ring.Ring ring)
     {
-        Version = ring.Version, Owners = { ring.Owners }, Next = { ring.Pending }, Leaving = { ring.Leaving }, Lost = { ring.Lost },
-    };
+        var d = new RingData { Version = ring.Version, Owners = { ring.Owners }, Next = { ring.Pending }, Leaving = { ring.Leaving }, Lost = { ring.Lost } };
+        d.OwnerStamps.AddRange(ring.OwnerStamps.Select(ToWire));
+        d.NextStamps.AddRange(ring.PendingStamps.Select(ToWire));
+        d.LeaveMarks.AddRange(ring.LeaveMarks.Select(m => new LeaveMarkData { Node = m.Node, Leaving = m.Leaving, Stamp = ToWire(m.Stamp) }));
+        d.Clock.AddRange(ring.Clock.Select(ToWire));
+        d.Seen.AddRange(ring.Seen.Select(s => new SeenData { Node = s.Node, Clock = { s.Clock.Select(ToWire) } }));
+        return d;
+    }
+
+    private static StampData ToWire(Stamp s) => new() { Counter = s.Counter, Claimant = s.Claimant };
+
+    private static ClockEntryData ToWire((string Claimant, long Counter) c) => new() { Claimant = c.Claimant, Counter = c.Counter };
+
+    private static Stamp FromWire(StampData? s) => s is null ? throw new FormatException("stamp missing") : new Stamp(s.Counter, s.Claimant);
 
     internal static Ring.Ring FromWire(RingData d)
     {
         try
         {
-            return new Ring.Ring(d.Version, d.Owners, d.Next.Count == 0 ? null : d.Next, d.Leaving, d.Lost);
+            if (d.OwnerStamps.Count == 0)
+                return new Ring.Ring(d.Version, d.Owners, d.Next.Count == 0 ? null : d.Next, d.Leaving, d.Lost); // written before stamps
+            return new Ring.Ring(d.Owners, d.Next, d.OwnerStamps.Select(FromWire).ToList(), d.NextStamps.Select(FromWire).ToList(),
+                d.LeaveMarks.Select(m => (m.Node, m.Leaving, FromWire(m.Stamp))).ToList(),
+                d.Clock.Select(c => (c.Claimant, c.Counter)).ToList(),
+                d.Seen.Select(s => (s.Node, (IEnumerable<(string, long)>)s.Clock.Select(c => (c.Claimant, c.Counter)).ToList())).ToList(), d.Lost);
         }
         catch (ArgumentException e)
         {

@@ -1,0 +1,164 @@
+using System.Text;
+using Kv.Actors.Objects;
+using Kv.Actors.Vnode;
+using Kv.Cluster.Actor;
+using Kv.Cluster.TestKit;
+using Kv.Storage;
+using Kv.Storage.Wal;
+using Xunit.Abstractions;
+
+namespace Kv.Actors.Tests;
+
+/// <summary>
+/// One partition handed off between two real vnodes on real storage, in one actor system: the old
+/// owner under a stand-in for its vnode manager (grants slots, reports what it hears), the new owner
+/// behind a stand-in for the target node's vnode manager that can lose the unacknowledged forwards.
+/// </summary>
+public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
+{
+    private const string OldNode = "kv://old-owner";
+    private static readonly byte[] Ns = "default"u8.ToArray();
+
+    private static DvvSet<Sibling> Stamped(string value) =>
+        DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling(Encoding.UTF8.GetBytes(value), "text/plain", 1, false)), "r0");
+
+    /// <summary>The old owner's vnode manager: grants every slot; tells the probe of progress and retirement; passes the rest to the vnode.</summary>
+    private sealed class OldManager : ReceiveActor
+    {
+        public OldManager(Func<Props> vnode, IActorRef probe)
+        {
+            var child = Context.ActorOf(vnode(), KvPaths.VnodeName(0));
+            Receive<RequestHandoffSlot>(_ => Sender.Tell(HandoffSlotGranted.Instance, Self));
+            Receive<ReleaseHandoffSlot>(_ => { });
+            Receive<HandoffProgress>(p => probe.Tell(p, Self));
+            Receive<VnodeRetired>(r => probe.Tell(r, Self));
+            ReceiveAny(m => child.Forward(m));
+        }
+    }
+
+    /// <summary>The new owner's vnode manager (/user/kv-vnodes): loses every forwarded write, gives acknowledged batches to its vnode.</summary>
+    private sealed class LossyNewManager : ReceiveActor
+    {
+        public LossyNewManager(Func<Props> vnode, IActorRef probe)
+        {
+            var child = Context.ActorOf(vnode(), KvPaths.VnodeName(0));
+            Receive<HandoffBatch>(b => b.Seq == HandoffBatch.Forwarded, b => probe.Tell(b, Self));
+            ReceiveAny(m => child.Forward(m));
+        }
+    }
+
+    [Fact]
+    public async Task The_old_owner_keeps_its_data_until_every_member_has_seen_the_switch()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-handoff-seen-").FullName;
+        var env = new StorageEnvironment(1 << 20, 64L << 20);
+        string newNode = Sys.Address.ToString();
+        const string Third = "kv://third";
+        var options = new StorageOptions { Environment = env };
+        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
+        var events = CreateTestProbe();
+        try
+        {
+            var old = Sys.ActorOf(Props.Create(() => new OldManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
+            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), CreateTestProbe().Ref)), KvPaths.VnodeManager);
+            old.Tell(new VnodeApply(Ns, "before"u8.ToArray(), Stamped("b"), true, 1), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
+            // Three members; the new owner takes the partition over.
+            var claimed = new Ring.Ring(1, [OldNode, Third], [newNode, Third]);
+            old.Tell(new Ring.RingChanged(claimed.WithSeen(OldNode)), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10));
+            var switched = claimed.CompleteTransfer(0, OldNode, newNode, "claimant")!;
+
+            // The switch, seen by the old and new owners but not by the third member: the third still
+            // routes to the old owner from its ring, so the old owner keeps its data and serves.
+            old.Tell(new Ring.RingChanged(switched.WithSeen(OldNode).WithSeen(newNode)), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10)); // the sweep
+            events.ExpectNoMsg(TimeSpan.FromSeconds(1));
+            old.Tell(new VnodeApply(Ns, "from-the-third"u8.ToArray(), Stamped("t"), true, 2), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 2 && r.Durable, TimeSpan.FromSeconds(5));
+            old.Tell(new VnodeGet(Ns, "before"u8.ToArray(), 3), TestActor);
+            Assert.True(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found);
+
+            // Once every member has seen it, the old owner sweeps what it took meanwhile and retires.
+            old.Tell(new Ring.RingChanged(switched.WithSeen(OldNode).WithSeen(newNode).WithSeen(Third)), TestActor);
+            events.FishForMessage<VnodeRetired>(_ => true, TimeSpan.FromSeconds(10));
+            var newVnode = KvPaths.Vnode(Sys, newNode, 0);
+            foreach (var key in new[] { "before", "from-the-third" })
+            {
+                newVnode.Tell(new VnodeGet(Ns, Encoding.UTF8.GetBytes(key), 4), TestActor);
+                Assert.True(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found, $"{key} is not on the new owner");
+            }
+            Probe.Watch(old);
+            Probe.Watch(fresh);
+            Sys.Stop(old);
+            Sys.Stop(fresh);
+            Probe.ExpectTerminated(old);
+            Probe.ExpectTerminated(fresh);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_retiring_vnode_gets_writes_that_finished_after_its_last_sweep_acknowledged_by_the_new_owner()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-handoff-").FullName;
+        // Group commits sync at most once a second, so a durable write can still be in flight when the sweep ends.
+        var env = new StorageEnvironment(1 << 20, 64L << 20, commitLog: new CommitLog(Path.Combine(dir, "commitlog"), groupWindow: TimeSpan.FromSeconds(1)));
+        string newNode = Sys.Address.ToString();
+        var options = new StorageOptions { Environment = env };
+        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
+        var events = CreateTestProbe();
+        var lost = CreateTestProbe();
+        try
+        {
+            var old = Sys.ActorOf(Props.Create(() => new OldManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
+            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), lost.Ref)), KvPaths.VnodeManager);
+
+            // Before the handoff: one key on the old owner.
+            old.Tell(new VnodeApply(Ns, "before"u8.ToArray(), Stamped("b"), true, 1), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
+
+            // The claim makes the new node the pending owner: the data is streamed (acknowledged).
+            old.Tell(new Ring.RingChanged(new Ring.Ring(1, [OldNode], [newNode])), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10));
+
+            // A write whose commit waits for the next group fsync (up to a second)...
+            old.Tell(new VnodeApply(Ns, "late"u8.ToArray(), Stamped("l"), true, 2), TestActor);
+            // ...while the ring switches the owner: the sweep finds nothing dirty yet and ends first.
+            old.Tell(new Ring.RingChanged(new Ring.Ring(2, [newNode], [newNode]).WithSeen(OldNode).WithSeen(newNode)), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 2 && r.Durable, TimeSpan.FromSeconds(5));
+            lost.ExpectMsg<HandoffBatch>(TimeSpan.FromSeconds(5)); // the forward of the late write was lost
+            events.FishForMessage<VnodeRetired>(_ => true, TimeSpan.FromSeconds(10));
+
+            // Retired, its data deleted: every write it took is on the new owner.
+            var newVnode = KvPaths.Vnode(Sys, newNode, 0);
+            foreach (var key in new[] { "before", "late" })
+            {
+                newVnode.Tell(new VnodeGet(Ns, Encoding.UTF8.GetBytes(key), 3), TestActor);
+                var read = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
+                Assert.True(read.Found, $"{key} is not on the new owner after the old one retired");
+            }
+            Probe.Watch(old);
+            Probe.Watch(fresh);
+            Sys.Stop(old);
+            Sys.Stop(fresh);
+            Probe.ExpectTerminated(old);
+            Probe.ExpectTerminated(fresh);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
