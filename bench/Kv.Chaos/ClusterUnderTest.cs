@@ -101,6 +101,30 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits (up to <paramref name="timeout"/>) until <paramref name="node"/> answers and counts
+    /// itself an Up member, so that a restarted node is back before the next fault picks its victims.
+    /// </summary>
+    public static async Task<bool> WaitUpAsync(KvClient client, NodeProcess node, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var status = await client.GetClusterStatusOfAsync(node.Endpoint).ConfigureAwait(false);
+                if (status.Members.Any(m => m.Address == node.Address && m.Status == "Up" && m.Reachable))
+                    return true;
+            }
+            catch (Exception e) when (e is KvException or Kv.Cluster.Actor.AskTimeoutException)
+            {
+                // not listening yet
+            }
+            await Task.Delay(500).ConfigureAwait(false);
+        }
+        return false;
+    }
+
     private async Task<string?> ProblemAsync(KvClient client)
     {
         var expected = Members.Select(n => n.Address).Order(StringComparer.Ordinal).ToList();
