@@ -30,6 +30,7 @@ public sealed class ChurnNemesis(NemesisContext context) : INemesis
             {
                 leaver.State = NodeState.Leaving;
                 _leaving.Add(leaver);
+                Actions++;
             }
             left = reply.Ok ? $"{leaver.Name} leaves ({reply.Message})" : $"{leaver.Name} refused to leave: {reply.Message}";
         }
@@ -37,7 +38,6 @@ public sealed class ChurnNemesis(NemesisContext context) : INemesis
         {
             left = $"{leaver.Name} leave request failed: {e.Message}";
         }
-        Actions++;
         return $"{spare.Name} joins (pid {spare.Pid}); {left}";
     }
 

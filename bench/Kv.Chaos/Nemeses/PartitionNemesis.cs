@@ -42,11 +42,13 @@ public sealed class PartitionNemesis(NemesisContext context) : INemesis
             await SetAsync(node, a, failures).ConfigureAwait(false);
         if (middle is not null)
             await SetAsync(middle, [], failures).ConfigureAwait(false);
-        Actions++;
         string what = bridge
             ? $"bridge: [{Names(a)}] <-> {middle!.Name} <-> [{Names(b)}]"
             : $"halves: [{Names(a)}] | [{Names(b)}]";
-        return failures.Count == 0 ? what : what + "; not applied on: " + string.Join("; ", failures);
+        if (failures.Count > 0)
+            throw new InvalidOperationException(what + " not applied on: " + string.Join("; ", failures)); // healed with the rest; not counted
+        Actions++;
+        return what;
     }
 
     public async Task<string> HealAsync(CancellationToken ct)
