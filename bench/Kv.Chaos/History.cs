@@ -14,6 +14,7 @@ public sealed class History : IDisposable
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // a file for people too: "<->", not "\u003C-\u003E"
     };
 
     private readonly List<Op> _ops = [];
