@@ -48,7 +48,7 @@ public sealed class KvNode
         RingManager = system.ActorOf(Props.Create(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
-        Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default))), KvPaths.Admin);
+        Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
         _repairs = system.EventStream.Subscribe<ReadRepaired>(r => Stats.ReadRepair(r.Replicas));
         _reaps = system.EventStream.Subscribe<TombstoneReaped>(_ => Stats.Reaped());
         Stopped = system.WhenTerminated.ContinueWith(_ =>

@@ -70,6 +70,12 @@ public sealed record KvNodeOptions
     /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// The admin actor accepts <see cref="Admin.ChaosSetFaults"/> (partitions through the runtime's
+    /// fault rules) only when this is on (kv.chaos.enabled, off by default).
+    /// </summary>
+    public bool ChaosEnabled { get; init; }
+
     public int MaxKeyBytes { get; init; } = 64 * 1024;
 
     public int MaxObjectBytes { get; init; } = 1024 * 1024;

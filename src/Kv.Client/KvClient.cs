@@ -1,5 +1,6 @@
 using Kv.Actors.Coordinators;
 using System.Text;
+using Kv.Actors;
 using Kv.Actors.Admin;
 using Kv.Actors.Wire;
 using Kv.Cluster.Actor;
@@ -92,6 +93,10 @@ public sealed class KvClient : IAsyncDisposable
     /// <summary>Members, their status and reachability, and the ring, as a reachable node sees them.</summary>
     public Task<ClusterStatus> GetClusterStatusAsync() => Call<ClusterStatus>(ClientCall.For(new AdminRequest(GetClusterStatus.Instance)));
 
+    /// <summary>The cluster as <paramref name="node"/> (host:port or address) itself sees it; throws an AskTimeoutException when it does not answer in time.</summary>
+    public Task<ClusterStatus> GetClusterStatusOfAsync(string node) =>
+        KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<ClusterStatus>(GetClusterStatus.Instance, Options.AttemptTimeout);
+
     /// <summary>Handoff progress of every member.</summary>
     public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(ClientCall.For(new AdminRequest(GetTransfers.Instance)));
 
@@ -100,6 +105,16 @@ public sealed class KvClient : IAsyncDisposable
 
     /// <summary>Marks <paramref name="node"/> (host:port or address) down.</summary>
     public Task<AdminReply> DownAsync(string node) => Call<AdminReply>(ClientCall.For(new AdminRequest(new DownNode(node))));
+
+    /// <summary>
+    /// Chaos testing: asks <paramref name="node"/> (host:port or address) itself, not any reachable
+    /// node, to drop its traffic with the <paramref name="blocked"/> nodes (empty: heal). Nodes
+    /// refuse unless started with kv.chaos.enabled = on (the reply's Ok is false).
+    /// </summary>
+    public Task<AdminReply> ChaosSetFaultsAsync(string node, IReadOnlyList<string> blocked) =>
+        KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<AdminReply>(new ChaosSetFaults(blocked.Select(AddressOf).ToList()), Options.AttemptTimeout);
+
+    private string AddressOf(string node) => node.Contains("://", StringComparison.Ordinal) ? node : $"kv://{Options.SystemName}@{node}";
 
     public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
 }

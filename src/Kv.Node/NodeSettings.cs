@@ -208,6 +208,7 @@ public sealed record NodeSettings(
             CommitLogTotalBytes = s.Size("kv.storage.commit-log-total-size", 128 * 1024, 1024 * GiB),
             CommitLogGroupWindow = s.Duration("kv.storage.commit-log-group-window", TimeSpan.Zero, TimeSpan.FromSeconds(1)),
             LeaveTimeout = s.Duration("kv.leave-timeout", TimeSpan.FromSeconds(1), Week),
+            ChaosEnabled = s.Bool("kv.chaos.enabled"),
             Namespaces = namespaces,
             Storage = storage,
             Handoff = new HandoffOptions

@@ -63,6 +63,16 @@ public sealed class NodeSettingsSpec
         Assert.Equal(DowningStrategy.KeepMajority, c.Downing);
         Assert.Equal(TimeSpan.FromSeconds(20), c.StableAfter);
         Assert.True(s.LeaveOnShutdown);
+        Assert.False(s.Store.ChaosEnabled);
+    }
+
+    [Fact]
+    public void Fault_injection_is_switched_on_only_by_kv_chaos_enabled()
+    {
+        Assert.True(Load(["--kv.chaos.enabled", "on"]).Store.ChaosEnabled);
+        Assert.False(Load(["--kv.chaos.enabled=off"]).Store.ChaosEnabled);
+        var e = Assert.Throws<ConfigException>(() => Load(["--kv.chaos.enable", "on"]));
+        Assert.Contains("did you mean 'kv.chaos.enabled'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -148,6 +158,7 @@ public sealed class NodeSettingsSpec
     [InlineData("kv.cluster.seed-nodes = [\"127.0.0.1:2551\"]", "kv.cluster.seed-nodes: '127.0.0.1:2551' is not an address")]
     [InlineData("kv.storage.sync-mode = sometimes", "kv.storage.sync-mode = 'sometimes'")]
     [InlineData("kv.leave-on-shutdown = maybe", "expected on/off")]
+    [InlineData("kv.chaos.enabled = sometimes", "kv.chaos.enabled = 'sometimes': expected on/off")]
     [InlineData("colour = red\nkv.remote.port = ", "expected a value")]
     public void Bad_settings_stop_the_node_with_an_error_that_names_them(string conf, string message)
     {

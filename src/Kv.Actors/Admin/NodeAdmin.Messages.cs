@@ -34,3 +34,11 @@ public sealed record DownNode(string Node);
 
 /// <summary>The answer to <see cref="LeaveNode"/> and <see cref="DownNode"/>.</summary>
 public sealed record AdminReply(bool Ok, string Message);
+
+/// <summary>
+/// Chaos testing (bench/Kv.Chaos): the receiving node drops all traffic, both ways, with the nodes
+/// in <paramref name="Blocked"/> (cluster addresses) and lets through traffic with every node not
+/// named; an empty list heals. Clients are never blocked. Accepted only when the node runs with
+/// kv.chaos.enabled = on; otherwise refused with an <see cref="AdminReply"/> whose Ok is false.
+/// </summary>
+public sealed record ChaosSetFaults(IReadOnlyList<string> Blocked);

@@ -3,6 +3,7 @@ using Kv.Actors.Vnode;
 using Kv.Cluster.Actor;
 using Kv.Cluster.Cluster;
 using Kv.Cluster.Event;
+using Kv.Cluster.Remote;
 using ClusterExt = Kv.Cluster.Cluster.Cluster;
 
 namespace Kv.Actors.Admin;
@@ -18,16 +19,19 @@ public sealed class NodeAdmin : RingFollower
     private readonly string _self;
     private readonly int _defaultNVal;
     private readonly Func<Task> _leave;
+    private readonly bool _chaosEnabled;
+    private readonly HashSet<Address> _blocked = [];
     private Task? _leaving;
 
-    public NodeAdmin(string self, int defaultNVal, Func<Task> leave)
+    public NodeAdmin(string self, int defaultNVal, Func<Task> leave, bool chaosEnabled = false)
     {
-        (_self, _defaultNVal, _leave) = (self, defaultNVal, leave);
+        (_self, _defaultNVal, _leave, _chaosEnabled) = (self, defaultNVal, leave, chaosEnabled);
         Receive<GetRing>(_ => Sender.Tell(new CurrentRing(KnownRing), Self));
         Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
+        Receive<ChaosSetFaults>(OnChaosSetFaults);
     }
 
     private ClusterStatus Status()
@@ -122,5 +126,45 @@ public sealed class NodeAdmin : RingFollower
         }
         ClusterExt.Get(Context.System).Down(member.Address);
         Sender.Tell(new AdminReply(true, $"{member.Address} marked down; its partitions move to the other nodes"), Self);
+    }
+
+    /// <summary>
+    /// Chaos testing only (kv.chaos.enabled): blackholes the links to the named nodes and clears
+    /// the rules of the nodes blocked before but not named now. Bad input changes nothing.
+    /// </summary>
+    private void OnChaosSetFaults(ChaosSetFaults faults)
+    {
+        if (!_chaosEnabled)
+        {
+            Sender.Tell(new AdminReply(false, $"{_self} refuses fault injection: kv.chaos.enabled is off on this node"), Self);
+            return;
+        }
+        var transport = Context.System.Transport;
+        if (transport is null)
+        {
+            Sender.Tell(new AdminReply(false, $"{_self} has no remoting"), Self);
+            return;
+        }
+        var wanted = new HashSet<Address>();
+        foreach (string node in faults.Blocked)
+        {
+            if (!Address.TryParse(node, out var address, out string rest) || rest.Length > 0 || !address.HasGlobalScope)
+            {
+                Sender.Tell(new AdminReply(false, $"'{node}' is not a node address (kv://system@host:port); nothing changed"), Self);
+                return;
+            }
+            if (node != _self)
+                wanted.Add(address);
+        }
+        foreach (var healed in _blocked.Where(a => !wanted.Contains(a)).ToList())
+        {
+            transport.Rules.Set(healed, FaultRule.PassThrough);
+            _blocked.Remove(healed);
+        }
+        foreach (var address in wanted.Where(a => _blocked.Add(a)))
+            transport.Rules.Set(address, FaultRule.Blackhole);
+        string now = _blocked.Count == 0 ? "no node blocked" : "blocked: " + string.Join(", ", _blocked.Select(a => a.ToString()).Order(StringComparer.Ordinal));
+        Log.Warning($"chaos: {now}");
+        Sender.Tell(new AdminReply(true, $"{_self}: {now}"), Self);
     }
 }

@@ -100,6 +100,7 @@ public static class KvSerializers
         Add<LeaveNode, NodeData>(registry, 234, m => new NodeData { Node = m.Node }, d => new LeaveNode(d.Node));
         Add<DownNode, NodeData>(registry, 235, m => new NodeData { Node = m.Node }, d => new DownNode(d.Node));
         Add<AdminReply, AdminReplyData>(registry, 236, m => new AdminReplyData { Ok = m.Ok, Message = m.Message }, d => new AdminReply(d.Ok, d.Message));
+        Add<ChaosSetFaults, ChaosSetFaultsData>(registry, 246, m => new ChaosSetFaultsData { Blocked = { m.Blocked } }, d => new ChaosSetFaults(d.Blocked.ToList()));
         Add<GetHandoffStatus, EmptyData>(registry, 237, _ => new EmptyData(), _ => GetHandoffStatus.Instance);
         Add<HandoffStatus, HandoffStatusData>(registry, 238, ToWire, FromWire);
         Add<KvPut, KvPutData>(registry, 220,

@@ -1,0 +1,118 @@
+using Kv.Chaos.Workloads;
+using Kv.Client;
+using Xunit.Abstractions;
+
+namespace Kv.Chaos.Tests;
+
+/// <summary>
+/// Short campaigns against real Kv.Node processes: every workload with every nemesis, 3 nodes
+/// (churn adds a spare), about 12 s of workload each. Each must be valid, must have had
+/// operations acknowledged, and its nemesis must have acted.
+/// </summary>
+[Collection("chaos")]
+public sealed class CampaignSpec(ITestOutputHelper output)
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (string workload in CampaignOptions.Workloads)
+        {
+            foreach (string nemesis in CampaignOptions.NemesisNames)
+                data.Add(workload, nemesis);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task A_short_campaign_is_valid(string workload, string nemesis)
+    {
+        string dir = Directory.CreateTempSubdirectory($"kv-chaos-{workload}-{nemesis}-").FullName;
+        var log = new StringWriter();
+        var options = new CampaignOptions
+        {
+            Workload = workload,
+            Nemeses = [nemesis],
+            Nodes = 3,
+            Time = TimeSpan.FromSeconds(12),
+            Seed = 7,
+            Rate = 40,
+            Clients = 4,
+            Directory = dir,
+            FaultDuration = (TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(5)),
+            HealthyGap = (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)),
+            Log = TextWriter.Synchronized(log),
+        };
+        CampaignResult result;
+        try
+        {
+            result = await Campaign.RunAsync(options);
+        }
+        finally
+        {
+            output.WriteLine(log.ToString());
+        }
+        output.WriteLine(result.Summary());
+        Assert.True(result.NemesisActions[nemesis] > 0, $"the {nemesis} nemesis never acted");
+        Assert.True(result.Check["acknowledged"] > 0, "no operation was acknowledged");
+        Assert.True(result.Valid, result.Summary());
+        try
+        {
+            Directory.Delete(dir, recursive: true); // kept when the test fails
+        }
+        catch (IOException)
+        {
+            // a killed node may still hold a file for a moment
+        }
+    }
+
+    [Fact]
+    public async Task A_node_without_the_chaos_setting_refuses_the_partition_message()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-chaos-off-").FullName;
+        try
+        {
+            string dll = Path.Combine(AppContext.BaseDirectory, "Kv.Node.dll");
+            await using var cluster = ClusterUnderTest.Start(dir, dll, nodes: 2, spares: 0, TimeSpan.FromSeconds(3), chaosEnabled: false, TextWriter.Null);
+            await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = cluster.Contacts, ConnectTimeout = TimeSpan.FromSeconds(60) });
+            await cluster.WaitSettledAsync(client, TimeSpan.FromSeconds(60), CancellationToken.None);
+            var first = cluster.All[0];
+            var second = cluster.All[1];
+            var reply = await client.ChaosSetFaultsAsync(first.Endpoint, [second.Address]);
+            Assert.False(reply.Ok);
+            Assert.Contains("kv.chaos.enabled is off", reply.Message, StringComparison.Ordinal);
+            // Nothing was blocked: the two nodes still see each other and serve a quorum write.
+            await client.PutAsync(Requests.Namespace, "still", "connected", null, Requests.Write);
+            await cluster.WaitSettledAsync(client, TimeSpan.FromSeconds(10), CancellationToken.None);
+            Assert.DoesNotContain("fault rule", File.ReadAllText(first.LogFile), StringComparison.Ordinal);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+                // a killed node may still hold a file for a moment
+            }
+        }
+    }
+
+    [Fact]
+    public void The_command_line_is_checked()
+    {
+        Assert.Null(Program.Parse([]));
+        var o = Program.Parse(["run", "--workload", "set", "--nemesis", "kill,partition", "--nodes", "3", "--time", "20", "--seed", "5", "--rate", "30", "--clients", "2", "--dir", "/tmp/x"])!;
+        Assert.Equal(("set", 3, 20.0, 5, 30.0, 2, "/tmp/x"), (o.Workload, o.Nodes, o.Time.TotalSeconds, o.Seed, o.Rate, o.Clients, o.Directory));
+        Assert.Equal(["kill", "partition"], o.Nemeses);
+        Assert.Throws<ArgumentException>(() => Program.Parse(["run", "--workload", "bank"]));
+        Assert.Throws<ArgumentException>(() => Program.Parse(["run", "--nemesis", "meteor"]));
+        Assert.Throws<ArgumentException>(() => Program.Parse(["run", "--nodes", "4"]));
+        Assert.Throws<ArgumentException>(() => Program.Parse(["run", "--time"]));
+        Assert.Throws<ArgumentException>(() => Program.Parse(["walk"]));
+    }
+}
+
+[CollectionDefinition("chaos", DisableParallelization = true)]
+public sealed class ChaosCollection;
