@@ -74,6 +74,29 @@ public sealed class RingStateSpec
     }
 
     [Fact]
+    public void A_lost_flag_travels_and_merges_with_its_owner_entry()
+    {
+        var ring = Ring.Ring.Create(Three, 16, claimant: "a");
+        var alive = new HashSet<string>(["a", "b"]);
+        // Claimant a takes c's partitions over (lost); claimant b, from the same ring, marks a leaving.
+        var reclaimed = ring.Reclaim(["a", "b"], alive, [], 4, "a");
+        var concurrent = ring.WithLeaving("a", "b");
+        var merged = Ring.Ring.Merge(reclaimed, concurrent);
+        Assert.Equal(merged, Ring.Ring.Merge(concurrent, reclaimed));
+        Assert.Equal(reclaimed.Lost, merged.Lost); // the reclaim's owner entries win, their flags with them
+        Assert.Contains("a", merged.Leaving);      // and the concurrent mark survives too
+        // A completed transfer of a lost partition (a newer owner entry) clears the flag in any merge.
+        alive.Add("c");
+        var rejoined = merged.Reclaim(["a", "b", "c"], alive, [], 4, "a");
+        var (p, from, to) = rejoined.Transfers.First(t => merged.Lost.Contains(t.Partition));
+        var done = rejoined.CompleteTransfer(p, from, to, "a")!;
+        Assert.DoesNotContain(p, Ring.Ring.Merge(done, merged).Lost);
+        Assert.DoesNotContain(p, Ring.Ring.Merge(merged, done).Lost);
+        // And it crosses the wire with its stamps.
+        Assert.Equal(merged.Lost, KvSerializers.FromWire(KvSerializers.ToWire(merged)).Lost);
+    }
+
+    [Fact]
     public void A_leaving_node_stays_out_of_the_claim_until_it_has_left_the_cluster()
     {
         var ring = Ring.Ring.Create(Three, 16).WithLeaving("c");

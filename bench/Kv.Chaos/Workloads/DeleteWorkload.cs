@@ -22,14 +22,8 @@ public sealed class DeleteWorkload : IWorkload
         var generation = new int[KeysPerClient];
         while (true)
         {
-            try
-            {
-                await pacer.WaitAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+            if (!await pacer.NextAsync(stop).ConfigureAwait(false))
                 return;
-            }
             int k = random.Next(KeysPerClient);
             string key = $"d{client}-{k}";
             var obj = await Requests.ReadAsync(history, name, kv, key, Requests.Siblings).ConfigureAwait(false);

@@ -6,13 +6,24 @@ public sealed class Pacer(double opsPerSecond)
     private readonly TimeSpan _interval = TimeSpan.FromSeconds(1 / Math.Max(opsPerSecond, 0.01));
     private DateTime _next = DateTime.UtcNow;
 
-    /// <summary>Waits for the next slot; throws <see cref="OperationCanceledException"/> when <paramref name="stop"/> fires.</summary>
-    public async Task WaitAsync(CancellationToken stop)
+    /// <summary>Waits for the next slot: true when it came, false when <paramref name="stop"/> fired first.</summary>
+    public async Task<bool> NextAsync(CancellationToken stop)
     {
-        stop.ThrowIfCancellationRequested();
+        if (stop.IsCancellationRequested)
+            return false;
         var now = DateTime.UtcNow;
         if (_next > now)
-            await Task.Delay(_next - now, stop).ConfigureAwait(false);
+        {
+            try
+            {
+                await Task.Delay(_next - now, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
         _next = (_next > now ? _next : now) + _interval;
+        return true;
     }
 }

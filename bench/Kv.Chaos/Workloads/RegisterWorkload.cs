@@ -16,14 +16,8 @@ public sealed class RegisterWorkload : IWorkload
         string name = "c" + client.ToString(CultureInfo.InvariantCulture);
         for (int i = 0; ; i++)
         {
-            try
-            {
-                await pacer.WaitAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+            if (!await pacer.NextAsync(stop).ConfigureAwait(false))
                 return;
-            }
             string key = $"r{client}-{i}";
             string value = $"v{client}-{i}-{random.Next(1_000_000):D6}";
             await Requests.WriteAsync(history, name, "write", key, value,

@@ -20,14 +20,8 @@ public sealed class SetWorkload : IWorkload
         string name = "c" + client.ToString(CultureInfo.InvariantCulture);
         for (int i = 0; ; i++)
         {
-            try
-            {
-                await pacer.WaitAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
+            if (!await pacer.NextAsync(stop).ConfigureAwait(false))
                 return;
-            }
             string key = "set" + random.Next(Keys).ToString(CultureInfo.InvariantCulture);
             string element = $"{client}.{i}";
             var obj = await Requests.ReadAsync(history, name, kv, key, Elements).ConfigureAwait(false);
