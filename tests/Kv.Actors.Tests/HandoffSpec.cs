@@ -161,4 +161,65 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Reaped_clocks_go_with_the_partition_so_the_new_owner_drops_a_pre_delete_copy_too()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-handoff-reaped-").FullName;
+        var env = new StorageEnvironment(1 << 20, 64L << 20);
+        string newNode = Sys.Address.ToString();
+        var options = new StorageOptions { Environment = env };
+        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
+        var events = CreateTestProbe();
+        try
+        {
+            var old = Sys.ActorOf(Props.Create(() => new OldManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
+            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), CreateTestProbe().Ref)), KvPaths.VnodeManager);
+
+            // On the old owner: a value, its delete, and the reap (which keeps the delete's clock).
+            var before = Stamped("v");
+            var tombstone = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(before.Join(), Sibling.Tombstone(2)), before, "r0");
+            old.Tell(new VnodeApply(Ns, "gone"u8.ToArray(), tombstone, true, 1), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
+            old.Tell(new VnodeReap(Ns, "gone"u8.ToArray(), tombstone), TestActor);
+            old.Tell(new VnodeApply(Ns, "gone"u8.ToArray(), before, true, 2), TestActor); // a late repair there: dropped
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 2 && r.Durable, TimeSpan.FromSeconds(5));
+            old.Tell(new VnodeGet(Ns, "gone"u8.ToArray(), 3), TestActor);
+            Assert.False(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found);
+
+            // The partition moves to the new owner.
+            old.Tell(new Ring.RingChanged(new Ring.Ring(1, [OldNode], [newNode])), TestActor);
+            events.FishForMessage<HandoffProgress>(p => p.State == HandoffState.Done, TimeSpan.FromSeconds(10));
+
+            // A pre-delete copy reaching the new owner (a late read repair, a node back with old data) is dropped there too.
+            var newVnode = KvPaths.Vnode(Sys, newNode, 0);
+            newVnode.Tell(new VnodeApply(Ns, "gone"u8.ToArray(), before, true, 4), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 4 && r.Durable, TimeSpan.FromSeconds(5));
+            newVnode.Tell(new VnodeGet(Ns, "gone"u8.ToArray(), 5), TestActor);
+            Assert.False(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found, "the reaped value came back on the new owner");
+            // A write the delete did not see is kept.
+            var later = DvvSet<Sibling>.Sync(before, DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("n"u8.ToArray(), "text/plain", 3, false)), "elsewhere"));
+            newVnode.Tell(new VnodeApply(Ns, "gone"u8.ToArray(), later, true, 6), TestActor);
+            ExpectMsg<VnodePutReply>(r => r.RequestId == 6 && r.Durable, TimeSpan.FromSeconds(5));
+            newVnode.Tell(new VnodeGet(Ns, "gone"u8.ToArray(), 7), TestActor);
+            var kept = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
+            Assert.True(kept.Found);
+            Assert.Equal(["n"], KvObjectCodec.Decode(kept.Stored!.Value.Span).Values.Select(v => Encoding.UTF8.GetString(v.Value)));
+
+            Probe.Watch(old);
+            Probe.Watch(fresh);
+            Sys.Stop(old);
+            Probe.ExpectTerminated(old);
+            Sys.Stop(fresh);
+            Probe.ExpectTerminated(fresh);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -124,13 +124,16 @@ public sealed class HandoffSender : ReceiveActor
         {
             while (_iterator!.Valid && size < _options.BatchBytes && items.Count < MaxKeysPerBatch)
             {
-                if (VnodeMetaKeys.IsMeta(_iterator.Key))
+                // The vnode's own records stay here (the tombstone index), except reaped clocks: they go
+                // with the data, so that the receiver too drops the copies a reaped delete covered.
+                bool reaped = VnodeMetaKeys.IsReaped(_iterator.Key);
+                if (VnodeMetaKeys.IsMeta(_iterator.Key) && !reaped)
                 {
-                    _iterator.Next(); // the vnode's own records (reaped clocks, tombstone index) stay here
+                    _iterator.Next();
                     continue;
                 }
                 var key = _iterator.Key.ToArray();
-                if (_filter is null || _filter(key))
+                if (_filter is null || _filter(reaped ? VnodeMetaKeys.DataKey(key) : key))
                 {
                     var item = (key, _iterator.Value.ToArray());
                     items.Add(item);

@@ -528,6 +528,11 @@ public sealed class VnodeActor : ReceiveActor
             var changed = new List<(byte[] Key, byte[] Encoded)>();
             foreach (var (key, obj) in batch.Items)
             {
+                if (VnodeMetaKeys.IsReaped(key))
+                {
+                    ReceiveReapedClock(write, key, obj);
+                    continue;
+                }
                 if (!BelongsHere(key))
                     throw new FormatException("a handed-off key is malformed");
                 var incoming = Admitted(key, KvObjectCodec.Decode(obj));
@@ -561,6 +566,23 @@ public sealed class VnodeActor : ReceiveActor
     }
 
     private long NowMs => Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// A reaped clock handed off with the partition: kept (merged with one held already), so that
+    /// copies it covers arriving later are dropped here too. A malformed one refuses the batch.
+    /// </summary>
+    private void ReceiveReapedClock(WriteBatch write, byte[] metaKey, byte[] record)
+    {
+        var key = VnodeMetaKeys.DataKey(metaKey);
+        if (!BelongsHere(key))
+            throw new FormatException("a handed-off reaped clock is malformed");
+        var clock = VnodeMetaKeys.ReapedClock(record);
+        if (clock.Anonymous.Length > 0 || clock.Entries.Any(e => e.Values.Length > 0))
+            throw new FormatException("a handed-off reaped clock holds values");
+        byte[] merged = _engine!.TryGet(metaKey, out var held) ? VnodeMetaKeys.MergeReaped(held.Span, record) : record;
+        write.Put(metaKey, merged);
+        _anyReaped = true;
+    }
 
     /// <summary>
     /// An object arriving from elsewhere (replication, read repair, handoff) without what a tombstone

@@ -7,7 +7,9 @@ namespace Kv.Actors.Vnode;
 /// <summary>
 /// The vnode's own records, kept in its engine beside the data in a key space no data key can
 /// reach (a data key starts with its namespace length, at most 255, so its first byte is 0; these
-/// start with 0xFF, after every data key). They are never handed off.
+/// start with 0xFF, after every data key). The tombstone index is never handed off; reaped clocks
+/// go with the partition's data (an ownership handoff or a fill), so the receiver drops what they
+/// cover too.
 /// <list type="bullet">
 /// <item>Reaped clocks (0xFF 0x01 + data key): the causal context of a tombstone this vnode reaped,
 /// with the time, kept for a retention period. An object arriving later (read repair, apply,
@@ -31,6 +33,16 @@ internal static class VnodeMetaKeys
     public static bool IsMeta(ReadOnlySpan<byte> key) => key.Length > 0 && key[0] == Meta;
 
     public static byte[] Reaped(byte[] storageKey) => [Meta, ReapedSpace, .. storageKey];
+
+    /// <summary>Whether an engine key is a reaped-clock record.</summary>
+    public static bool IsReaped(ReadOnlySpan<byte> key) => key.StartsWith(ReapedPrefix);
+
+    /// <summary>
+    /// The reaped-clock record that covers what both records cover (the clocks' sync: the higher
+    /// counter per actor), stamped with the later time.
+    /// </summary>
+    public static byte[] MergeReaped(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) =>
+        ReapedRecord(DvvSet<Sibling>.Sync(ReapedClock(a), ReapedClock(b)), Math.Max(StampOf(a) ?? 0, StampOf(b) ?? 0));
 
     public static byte[] Tombstone(byte[] storageKey) => [Meta, TombstoneSpace, .. storageKey];
 
