@@ -47,22 +47,54 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
         }
     }
 
-    [Fact]
-    public async Task The_old_owner_keeps_its_data_until_every_member_has_seen_the_switch()
+    /// <summary>
+    /// Runs <paramref name="body"/> with the old owner's vnode (under <see cref="OldManager"/>, as
+    /// "old") and the new owner's (under <see cref="LossyNewManager"/>, at /user/kv-vnodes of this
+    /// system, as "fresh"), both on real storage in a temporary directory; then stops both, in order.
+    /// </summary>
+    private async Task WithOldAndNewOwnerAsync(string name, Action<IActorRef> body,
+        IActorRef? lostForwards = null, TimeSpan? groupWindow = null, IActorRef? events = null)
     {
-        string dir = Directory.CreateTempSubdirectory("kv-handoff-seen-").FullName;
-        var env = new StorageEnvironment(1 << 20, 64L << 20);
+        string dir = Directory.CreateTempSubdirectory("kv-handoff-" + name + "-").FullName;
+        // A long group window keeps a durable write in flight (group commits sync at most that often).
+        var env = groupWindow is { } window
+            ? new StorageEnvironment(1 << 20, 64L << 20, commitLog: new CommitLog(Path.Combine(dir, "commitlog"), groupWindow: window))
+            : new StorageEnvironment(1 << 20, 64L << 20);
         string newNode = Sys.Address.ToString();
-        const string Third = "kv://third";
         var options = new StorageOptions { Environment = env };
         var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
-        var events = CreateTestProbe();
+        var lost = lostForwards ?? CreateTestProbe().Ref;
+        var progress = events ?? CreateTestProbe().Ref;
         try
         {
             var old = Sys.ActorOf(Props.Create(() => new OldManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), progress)), "old-vnodes");
             var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), CreateTestProbe().Ref)), KvPaths.VnodeManager);
+                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), lost)), KvPaths.VnodeManager);
+            body(old);
+            Probe.Watch(old);
+            Probe.Watch(fresh);
+            Sys.Stop(old);
+            Probe.ExpectTerminated(old);
+            Sys.Stop(fresh);
+            Probe.ExpectTerminated(fresh);
+        }
+        finally
+        {
+            await Sys.Terminate();
+            env.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task The_old_owner_keeps_its_data_until_every_member_has_seen_the_switch()
+    {
+        string newNode = Sys.Address.ToString();
+        const string Third = "kv://third";
+        var events = CreateTestProbe();
+        await WithOldAndNewOwnerAsync("seen", old =>
+        {
             old.Tell(new VnodeApply(Ns, "before"u8.ToArray(), Stamped("b"), true, 1), TestActor);
             ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
             // Three members; the new owner takes the partition over.
@@ -90,39 +122,17 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
                 newVnode.Tell(new VnodeGet(Ns, Encoding.UTF8.GetBytes(key), 4), TestActor);
                 Assert.True(ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Found, $"{key} is not on the new owner");
             }
-            Probe.Watch(old);
-            Probe.Watch(fresh);
-            Sys.Stop(old);
-            Sys.Stop(fresh);
-            Probe.ExpectTerminated(old);
-            Probe.ExpectTerminated(fresh);
-        }
-        finally
-        {
-            await Sys.Terminate();
-            env.Dispose();
-            Directory.Delete(dir, recursive: true);
-        }
+        }, events: events.Ref);
     }
 
     [Fact]
     public async Task A_retiring_vnode_gets_writes_that_finished_after_its_last_sweep_acknowledged_by_the_new_owner()
     {
-        string dir = Directory.CreateTempSubdirectory("kv-handoff-").FullName;
-        // Group commits sync at most once a second, so a durable write can still be in flight when the sweep ends.
-        var env = new StorageEnvironment(1 << 20, 64L << 20, commitLog: new CommitLog(Path.Combine(dir, "commitlog"), groupWindow: TimeSpan.FromSeconds(1)));
         string newNode = Sys.Address.ToString();
-        var options = new StorageOptions { Environment = env };
-        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
         var events = CreateTestProbe();
         var lost = CreateTestProbe();
-        try
+        await WithOldAndNewOwnerAsync("retire", old =>
         {
-            var old = Sys.ActorOf(Props.Create(() => new OldManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
-            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), lost.Ref)), KvPaths.VnodeManager);
-
             // Before the handoff: one key on the old owner.
             old.Tell(new VnodeApply(Ns, "before"u8.ToArray(), Stamped("b"), true, 1), TestActor);
             ExpectMsg<VnodePutReply>(r => r.RequestId == 1 && r.Durable, TimeSpan.FromSeconds(5));
@@ -147,37 +157,16 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
                 var read = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
                 Assert.True(read.Found, $"{key} is not on the new owner after the old one retired");
             }
-            Probe.Watch(old);
-            Probe.Watch(fresh);
-            Sys.Stop(old);
-            Sys.Stop(fresh);
-            Probe.ExpectTerminated(old);
-            Probe.ExpectTerminated(fresh);
-        }
-        finally
-        {
-            await Sys.Terminate();
-            env.Dispose();
-            Directory.Delete(dir, recursive: true);
-        }
+        }, lostForwards: lost.Ref, groupWindow: TimeSpan.FromSeconds(1), events: events.Ref);
     }
 
     [Fact]
     public async Task Reaped_clocks_go_with_the_partition_so_the_new_owner_drops_a_pre_delete_copy_too()
     {
-        string dir = Directory.CreateTempSubdirectory("kv-handoff-reaped-").FullName;
-        var env = new StorageEnvironment(1 << 20, 64L << 20);
         string newNode = Sys.Address.ToString();
-        var options = new StorageOptions { Environment = env };
-        var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
         var events = CreateTestProbe();
-        try
+        await WithOldAndNewOwnerAsync("reaped", old =>
         {
-            var old = Sys.ActorOf(Props.Create(() => new OldManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "old"), options, OldNode, handoff)), events.Ref)), "old-vnodes");
-            var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
-                () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), CreateTestProbe().Ref)), KvPaths.VnodeManager);
-
             // On the old owner: a value, its delete, and the reap (which keeps the delete's clock).
             var before = Stamped("v");
             var tombstone = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(before.Join(), Sibling.Tombstone(2)), before, "r0");
@@ -207,19 +196,6 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
             var kept = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
             Assert.True(kept.Found);
             Assert.Equal(["n"], KvObjectCodec.Decode(kept.Stored!.Value.Span).Values.Select(v => Encoding.UTF8.GetString(v.Value)));
-
-            Probe.Watch(old);
-            Probe.Watch(fresh);
-            Sys.Stop(old);
-            Probe.ExpectTerminated(old);
-            Sys.Stop(fresh);
-            Probe.ExpectTerminated(fresh);
-        }
-        finally
-        {
-            await Sys.Terminate();
-            env.Dispose();
-            Directory.Delete(dir, recursive: true);
-        }
+        }, events: events.Ref);
     }
 }
