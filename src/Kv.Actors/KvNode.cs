@@ -4,11 +4,10 @@ using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
-using Kv.Actors.Wire;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Event;
+using Akka.Actor;
+using Akka.Event;
 using Kv.Storage;
-using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using ClusterExt = Akka.Cluster.Cluster;
 
 namespace Kv.Actors;
 
@@ -24,15 +23,12 @@ public sealed class KvNode
 {
     private readonly ActorSystem _system;
     private readonly StorageEnvironment _environment;
-    private readonly IDisposable _repairs;
-    private readonly IDisposable _reaps;
 
     private KvNode(ActorSystem system, KvNodeOptions options)
     {
         _system = system;
         Options = options;
         Self = ClusterExt.Get(system).SelfAddress.ToString();
-        KvSerializers.Register(system.Serialization);
         var commitLog = options.SharedCommitLog
             ? new CommitLog(Path.Combine(options.DataDirectory, "commitlog"), segmentBytes: options.CommitLogSegmentBytes,
                 maxSegments: (int)Math.Max(2, options.CommitLogTotalBytes / options.CommitLogSegmentBytes),
@@ -49,12 +45,9 @@ public sealed class KvNode
         Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
         Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
-        _repairs = system.EventStream.Subscribe<ReadRepaired>(r => Stats.ReadRepair(r.Replicas));
-        _reaps = system.EventStream.Subscribe<TombstoneReaped>(_ => Stats.Reaped());
+        system.ActorOf(Props.Create(() => new KvStatsListener(Stats)), "kv-stats");
         Stopped = system.WhenTerminated.ContinueWith(_ =>
         {
-            _repairs.Dispose();
-            _reaps.Dispose();
             _environment.Dispose();
         }, TaskScheduler.Default);
     }
@@ -109,6 +102,16 @@ public sealed class KvNode
     /// </summary>
     public async Task LeaveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        await HandOffAsync(timeout, cancellationToken).ConfigureAwait(false);
+        ClusterExt.Get(_system).Leave(ClusterExt.Get(_system).SelfAddress);
+    }
+
+    /// <summary>
+    /// Hands off every partition of this node to the remaining nodes and returns when it owns
+    /// nothing and every vnode here has swept its last writes over (the node stays a member).
+    /// </summary>
+    public async Task HandOffAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
@@ -118,13 +121,12 @@ public sealed class KvNode
                 // Owned by others now; wait until every vnode here has swept its last writes over.
                 var status = await GetHandoffStatusAsync().ConfigureAwait(false);
                 if (status.Vnodes.All(status.Retired.Contains))
-                    break;
+                    return;
             }
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"{Self} still owns partitions after {timeout.TotalSeconds:0} s: {ring}");
             RingManager.Tell(new LeaveRing(Self), ActorRefs.NoSender);
             await Task.Delay(200, cancellationToken).ConfigureAwait(false);
         }
-        ClusterExt.Get(_system).Leave(ClusterExt.Get(_system).SelfAddress);
     }
 }

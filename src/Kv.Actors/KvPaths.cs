@@ -1,4 +1,4 @@
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Actors;
 
@@ -14,9 +14,9 @@ public static class KvPaths
 
     /// <summary>The actor at /user/<paramref name="name"/> on <paramref name="node"/> (a node address).</summary>
     public static IActorRef On(ActorSystem system, string node, string name) =>
-        system.ResolveActorRef(ActorPath.Parse(node + "/user/" + name));
+        ((ExtendedActorSystem)system).Provider.ResolveActorRef(node + "/user/" + name);
 
     /// <summary>The vnode of <paramref name="partition"/> on <paramref name="node"/>.</summary>
     public static IActorRef Vnode(ActorSystem system, string node, int partition) =>
-        system.ResolveActorRef(ActorPath.Parse(node + "/user/" + VnodeManager + "/" + VnodeName(partition)));
+        ((ExtendedActorSystem)system).Provider.ResolveActorRef(node + "/user/" + VnodeManager + "/" + VnodeName(partition));
 }

@@ -1,26 +1,35 @@
 using System.Reflection;
 using Kv.Actors;
 using Kv.Actors.Coordinators;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Cluster;
-using Kv.Cluster.Configuration;
-using Kv.Cluster.Remote;
+using System.Collections;
+using System.Globalization;
+using System.Text;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
+using Kv.Actors.Wire;
 using Kv.Storage;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Kv.Node;
 
 /// <summary>
-/// Everything a node needs, read from configuration: reference.conf (built in), the file given
-/// with --config, environment variables, command-line flags, in that order.
+/// Everything a node needs, read from configuration by Akka's HOCON: reference.conf (built in),
+/// the file given with --config, environment variables, command-line flags, in that order. The
+/// <c>kv.*</c> settings are checked (an unknown or wrong one stops the node naming it) and become
+/// the store's options and the Akka configuration of the node's actor system (<see cref="Akka"/>:
+/// remoting, cluster, split-brain resolver, serializers); an <c>akka { ... }</c> block in the file
+/// goes to Akka as it is, under the settings Kv derives.
 /// </summary>
 public sealed record NodeSettings(
     string SystemName,
-    ActorSystemOptions System,
+    Config Akka,
     KvNodeOptions Store,
     bool LeaveOnShutdown,
-    string? ConfigFile)
+    string? ConfigFile,
+    LogLevel LogLevel,
+    IReadOnlyList<string> SeedNodes,
+    string Hostname,
+    int Port)
 {
     private static readonly Lazy<string> ReferenceText = new(() =>
     {
@@ -36,27 +45,63 @@ public sealed record NodeSettings(
     /// <summary>Loads and checks the settings. Throws <see cref="ConfigException"/> on any error.</summary>
     public static NodeSettings Load(NodeArguments args, Func<string, string?>? environment = null)
     {
-        IConfigurationRoot root;
-        HoconObject reference;
+        Config reference, merged, user = Config.Empty;
         try
         {
-            reference = HoconParser.Parse(Reference, "reference.conf");
-            var documents = new List<HoconDocument> { HoconDocument.FromText("reference.conf", Reference) };
+            reference = ConfigurationFactory.ParseString(Reference);
+            merged = reference;
             if (args.ConfigFile is not null)
-                documents.Add(HoconDocument.File(Path.GetFullPath(args.ConfigFile)));
-            var hocon = new HoconConfigurationSource { Environment = environment };
-            hocon.Documents.AddRange(documents);
-            var builder = new ConfigurationBuilder().Add(hocon);
-            if (environment is null)
-                builder.AddEnvironmentVariables();
-            builder.AddInMemoryCollection(args.Overrides);
-            root = builder.Build();
+            {
+                user = ParseFile(Path.GetFullPath(args.ConfigFile));
+                merged = user.WithFallback(reference);
+            }
         }
-        catch (HoconException e)
+        catch (Exception e) when (e is ConfigurationException or FormatException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
             throw new ConfigException(e.Message);
         }
-        return From(SettingsReader.From(root, reference), args.ConfigFile, args.Seeds);
+        var env = EnvironmentOverrides(environment);
+        var reader = SettingsReader.From(merged, reference, env, args.Overrides);
+        var settings = From(reader, args.ConfigFile, args.Seeds);
+        // The file's own akka { } block, under what Kv derives from kv.* and over Akka's defaults.
+        return user.HasPath("akka") ? settings with { Akka = settings.Akka.WithFallback(user) } : settings;
+    }
+
+    /// <summary>A HOCON file with its includes (relative to the including file), by Akka's parser.</summary>
+    private static Config ParseFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new ConfigException($"{path}: no such file");
+        string dir = Path.GetDirectoryName(path)!;
+        HoconRoot Include(string name)
+        {
+            string included = Path.Combine(dir, name.Trim('"'));
+            if (!File.Exists(included))
+                throw new ConfigException($"{path}: include \"{name}\": no such file {included}");
+            return Parser.Parse(File.ReadAllText(included), Include);
+        }
+        try
+        {
+            return ConfigurationFactory.ParseString(File.ReadAllText(path), Include);
+        }
+        catch (Exception e) when (e is not ConfigException)
+        {
+            throw new ConfigException($"{path}: {e.Message}");
+        }
+    }
+
+    /// <summary>KV__REMOTE__PORT=2552 -> kv.remote.port (the variables that start with KV__).</summary>
+    private static List<KeyValuePair<string, string?>> EnvironmentOverrides(Func<string, string?>? environment)
+    {
+        var found = new List<KeyValuePair<string, string?>>();
+        if (environment is not null)
+            return found;
+        foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
+        {
+            if (e.Key is string name && name.StartsWith("KV__", StringComparison.OrdinalIgnoreCase))
+                found.Add(new(name, e.Value as string));
+        }
+        return found;
     }
 
     private static readonly Dictionary<string, LogLevel> LogLevels = new()
@@ -65,10 +110,10 @@ public sealed record NodeSettings(
         ["warning"] = LogLevel.Warning, ["error"] = LogLevel.Error, ["critical"] = LogLevel.Critical, ["none"] = LogLevel.None,
     };
 
-    private static readonly Dictionary<string, DowningStrategy> Strategies = new()
+    private static readonly Dictionary<string, string> Strategies = new()
     {
-        ["keep-majority"] = DowningStrategy.KeepMajority, ["static-quorum"] = DowningStrategy.StaticQuorum,
-        ["keep-oldest"] = DowningStrategy.KeepOldest, ["down-all"] = DowningStrategy.DownAll, ["off"] = DowningStrategy.Off,
+        ["keep-majority"] = "keep-majority", ["static-quorum"] = "static-quorum",
+        ["keep-oldest"] = "keep-oldest", ["down-all"] = "down-all", ["off"] = "off",
     };
 
     private static readonly Dictionary<string, SyncMode> SyncModes = new()
@@ -89,81 +134,108 @@ public sealed record NodeSettings(
     /// <summary>Builds the options from checked settings.</summary>
     public static NodeSettings From(SettingsReader s, string? configFile, IReadOnlyList<string>? seedOverride = null)
     {
-        var remote = new RemoteOptions
-        {
-            Hostname = s.String("kv.remote.hostname"),
-            Port = s.Int("kv.remote.port", 0, 65535),
-            PublicHostname = s.String("kv.remote.public-hostname") is { Length: > 0 } p ? p : null,
-            Secret = s.String("kv.remote.secret"),
-            MaximumFrameSize = (int)s.Size("kv.remote.maximum-frame-size", 64 * 1024, 64L << 20),
-            SendQueueCapacity = s.Int("kv.remote.send-queue-capacity", 1, 10_000_000),
-            HandshakeTimeout = s.Duration("kv.remote.handshake-timeout", Ms, Day),
-            ReconnectMinBackoff = s.Duration("kv.remote.reconnect-min-backoff", Ms, Day),
-            ReconnectMaxBackoff = s.Duration("kv.remote.reconnect-max-backoff", Ms, Day),
-            HeartbeatInterval = s.Duration("kv.remote.heartbeat-interval", Ms, Day),
-            WatchFailureTimeout = s.Duration("kv.remote.watch-failure-timeout", Ms, Day),
-            WriteBatchBytes = (int)s.Size("kv.remote.write-batch-size", 1024, 64L << 20),
-            Tls = s.Bool("kv.remote.tls.enabled")
-                ? new TlsOptions
-                {
-                    CertificatePath = s.String("kv.remote.tls.certificate-path"),
-                    CertificatePassword = s.String("kv.remote.tls.certificate-password") is { Length: > 0 } pw ? pw : null,
-                    AcceptTrustedChains = s.Bool("kv.remote.tls.accept-trusted-chains"),
-                }
-                : null,
-        };
-        if (remote.Hostname.Length == 0)
+        string hostname = s.String("kv.remote.hostname");
+        if (hostname.Length == 0)
             throw new ConfigException("kv.remote.hostname must not be empty");
-        if (remote.ReconnectMaxBackoff < remote.ReconnectMinBackoff)
-            throw new ConfigException("kv.remote.reconnect-max-backoff must be >= kv.remote.reconnect-min-backoff");
-        if (remote.Tls is { CertificatePath.Length: 0 })
-            throw new ConfigException("kv.remote.tls.certificate-path is required when kv.remote.tls.enabled = on");
+        int port = s.Int("kv.remote.port", 0, 65535);
+        string publicHostname = s.String("kv.remote.public-hostname");
+        long frame = s.Size("kv.remote.maximum-frame-size", 32 * 1024, 64L << 20);
         string systemName = s.String("kv.system-name");
         if (systemName.Length == 0 || !systemName.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             throw new ConfigException($"kv.system-name = '{systemName}': letters, digits, '-' and '_' only");
         var seeds = seedOverride is { Count: > 0 } ? seedOverride : s.List("kv.cluster.seed-nodes");
         foreach (string seed in seeds)
         {
-            if (!Address.TryParse(seed, out var a, out string rest) || rest.Length > 0)
-                throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' is not an address (kv://{systemName}@host:port)");
+            global::Akka.Actor.Address a;
+            try
+            {
+                a = global::Akka.Actor.Address.Parse(seed);
+            }
+            catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+            {
+                throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' is not an address (akka.tcp://{systemName}@host:port)");
+            }
+            if (a.Protocol is not ("akka.tcp" or "akka.trttl.tcp") || a.Host is null || a.Port is null)
+                throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' is not an address (akka.tcp://{systemName}@host:port)");
             if (a.System != systemName)
                 throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' names the system '{a.System}', but kv.system-name is '{systemName}'");
         }
-        var cluster = new ClusterOptions
-        {
-            SeedNodes = seeds,
-            Roles = s.List("kv.cluster.roles"),
-            GossipInterval = s.Duration("kv.cluster.gossip-interval", Ms, Day),
-            LeaderActionsInterval = s.Duration("kv.cluster.leader-actions-interval", Ms, Day),
-            SeedNodeTimeout = s.Duration("kv.cluster.seed-node-timeout", Ms, Day),
-            RetryUnsuccessfulJoinAfter = s.Duration("kv.cluster.retry-unsuccessful-join-after", Ms, Day),
-            AllowWeaklyUpMembers = s.Bool("kv.cluster.allow-weakly-up-members"),
-            HeartbeatInterval = s.Duration("kv.cluster.heartbeat-interval", Ms, Day),
-            FailureDetectorThreshold = s.Double("kv.cluster.failure-detector.threshold", 1, 100),
-            AcceptableHeartbeatPause = s.Duration("kv.cluster.failure-detector.acceptable-heartbeat-pause", TimeSpan.Zero, Day),
-            MinStdDeviation = s.Duration("kv.cluster.failure-detector.min-std-deviation", Ms, Day),
-            MaxSampleSize = s.Int("kv.cluster.failure-detector.max-sample-size", 1, 1_000_000),
-            MonitoredByNrOfMembers = s.Int("kv.cluster.failure-detector.monitored-by-nr-of-members", 1, 1000),
-            Downing = s.Choice("kv.cluster.split-brain-resolver.active-strategy", Strategies),
-            StableAfter = s.Duration("kv.cluster.split-brain-resolver.stable-after", Ms, Day),
-            DownAllWhenUnstable = s.Bool("kv.cluster.split-brain-resolver.down-all-when-unstable"),
-            StaticQuorumSize = s.Int("kv.cluster.split-brain-resolver.static-quorum-size", 0, 10_000),
-            KeepOldestDownIfAlone = s.Bool("kv.cluster.split-brain-resolver.keep-oldest-down-if-alone"),
-            PruneGossipTombstonesAfter = s.Duration("kv.cluster.prune-gossip-tombstones-after", TimeSpan.FromMinutes(1), Week * 52),
-        };
-        if (cluster.Downing == DowningStrategy.StaticQuorum && cluster.StaticQuorumSize < 1)
+        bool chaos = s.Bool("kv.chaos.enabled");
+        if (chaos) // the throttler adapter names the transport akka.trttl.tcp; every peer must use it
+            seeds = seeds.Select(x => x.Replace("akka.tcp://", "akka.trttl.tcp://", StringComparison.Ordinal)).ToList();
+        string strategy = s.Choice("kv.cluster.split-brain-resolver.active-strategy", Strategies);
+        int quorum = s.Int("kv.cluster.split-brain-resolver.static-quorum-size", 0, 10_000);
+        if (strategy == "static-quorum" && quorum < 1)
             throw new ConfigException("kv.cluster.split-brain-resolver.static-quorum-size must be >= 1 with active-strategy = static-quorum");
-        var system = new ActorSystemOptions
+        var secure = s.Bool("kv.remote.secure.enabled")
+            ? (Certificate: s.String("kv.remote.secure.certificate-path"), Password: s.String("kv.remote.secure.certificate-password"),
+                Ca: s.String("kv.remote.secure.ca-certificate-path"))
+            : default((string Certificate, string Password, string Ca)?);
+        if (secure is { } sec && (sec.Certificate.Length == 0 || sec.Ca.Length == 0))
+            throw new ConfigException("kv.remote.secure: certificate-path and ca-certificate-path are required when enabled = on (`kv dev certs` makes a dev CA and certificates)");
+        var logLevel = s.Choice("kv.actor.log-level", LogLevels);
+        var h = new StringBuilder();
+        h.AppendLine("akka {");
+        h.AppendLine($"  loglevel = {AkkaLevel(logLevel)}");
+        h.AppendLine("  log-config-on-start = off");
+        h.AppendLine($"  log-dead-letters = {s.Int("kv.actor.dead-letter-log-limit", 0, 1_000_000)}");
+        h.AppendLine($"  log-dead-letters-suspend-duration = {Hocon(s.Duration("kv.actor.dead-letter-log-window", Ms, Day))}");
+        h.AppendLine("  log-dead-letters-during-shutdown = off");
+        h.AppendLine("  actor {");
+        h.AppendLine("    provider = cluster");
+        h.AppendLine($"    ask-timeout = {Hocon(s.Duration("kv.actor.ask-timeout", Ms, Day))}");
+        h.AppendLine($"    default-dispatcher.throughput = {s.Int("kv.actor.throughput", 1, 1_000_000)}");
+        h.AppendLine("  }");
+        h.AppendLine($"  coordinated-shutdown.default-phase-timeout = {Hocon(s.Duration("kv.actor.shutdown-phase-timeout", Ms, Day))}");
+        h.AppendLine("  remote.dot-netty.tcp {");
+        h.AppendLine($"    hostname = {Quote(hostname)}");
+        h.AppendLine($"    port = {port}");
+        if (publicHostname.Length > 0)
+            h.AppendLine($"    public-hostname = {Quote(publicHostname)}");
+        h.AppendLine($"    maximum-frame-size = {frame}b");
+        if (chaos)
+            h.AppendLine("    applied-adapters = [\"trttl\"]");
+        if (secure is { } tls)
+            KvSecurity.AppendHocon(h, tls.Certificate, tls.Password, tls.Ca);
+        h.AppendLine("  }");
+        h.AppendLine("  cluster {");
+        h.AppendLine($"    seed-nodes = [{string.Join(", ", seeds.Select(Quote))}]");
+        h.AppendLine($"    roles = [{string.Join(", ", s.List("kv.cluster.roles").Select(Quote))}]");
+        h.AppendLine($"    gossip-interval = {Hocon(s.Duration("kv.cluster.gossip-interval", Ms, Day))}");
+        h.AppendLine($"    leader-actions-interval = {Hocon(s.Duration("kv.cluster.leader-actions-interval", Ms, Day))}");
+        h.AppendLine($"    seed-node-timeout = {Hocon(s.Duration("kv.cluster.seed-node-timeout", Ms, Day))}");
+        h.AppendLine($"    retry-unsuccessful-join-after = {Hocon(s.Duration("kv.cluster.retry-unsuccessful-join-after", Ms, Day))}");
+        h.AppendLine($"    allow-weakly-up-members = {(s.Bool("kv.cluster.allow-weakly-up-members") ? "on" : "off")}");
+        h.AppendLine($"    prune-gossip-tombstones-after = {Hocon(s.Duration("kv.cluster.prune-gossip-tombstones-after", TimeSpan.FromMinutes(1), Week * 52))}");
+        h.AppendLine("    run-coordinated-shutdown-when-down = on");
+        h.AppendLine("    failure-detector {");
+        h.AppendLine($"      heartbeat-interval = {Hocon(s.Duration("kv.cluster.heartbeat-interval", Ms, Day))}");
+        h.AppendLine($"      threshold = {s.Double("kv.cluster.failure-detector.threshold", 1, 100).ToString(CultureInfo.InvariantCulture)}");
+        h.AppendLine($"      acceptable-heartbeat-pause = {Hocon(s.Duration("kv.cluster.failure-detector.acceptable-heartbeat-pause", TimeSpan.Zero, Day))}");
+        h.AppendLine($"      min-std-deviation = {Hocon(s.Duration("kv.cluster.failure-detector.min-std-deviation", Ms, Day))}");
+        h.AppendLine($"      max-sample-size = {s.Int("kv.cluster.failure-detector.max-sample-size", 1, 1_000_000)}");
+        h.AppendLine($"      monitored-by-nr-of-members = {s.Int("kv.cluster.failure-detector.monitored-by-nr-of-members", 1, 1000)}");
+        h.AppendLine("    }");
+        if (strategy != "off")
         {
-            Throughput = s.Int("kv.actor.throughput", 1, 1_000_000),
-            AskTimeout = s.Duration("kv.actor.ask-timeout", Ms, Day),
-            DeadLetterLogLimit = s.Int("kv.actor.dead-letter-log-limit", 0, 1_000_000),
-            DeadLetterLogWindow = s.Duration("kv.actor.dead-letter-log-window", Ms, Day),
-            ShutdownPhaseTimeout = s.Duration("kv.actor.shutdown-phase-timeout", Ms, Day),
-            LogLevel = s.Choice("kv.actor.log-level", LogLevels),
-            Remote = remote,
-            Cluster = cluster,
-        };
+            h.AppendLine("    downing-provider-class = \"Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster\"");
+            h.AppendLine("    split-brain-resolver {");
+            h.AppendLine($"      active-strategy = {strategy}");
+            h.AppendLine($"      stable-after = {Hocon(s.Duration("kv.cluster.split-brain-resolver.stable-after", Ms, Day))}");
+            h.AppendLine($"      down-all-when-unstable = {(s.Bool("kv.cluster.split-brain-resolver.down-all-when-unstable") ? "on" : "off")}");
+            if (strategy == "static-quorum")
+                h.AppendLine($"      static-quorum.quorum-size = {quorum}");
+            h.AppendLine($"      keep-oldest.down-if-alone = {(s.Bool("kv.cluster.split-brain-resolver.keep-oldest-down-if-alone") ? "on" : "off")}");
+            h.AppendLine("    }");
+        }
+        else
+        {
+            h.AppendLine("    downing-provider-class = \"\"");
+        }
+        h.AppendLine("  }");
+        h.AppendLine("  extensions = [\"Akka.Cluster.Tools.Client.ClusterClientReceptionistExtensionProvider, Akka.Cluster.Tools\"]");
+        h.AppendLine("}");
+        var akka = ConfigurationFactory.ParseString(h.ToString()).WithFallback(KvSerializer.Config);
         var storage = new StorageOptions
         {
             WriteBufferSize = s.Size("kv.storage.write-buffer-size", 64 * 1024, 4 * GiB),
@@ -208,7 +280,7 @@ public sealed record NodeSettings(
             CommitLogTotalBytes = s.Size("kv.storage.commit-log-total-size", 128 * 1024, 1024 * GiB),
             CommitLogGroupWindow = s.Duration("kv.storage.commit-log-group-window", TimeSpan.Zero, TimeSpan.FromSeconds(1)),
             LeaveTimeout = s.Duration("kv.leave-timeout", TimeSpan.FromSeconds(1), Week),
-            ChaosEnabled = s.Bool("kv.chaos.enabled"),
+            ChaosEnabled = chaos,
             Namespaces = namespaces,
             Storage = storage,
             Handoff = new HandoffOptions
@@ -229,8 +301,23 @@ public sealed record NodeSettings(
         {
             throw new ConfigException(e.Message.Split(Environment.NewLine)[0]);
         }
-        return new NodeSettings(systemName, system, store, s.Bool("kv.leave-on-shutdown"), configFile);
+        // The handoff runs in coordinated shutdown's first phase: give it the whole leave timeout.
+        akka = ConfigurationFactory.ParseString(
+            $"akka.coordinated-shutdown.phases.before-service-unbind.timeout = {Hocon(store.LeaveTimeout + TimeSpan.FromSeconds(30))}").WithFallback(akka);
+        return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port);
     }
+
+    private static string Quote(string v) => "\"" + v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+
+    private static string Hocon(TimeSpan t) => ((long)Math.Ceiling(t.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture) + "ms";
+
+    private static string AkkaLevel(LogLevel level) => level switch
+    {
+        LogLevel.Trace or LogLevel.Debug => "DEBUG",
+        LogLevel.Information => "INFO",
+        LogLevel.Warning => "WARNING",
+        _ => "ERROR",
+    };
 
     private static NamespaceProps ReadNamespace(SettingsReader s, string name, NamespaceProps inherited, bool inherit)
     {

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -32,10 +33,21 @@ public static class Program
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         });
-        builder.Logging.SetMinimumLevel(settings.System.LogLevel);
+        builder.Logging.SetMinimumLevel(settings.LogLevel);
         builder.Services.AddSingleton(settings);
+        // The actor system on the generic host (Akka.Hosting): Akka's configuration from the node's
+        // settings, Akka's log through ILogger. NodeService starts the store on it.
+        builder.Services.AddAkka(settings.SystemName, (akka, _) =>
+        {
+            akka.AddHocon(settings.Akka, HoconAddMode.Prepend);
+            akka.ConfigureLoggers(loggers =>
+            {
+                loggers.ClearLoggers();
+                loggers.AddLoggerFactory();
+            });
+        });
         builder.Services.AddHostedService<NodeService>();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Store.LeaveTimeout + TimeSpan.FromSeconds(60));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Store.LeaveTimeout + TimeSpan.FromSeconds(90));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         using var host = builder.Build();
         try

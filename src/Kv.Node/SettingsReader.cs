@@ -1,7 +1,6 @@
 using System.Globalization;
-using Kv.Cluster.Configuration;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Configuration.EnvironmentVariables;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace Kv.Node;
 
@@ -18,52 +17,67 @@ public sealed class SettingsReader
 
     private SettingsReader(Dictionary<string, string?> values) => _values = values;
 
-    /// <summary>Reads the effective <c>kv.*</c> values of <paramref name="root"/> and checks every key against <paramref name="reference"/>.</summary>
-    public static SettingsReader From(IConfigurationRoot root, HoconObject reference)
+    /// <summary>
+    /// The effective <c>kv.*</c> values: <paramref name="config"/> (a file over reference.conf, read by
+    /// Akka's HOCON), then <paramref name="overrides"/> in order (environment variables, flags; keys
+    /// like kv.remote.port), every key checked against <paramref name="reference"/>.
+    /// </summary>
+    public static SettingsReader From(Config config, Config reference, params IEnumerable<IEnumerable<KeyValuePair<string, string?>>> overrides)
     {
         var values = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var provider in root.Providers)
+        if (config.HasPath("kv"))
+            Flatten(config.GetValue("kv"), "kv", values);
+        foreach (var layer in overrides)
         {
-            foreach (string key in Keys(provider, null))
+            foreach (var (key, value) in layer)
             {
-                string name = Normalize(key, provider is EnvironmentVariablesConfigurationProvider);
-                if ((name == "kv" || name.StartsWith("kv.", StringComparison.Ordinal)) && provider.TryGet(key, out string? value))
-                    values[name] = value;
+                string name = Normalize(key);
+                // A list set from outside replaces the whole list.
+                foreach (string old in values.Keys.Where(k => k.StartsWith(name + ".", StringComparison.Ordinal) && k[(name.Length + 1)..].All(char.IsAsciiDigit)).ToList())
+                    values.Remove(old);
+                values[name] = value;
             }
         }
         var known = new Known(reference);
-        foreach (var (key, value) in values)
-        {
-            if (value is null && values.Keys.Any(k => k.StartsWith(key + ".", StringComparison.Ordinal)))
-                continue; // an object level some providers report as a key of its own
+        foreach (string key in values.Keys)
             known.Check(key);
-        }
         return new SettingsReader(values);
     }
 
-    private static IEnumerable<string> Keys(IConfigurationProvider provider, string? parent)
+    /// <summary>Leaves as dotted keys; a list's items as key.0, key.1, ...</summary>
+    internal static void Flatten(HoconValue value, string path, Dictionary<string, string?> into)
     {
-        foreach (string child in provider.GetChildKeys([], parent).Distinct(StringComparer.OrdinalIgnoreCase))
+        if (value.IsObject())
         {
-            string full = parent is null ? child : parent + ConfigurationPath.KeyDelimiter + child;
-            yield return full;
-            foreach (string k in Keys(provider, full))
-                yield return k;
+            foreach (var (k, v) in value.GetObject().Items)
+                Flatten(v, path + "." + k, into);
+        }
+        else if (value.IsArray())
+        {
+            var items = value.GetArray();
+            for (int i = 0; i < items.Count; i++)
+                into[path + "." + i.ToString(CultureInfo.InvariantCulture)] = items[i].GetString();
+            if (items.Count == 0)
+                into[path] = null; // an empty list: known as a list, no items
+        }
+        else
+        {
+            into[path] = value.IsEmpty ? null : value.GetString();
         }
     }
 
     /// <summary>
-    /// kv:Remote:Port -> kv.remote.port (and from environment variables, '_' -> '-'). A namespace's
-    /// own name (kv.namespaces.NAME.*) keeps its case and underscores.
+    /// kv__remote__port or kv.Remote.Port -> kv.remote.port ('_' -> '-' outside a namespace's own
+    /// name, which keeps its case and underscores).
     /// </summary>
-    private static string Normalize(string key, bool fromEnvironment)
+    internal static string Normalize(string key)
     {
-        var parts = key.Split(ConfigurationPath.KeyDelimiter);
+        var parts = key.Replace("__", ".", StringComparison.Ordinal).Replace(':', '.').Split('.');
         for (int i = 0; i < parts.Length; i++)
         {
             bool namespaceName = i == 2 && parts[0].Equals("kv", StringComparison.OrdinalIgnoreCase) && parts[1].Equals("namespaces", StringComparison.OrdinalIgnoreCase);
             if (!namespaceName)
-                parts[i] = (fromEnvironment ? parts[i].Replace('_', '-') : parts[i]).ToLowerInvariant();
+                parts[i] = parts[i].Replace('_', '-').ToLowerInvariant();
         }
         return string.Join('.', parts);
     }
@@ -117,7 +131,7 @@ public sealed class SettingsReader
     public TimeSpan Duration(string key, TimeSpan min, TimeSpan max)
     {
         string v = Raw(key);
-        if (!HoconUnits.TryParseDuration(v, out var d))
+        if (!Units.TryParseDuration(v, out var d))
             throw Bad(key, v, "expected a duration such as 500ms, 5s, 2m");
         return d >= min && d <= max ? d : throw Bad(key, v, $"must be {min}..{max}");
     }
@@ -125,7 +139,7 @@ public sealed class SettingsReader
     public long Size(string key, long min, long max)
     {
         string v = Raw(key);
-        if (!HoconUnits.TryParseSize(v, out long b))
+        if (!Units.TryParseSize(v, out long b))
             throw Bad(key, v, "expected a size such as 4096, 64KiB, 16MiB, 1GB");
         return b >= min && b <= max ? b : throw Bad(key, v, $"must be {min}..{max} bytes");
     }
@@ -151,28 +165,25 @@ public sealed class SettingsReader
         private readonly HashSet<string> _leaves = new(StringComparer.Ordinal);
         private readonly HashSet<string> _lists = new(StringComparer.Ordinal);
 
-        public Known(HoconObject reference) => Walk(reference, null);
-
-        private void Walk(HoconValue value, string? path)
+        public Known(Config reference)
         {
-            switch (value)
+            var flat = new Dictionary<string, string?>(StringComparer.Ordinal);
+            Flatten(reference.GetValue("kv"), "kv", flat);
+            foreach (var (key, value) in flat)
             {
-                case HoconObject o:
-                    foreach (var (k, v) in o.Fields)
-                        Walk(v, path is null ? k : path + "." + k);
-                    break;
-                case HoconArray:
-                    _lists.Add(path!);
-                    break;
-                default:
-                    _leaves.Add(path!);
-                    break;
+                int dot = key.LastIndexOf('.');
+                if (value is null && !flat.Keys.Any(k => k.StartsWith(key + ".", StringComparison.Ordinal)))
+                    _lists.Add(key); // an empty list in reference.conf
+                else if (dot > 0 && key[(dot + 1)..].All(char.IsAsciiDigit))
+                    _lists.Add(key[..dot]);
+                else
+                    _leaves.Add(key);
             }
         }
 
         public void Check(string key)
         {
-            if (_leaves.Contains(key))
+            if (_leaves.Contains(key) || _lists.Contains(key))
                 return;
             int dot = key.LastIndexOf('.');
             if (dot > 0 && _lists.Contains(key[..dot]) && key[(dot + 1)..].All(char.IsAsciiDigit))

@@ -1,10 +1,11 @@
 using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Cluster;
-using Kv.Cluster.Event;
-using Kv.Cluster.Remote;
-using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Remote;
+using Akka.Remote.Transport;
+using ClusterExt = Akka.Cluster.Cluster;
 
 namespace Kv.Actors.Admin;
 
@@ -15,6 +16,7 @@ namespace Kv.Actors.Admin;
 /// </summary>
 public sealed class NodeAdmin : RingFollower
 {
+    private readonly ILoggingAdapter Log = Context.GetLogger();
     private static readonly TimeSpan PeerTimeout = TimeSpan.FromSeconds(3);
     private readonly string _self;
     private readonly int _defaultNVal;
@@ -31,7 +33,7 @@ public sealed class NodeAdmin : RingFollower
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
-        Receive<ChaosSetFaults>(OnChaosSetFaults);
+        ReceiveAsync<ChaosSetFaults>(OnChaosSetFaults);
     }
 
     private ClusterStatus Status()
@@ -39,9 +41,9 @@ public sealed class NodeAdmin : RingFollower
         var state = ClusterExt.Get(Context.System).State;
         var unreachable = state.Unreachable.Select(m => m.UniqueAddress).ToHashSet();
         var members = state.Members
-            .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), !unreachable.Contains(m.UniqueAddress), m.Roles))
+            .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), !unreachable.Contains(m.UniqueAddress), m.Roles.ToList()))
             .ToList();
-        return new ClusterStatus(_self, state.Leader?.ToString(), state.Convergence, members, KnownRing, _defaultNVal);
+        return new ClusterStatus(_self, state.Leader?.ToString(), ClusterConvergence.Of(state), members, KnownRing, _defaultNVal);
     }
 
     private async Task OnGetTransfers(GetTransfers _)
@@ -132,39 +134,57 @@ public sealed class NodeAdmin : RingFollower
     /// Chaos testing only (kv.chaos.enabled): blackholes the links to the named nodes and clears
     /// the rules of the nodes blocked before but not named now. Bad input changes nothing.
     /// </summary>
-    private void OnChaosSetFaults(ChaosSetFaults faults)
+    private async Task OnChaosSetFaults(ChaosSetFaults faults)
     {
+        var replyTo = Sender;
         if (!_chaosEnabled)
         {
-            Sender.Tell(new AdminReply(false, $"{_self} refuses fault injection: kv.chaos.enabled is off on this node"), Self);
-            return;
-        }
-        var transport = Context.System.Transport;
-        if (transport is null)
-        {
-            Sender.Tell(new AdminReply(false, $"{_self} has no remoting"), Self);
+            replyTo.Tell(new AdminReply(false, $"{_self} refuses fault injection: kv.chaos.enabled is off on this node"), Self);
             return;
         }
         var wanted = new HashSet<Address>();
         foreach (string node in faults.Blocked)
         {
-            if (!Address.TryParse(node, out var address, out string rest) || rest.Length > 0 || !address.HasGlobalScope)
+            Address address;
+            try
             {
-                Sender.Tell(new AdminReply(false, $"'{node}' is not a node address (kv://system@host:port); nothing changed"), Self);
+                address = Address.Parse(node);
+            }
+            catch (Exception e) when (e is UriFormatException or ArgumentException or FormatException)
+            {
+                address = Address.AllSystems;
+            }
+            if (!address.HasGlobalScope)
+            {
+                replyTo.Tell(new AdminReply(false, $"'{node}' is not a node address (akka.tcp://system@host:port); nothing changed"), Self);
                 return;
             }
             if (node != _self)
                 wanted.Add(address);
         }
-        foreach (var healed in _blocked.Where(a => !wanted.Contains(a)).ToList())
+        // Akka.Remote's throttler adapter (applied-adapters = ["trttl"], on only with kv.chaos.enabled),
+        // the mechanism of Akka's own TestConductor: Blackhole drops everything both ways on the link.
+        var transport = ((IRemoteActorRefProvider)((ExtendedActorSystem)Context.System).Provider).Transport;
+        try
         {
-            transport.Rules.Set(healed, FaultRule.PassThrough);
-            _blocked.Remove(healed);
+            foreach (var healed in _blocked.Where(a => !wanted.Contains(a)).ToList())
+            {
+                await transport.ManagementCommand(new SetThrottle(healed, ThrottleTransportAdapter.Direction.Both, Unthrottled.Instance)).ConfigureAwait(true);
+                _blocked.Remove(healed);
+            }
+            foreach (var address in wanted.Where(a => !_blocked.Contains(a)).ToList())
+            {
+                await transport.ManagementCommand(new SetThrottle(address, ThrottleTransportAdapter.Direction.Both, Blackhole.Instance)).ConfigureAwait(true);
+                _blocked.Add(address);
+            }
         }
-        foreach (var address in wanted.Where(a => _blocked.Add(a)))
-            transport.Rules.Set(address, FaultRule.Blackhole);
+        catch (Exception e)
+        {
+            replyTo.Tell(new AdminReply(false, $"{_self}: the throttler refused ({e.Message}); is akka.remote.dot-netty.tcp.applied-adapters = [\"trttl\"] set?"), Self);
+            return;
+        }
         string now = _blocked.Count == 0 ? "no node blocked" : "blocked: " + string.Join(", ", _blocked.Select(a => a.ToString()).Order(StringComparer.Ordinal));
-        Log.Warning($"chaos: {now}");
-        Sender.Tell(new AdminReply(true, $"{_self}: {now}"), Self);
+        Log.Warning("chaos: {0}", now);
+        replyTo.Tell(new AdminReply(true, $"{_self}: {now}"), Self);
     }
 }

@@ -1,7 +1,7 @@
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Event;
+using Akka.Actor;
+using Akka.Event;
 
 namespace Kv.Actors.Coordinators;
 
@@ -53,7 +53,7 @@ public sealed class GetCoordinator : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_props.Timeout, Self, Timeout.Instance, null);
+        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_props.Timeout, Self, Timeout.Instance, null);
         foreach (var replica in _replicas)
             replica.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
     }

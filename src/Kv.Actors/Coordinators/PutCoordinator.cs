@@ -1,6 +1,6 @@
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Actors.Coordinators;
 
@@ -59,7 +59,7 @@ public sealed class PutCoordinator : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_props.Timeout, Self, Timeout.Instance, null);
+        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_props.Timeout, Self, Timeout.Instance, null);
         _replicas[0].Vnode.Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId, _props.SiblingsMax, _props.SiblingsWarn, _props.LastWriteWins), Self);
     }
 

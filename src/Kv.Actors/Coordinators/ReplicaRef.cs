@@ -1,4 +1,4 @@
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Actors.Coordinators;
 

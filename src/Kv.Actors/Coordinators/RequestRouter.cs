@@ -1,9 +1,9 @@
 using System.Text;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Cluster;
-using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using Akka.Actor;
+using Akka.Cluster;
+using ClusterExt = Akka.Cluster.Cluster;
 
 namespace Kv.Actors.Coordinators;
 
@@ -31,7 +31,7 @@ public sealed class RequestRouter : RingFollower
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
-        Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnce(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
+        Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnceCancelable(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
     }
@@ -101,7 +101,7 @@ public sealed class RequestRouter : RingFollower
         if (_vnodeRefs.TryGetValue((node, partition), out var cached) && cached is not LocalActorRef { IsTerminated: true })
             return cached;
         var resolved = KvPaths.Vnode(Context.System, node, partition);
-        if (resolved is LocalActorRef or Kv.Cluster.Remote.RemoteActorRef)
+        if (resolved is LocalActorRef or Akka.Remote.RemoteActorRef)
             _vnodeRefs[(node, partition)] = resolved;
         else
             _vnodeRefs.Remove((node, partition));
@@ -164,7 +164,7 @@ public sealed class RequestRouter : RingFollower
         }
         if (local > 0)
             (replicas[0], replicas[local]) = (replicas[local], replicas[0]);
-        long now = Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+        long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
         var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted);
         if (value.Deleted)
             _stats.Delete();

@@ -1,6 +1,6 @@
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Actors.Coordinators;
 
@@ -35,7 +35,7 @@ public sealed class TombstoneReaper : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_timeout, Self, Timeout.Instance, Self);
+        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_timeout, Self, Timeout.Instance, Self);
         foreach (var p in _primaries)
             p.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
     }

@@ -1,7 +1,8 @@
-using Kv.Cluster.Actor;
-using Kv.Cluster.Event;
-using Kv.Cluster.Cluster;
-using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Cluster;
+using static Akka.Cluster.ClusterEvent;
+using ClusterExt = Akka.Cluster.Cluster;
 
 namespace Kv.Actors.Ring;
 
@@ -26,6 +27,7 @@ namespace Kv.Actors.Ring;
 /// </summary>
 public sealed class RingManager : ReceiveActor
 {
+    private readonly ILoggingAdapter Log = Context.GetLogger();
     private readonly KvNodeOptions _options;
     private readonly string _self;
     private readonly Dictionary<int, TransferComplete> _reports = [];
@@ -71,7 +73,7 @@ public sealed class RingManager : ReceiveActor
                 Log.Warning($"the stored ring has {_ring.Size} partitions; kv.ring-size = {_options.RingSize} only applies to a new cluster");
             Context.System.EventStream.Publish(new RingChanged(_ring));
         }
-        _ticker = Context.System.Scheduler.ScheduleTellRepeatedly(_options.RingTick, _options.RingTick, Self, Tick.Instance, Self);
+        _ticker = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_options.RingTick, _options.RingTick, Self, Tick.Instance, Self);
     }
 
     protected override void PostStop() => _ticker?.Cancel();
@@ -94,7 +96,7 @@ public sealed class RingManager : ReceiveActor
             && state.Members.Any(m => m.Address.ToString() == _self && m.Status == MemberStatus.Up))
             _rejoinRequests.Add(_self);
         string? leader = state.Leader?.ToString();
-        if (leader == _self && state.Convergence)
+        if (leader == _self && ClusterConvergence.Of(state))
         {
             _claimantTicks++;
             Claim(state);

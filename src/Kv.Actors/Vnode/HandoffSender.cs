@@ -1,5 +1,5 @@
-using Kv.Cluster.Actor;
-using Kv.Cluster.Event;
+using Akka.Actor;
+using Akka.Event;
 using Kv.Storage;
 
 namespace Kv.Actors.Vnode;
@@ -21,6 +21,7 @@ namespace Kv.Actors.Vnode;
 /// </summary>
 public sealed class HandoffSender : ReceiveActor
 {
+    private readonly ILoggingAdapter Log = Context.GetLogger();
     private const int MaxKeysPerBatch = 1000;
     private readonly int _partition;
     private readonly LsmEngine _engine;
@@ -201,7 +202,7 @@ public sealed class HandoffSender : ReceiveActor
         _inFlight = batch;
         KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(batch, Self);
         _timer?.Cancel();
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_options.AckTimeout, Self, new AckTimeout(batch.Seq), Self);
+        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_options.AckTimeout, Self, new AckTimeout(batch.Seq), Self);
     }
 
     private void OnAck(HandoffBatchAck ack)
@@ -225,7 +226,7 @@ public sealed class HandoffSender : ReceiveActor
             var due = TimeSpan.FromSeconds((double)_bytes / _options.MaxBytesPerSecond) - _clock.Elapsed;
             if (due > TimeSpan.Zero)
             {
-                Context.System.Scheduler.ScheduleTellOnce(due, Self, SendNext.Instance, Self);
+                Context.System.Scheduler.ScheduleTellOnceCancelable(due, Self, SendNext.Instance, Self);
                 return;
             }
         }
@@ -238,7 +239,7 @@ public sealed class HandoffSender : ReceiveActor
         Log.Warning($"handoff of partition {_partition} to {_target}: {error}; resending batch {_inFlight!.Seq} in {_options.RetryDelay.TotalMilliseconds:0} ms");
         Report(HandoffState.Failed);
         _timer?.Cancel();
-        _timer = Context.System.Scheduler.ScheduleTellOnce(_options.RetryDelay, Self, new Resend(_inFlight.Seq), Self);
+        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_options.RetryDelay, Self, new Resend(_inFlight.Seq), Self);
     }
 
     private void OnResend(Resend resend)

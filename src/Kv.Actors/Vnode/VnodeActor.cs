@@ -2,8 +2,8 @@ using System.Buffers.Binary;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Event;
+using Akka.Actor;
+using Akka.Event;
 using Kv.Storage;
 
 namespace Kv.Actors.Vnode;
@@ -33,6 +33,7 @@ namespace Kv.Actors.Vnode;
 /// </summary>
 public sealed class VnodeActor : ReceiveActor
 {
+    private readonly ILoggingAdapter Log = Context.GetLogger();
     private const string IdFile = "VNODE_ID";
     private const string CleanFile = "VNODE_CLEAN";
     private const string UnsyncedFile = "VNODE_UNSYNCED";
@@ -161,7 +162,7 @@ public sealed class VnodeActor : ReceiveActor
         if (File.Exists(Path.Combine(_directory, UnsyncedFile)))
             _filling = []; // still filling since an earlier run: asks again once it has a ring
         _anyReaped = _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix).Any();
-        _sweepTimer = Context.System.Scheduler.ScheduleTellRepeatedly(_reaping.SweepInterval, _reaping.SweepInterval, Self, SweepTombstones.Instance, Self);
+        _sweepTimer = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_reaping.SweepInterval, _reaping.SweepInterval, Self, SweepTombstones.Instance, Self);
     }
 
     /// <summary>
@@ -565,7 +566,7 @@ public sealed class VnodeActor : ReceiveActor
             sender.Tell(new HandoffBatchAck(_partition, batch.Seq, error), Self);
     }
 
-    private long NowMs => Context.System.TimeProvider.GetUtcNow().ToUnixTimeMilliseconds();
+    private long NowMs => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
     /// A reaped clock handed off with the partition: kept (merged with one held already), so that
@@ -864,7 +865,7 @@ public sealed class VnodeActor : ReceiveActor
         foreach (int q in _filling)
             KvPaths.Vnode(Context.System, _ring.Owners[q], q).Tell(new FillRequest(q, _partition, _self), Self);
         _fillTimer?.Cancel();
-        _fillTimer = Context.System.Scheduler.ScheduleTellOnce(_handoff.AckTimeout, Self, FillTick.Instance, Self);
+        _fillTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(_handoff.AckTimeout, Self, FillTick.Instance, Self);
     }
 
     private void OnFillDone(FillDone done)

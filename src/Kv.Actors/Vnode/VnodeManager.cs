@@ -1,6 +1,6 @@
 using System.Globalization;
 using Kv.Actors.Ring;
-using Kv.Cluster.Actor;
+using Akka.Actor;
 using Kv.Storage;
 
 namespace Kv.Actors.Vnode;
@@ -39,7 +39,7 @@ public sealed class VnodeManager : ReceiveActor
         Receive<VnodeRetired>(r =>
         {
             _retired.Add(r.Partition);
-            Context.System.Scheduler.ScheduleTellOnce(_options.Handoff.ForwardingGrace, Self, new StopRetired(r.Partition), Self);
+            Context.System.Scheduler.ScheduleTellOnceCancelable(_options.Handoff.ForwardingGrace, Self, new StopRetired(r.Partition), Self);
         });
         Receive<StopRetired>(s =>
         {

@@ -5,21 +5,22 @@ using Kv.Actors.Objects;
 using Kv.Actors.Protos;
 using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Remote.Serialization;
 
 namespace Kv.Actors.Wire;
 
 /// <summary>
-/// Registers every message the store sends between nodes, with stable type ids 200..249 (the
-/// schema is Protos/kv.proto). Call once per actor system (KvNode.Start does).
+/// Every message the store sends between nodes and clients, each with a stable type id (200..249)
+/// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
+/// uses this table.
 /// </summary>
-public static class KvSerializers
+internal static class KvSerializers
 {
-    public static void Register(SerializationRegistry registry)
+    /// <summary>The codecs by type id.</summary>
+    public static readonly IReadOnlyDictionary<int, IWireCodec> ById = Build();
+
+    private static Dictionary<int, IWireCodec> Build()
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        if (registry.IsRegistered(typeof(VnodeGet)))
-            return;
+        var registry = new Dictionary<int, IWireCodec>();
         Add<VnodeGet, VnodeGetData>(registry, 200,
             m => new VnodeGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), RequestId = m.RequestId },
             d => new VnodeGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), d.RequestId));
@@ -132,11 +133,12 @@ public static class KvSerializers
         Add<PutRefused, KvFailureData>(registry, 227, m => new KvFailureData { Kind = 2, Detail = m.Reason }, d => new PutRefused(d.Detail));
         Add<RequestFailed, KvFailureData>(registry, 228, m => new KvFailureData { Kind = 3, Detail = m.Reason, Code = (int)m.Code },
             d => new RequestFailed(d.Detail, Enum.IsDefined((FailureCode)d.Code) ? (FailureCode)d.Code : FailureCode.InvalidRequest));
+        return registry;
     }
 
-    private static void Add<T, TProto>(SerializationRegistry registry, int typeId, Func<T, TProto> toProto, Func<TProto, T> fromProto)
+    private static void Add<T, TProto>(Dictionary<int, IWireCodec> registry, int typeId, Func<T, TProto> toProto, Func<TProto, T> fromProto)
         where T : notnull where TProto : IMessage<TProto>, new() =>
-        registry.Register(typeId, new ProtoSerializer<T, TProto>(toProto, fromProto));
+        registry.Add(typeId, new ProtoSerializer<T, TProto>(toProto, fromProto));
 
     private static ByteString Bytes(byte[] b) => UnsafeByteOperations.UnsafeWrap(b);
 
