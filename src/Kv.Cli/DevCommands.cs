@@ -16,8 +16,10 @@ public static partial class DevCommands
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0)
-            throw new CliException("usage: kv dev start [--nodes 3] [--dir dev] | kv dev stop [--dir dev] [--kill]");
-        var a = CliArgs.Parse(args[1..], "kill");
+            throw new CliException("usage: kv dev start [--nodes 3] [--dir dev] | kv dev stop [--dir dev] [--kill] | kv dev certs [--dir dev/certs] [--nodes 3] [--password kv-dev] [--days 365] [--force]");
+        var a = CliArgs.Parse(args[1..], "kill", "force");
+        if (args[0] == "certs")
+            return Certs(a, stdout);
         string dir = Path.GetFullPath(a.Option("dir") ?? "dev");
         switch (args[0])
         {
@@ -38,8 +40,35 @@ public static partial class DevCommands
                 return await StopAsync(dir, kill, stdout).ConfigureAwait(false);
             }
             default:
-                throw new CliException($"unknown command 'dev {args[0]}' (start, stop)");
+                throw new CliException($"unknown command 'dev {args[0]}' (start, stop, certs)");
         }
+    }
+
+    /// <summary>`kv dev certs`: a development CA and node/client certificates (<see cref="DevCertificates"/>).</summary>
+    private static int Certs(CliArgs a, TextWriter stdout)
+    {
+        string dir = Path.GetFullPath(a.Option("dir") ?? Path.Combine("dev", "certs"));
+        long nodes = a.Long("nodes") ?? 3;
+        string password = a.Option("password") ?? DevCertificates.DefaultPassword;
+        long days = a.Long("days") ?? 365;
+        bool force = a.Flag("force");
+        a.Done(0);
+        if (nodes is < 1 or > 99)
+            throw new CliException("--nodes must be 1..99");
+        if (days is < 1 or > 3650)
+            throw new CliException("--days must be 1..3650");
+        if (password.Length == 0)
+            throw new CliException("--password must not be empty");
+        if (!force)
+        {
+            var existing = DevCertificates.FileNames((int)nodes).Where(n => File.Exists(Path.Combine(dir, n))).ToList();
+            if (existing.Count > 0)
+                throw new CliException($"{dir} already has {string.Join(", ", existing)}; pass --force to replace them (a new CA: certificates from the old one stop chaining)");
+        }
+        foreach (string path in DevCertificates.WriteAll(dir, (int)nodes, password, (int)days, force))
+            stdout.WriteLine($"wrote {path}");
+        stdout.WriteLine($"password of the .pfx files: {password}; trust ca.pem (see {Path.Combine(dir, "README.txt")})");
+        return ExitCodes.Ok;
     }
 
     private static string FindHocon(string? given)

@@ -35,6 +35,9 @@ public static class Program
         local development cluster:
           kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles
           kv dev stop [--dir dev] [--kill]            stop them (SIGTERM one by one, last first; --kill: kill -9)
+          kv dev certs [--dir dev/certs] [--nodes 3] [--password kv-dev] [--days 365] [--force]
+                                                      a development CA (ca.pem, ca.pfx) and node1..N.pfx, client.pfx
+                                                      for mutual TLS (never overwrites without --force)
 
         exit codes: 0 ok, 1 not found, 2 usage error, 3 corruption, 4 I/O error or directory in use,
           5 unavailable or timed out, 6 quorum not met, 7 refused by the cluster (bad key, value too
