@@ -1,6 +1,6 @@
 using Kv.Actors.Coordinators;
 using System.Globalization;
-using Kv.Cluster.Configuration;
+using Kv.Actors;
 using Kv.Client;
 
 namespace Kv.Cli;
@@ -33,11 +33,31 @@ public static class ClientArgs
         {
             ContactPoints = contacts,
             SystemName = args.Option("system") ?? "kv",
-            Secret = args.Option("secret") ?? Environment.GetEnvironmentVariable("KV_SECRET") ?? "",
+            Certificate = Certificate(args),
             // Long enough for a second handshake attempt (remote handshake timeout 5 s) on a busy machine.
             ConnectTimeout = TimeSpan.FromSeconds(10),
             RequestTimeout = timeout is null ? TimeSpan.FromSeconds(20) : timeout.Value + TimeSpan.FromSeconds(10),
         };
+    }
+
+    /// <summary>
+    /// The `secure` profile: --cert FILE.pfx --cert-password PW --ca ca.pem (or KV_CERT, KV_CERT_PASSWORD,
+    /// KV_CA); none of them: plain TCP.
+    /// </summary>
+    private static KvClientCertificate? Certificate(CliArgs args)
+    {
+        string? cert = args.Option("cert") ?? Environment.GetEnvironmentVariable("KV_CERT");
+        string? password = args.Option("cert-password") ?? Environment.GetEnvironmentVariable("KV_CERT_PASSWORD");
+        string? ca = args.Option("ca") ?? Environment.GetEnvironmentVariable("KV_CA");
+        if (cert is null && ca is null)
+            return null;
+        if (cert is null || ca is null)
+            throw new CliException("the secure profile needs both --cert FILE.pfx and --ca CA.pem (or KV_CERT and KV_CA)");
+        if (!File.Exists(cert))
+            throw new CliException($"--cert: no file {cert}");
+        if (!File.Exists(ca))
+            throw new CliException($"--ca: no file {ca}");
+        return new KvClientCertificate(Path.GetFullPath(cert), password ?? "", Path.GetFullPath(ca));
     }
 
     public static TimeSpan? Duration(CliArgs args, string name)
@@ -45,7 +65,7 @@ public static class ClientArgs
         string? v = args.Option(name);
         if (v is null)
             return null;
-        return HoconUnits.TryParseDuration(v, out var d) && d > TimeSpan.Zero ? d : throw new CliException($"--{name} needs a duration such as 500ms or 5s, not '{v}'");
+        return Units.TryParseDuration(v, out var d) && d > TimeSpan.Zero ? d : throw new CliException($"--{name} needs a duration such as 500ms or 5s, not '{v}'");
     }
 
     public static int? Quorum(CliArgs args, string name)

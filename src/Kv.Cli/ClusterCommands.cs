@@ -65,7 +65,7 @@ public static class ClusterCommands
                 bool wait = a.Flag("wait");
                 a.Done(1);
                 if (a.Positional.Count != 1)
-                    throw new CliException($"usage: kv cluster {args[0]} NODE   (NODE: host:port or kv://system@host:port)");
+                    throw new CliException($"usage: kv cluster {args[0]} NODE   (NODE: host:port or akka.tcp://system@host:port)");
                 string node = a.Positional[0];
                 await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
                 var reply = args[0] == "leave" ? await client.LeaveAsync(node).ConfigureAwait(false) : await client.DownAsync(node).ConfigureAwait(false);

@@ -120,7 +120,7 @@ public static partial class DevCommands
             Kv.Node.NodeEnvironment.Apply(psi);
             using var process = Process.Start(psi) ?? throw new CliException("could not start dotnet");
             await File.WriteAllTextAsync(pidFile, process.Id.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
-            stdout.WriteLine($"node{i}: pid {process.Id}, kv://kv@127.0.0.1:{Port(i)}, log {log}");
+            stdout.WriteLine($"node{i}: pid {process.Id}, akka.tcp://kv@127.0.0.1:{Port(i)}, log {log}");
         }
         var contacts = Enumerable.Range(1, n).Select(i => $"127.0.0.1:{Port(i)}").ToList();
         var deadline = DateTime.UtcNow + timeout;

@@ -1,7 +1,7 @@
 using System.Text;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Client;
 
@@ -83,10 +83,6 @@ internal sealed class ClientCall
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
                 continue;
-            }
-            catch (MessageRejectedException e)
-            {
-                return new KvFailure(new InvalidRequestException(e.Message));
             }
             var result = _admin ? reply : Replies.Map(_ns, _key, reply);
             if (result is KvFailure { Error: KvUnavailableException } && !last)

@@ -1,6 +1,6 @@
 using Kv.Actors;
 using Kv.Actors.Ring;
-using Kv.Cluster.Actor;
+using Akka.Actor;
 
 namespace Kv.Client;
 
@@ -110,7 +110,7 @@ internal sealed class ClientNode
 }
 
 /// <summary>The routing snapshot the client actor publishes and the requests read.</summary>
-internal sealed class RoutingState
+public sealed class RoutingState
 {
     private volatile ClientRouting? _current;
 

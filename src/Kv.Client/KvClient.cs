@@ -3,8 +3,9 @@ using System.Text;
 using Kv.Actors;
 using Kv.Actors.Admin;
 using Kv.Actors.Wire;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Remote;
+using Akka.Actor;
+using Akka.Actor.Setup;
+using Akka.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Kv.Client;
@@ -31,29 +32,61 @@ public sealed class KvClient : IAsyncDisposable
     /// <summary>The client actor (for callers that prefer messages: <see cref="Get"/>, <see cref="Put"/>, <see cref="Delete"/>).</summary>
     public IActorRef Actor { get; }
 
-    /// <summary>Props for a client actor in a caller's own actor system (which needs remoting and <see cref="KvSerializers"/>).</summary>
-    public static Props Props(KvClientOptions options) => Kv.Cluster.Actor.Props.Create(() => new KvClientActor(options));
+    /// <summary>Props for a client actor in a caller's own actor system (which needs remoting and <see cref="KvSerializer.Config"/>).</summary>
+    public static Props Props(KvClientOptions options) => Akka.Actor.Props.Create(() => new KvClientActor(options));
+
+    /// <summary>
+    /// The Akka configuration of a client's actor system: remoting (not a cluster member) on an
+    /// ephemeral port, the store's serializers, the throttler adapter when the cluster uses it, TLS
+    /// in the `secure` profile, warnings and errors to the client's logger.
+    /// </summary>
+    public static Config AkkaConfig(KvClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        bool throttled = options.Protocol == "akka.trttl.tcp" || options.ContactPoints.Any(c => c.StartsWith("akka.trttl.tcp://", StringComparison.Ordinal));
+        var h = new StringBuilder();
+        h.AppendLine("akka {");
+        h.AppendLine("  loglevel = WARNING");
+        h.AppendLine("  stdout-loglevel = OFF");
+        h.AppendLine($"  loggers = [\"{typeof(KvClientLogger).FullName}, {typeof(KvClientLogger).Assembly.GetName().Name}\"]");
+        h.AppendLine("  log-dead-letters = off");
+        h.AppendLine("  log-dead-letters-during-shutdown = off");
+        h.AppendLine("  actor.provider = remote");
+        h.AppendLine("  remote.dot-netty.tcp {");
+        h.AppendLine($"    hostname = \"{options.Hostname}\"");
+        h.AppendLine("    port = 0");
+        if (throttled)
+            h.AppendLine("    applied-adapters = [\"trttl\"]");
+        if (options.Certificate is { } c)
+            KvSecurity.AppendHocon(h, c.Path, c.Password, c.CaPath);
+        h.AppendLine("  }");
+        h.AppendLine("  cluster.client.heartbeat-interval = 1s");
+        h.AppendLine("}");
+        return ConfigurationFactory.ParseString(h.ToString()).WithFallback(KvSerializer.Config);
+    }
 
     /// <summary>Starts the client's actor system and waits until a contact point has answered with the ring.</summary>
     public static async Task<KvClient> ConnectAsync(KvClientOptions? options = null, ILoggerFactory? loggers = null)
     {
         options ??= new KvClientOptions();
-        var system = ActorSystem.Create("kv-client", new ActorSystemOptions
-        {
-            LoggerFactory = loggers,
-            LogLevel = LogLevel.Warning,
-            Remote = new RemoteOptions { Hostname = options.Hostname, Port = 0, Secret = options.Secret },
-            Serialization = KvSerializers.Register,
-        });
+        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig(options));
+        var system = loggers is null
+            ? ActorSystem.Create("kv-client", setup)
+            : ActorSystem.Create("kv-client", ActorSystemSetup.Create(setup, new KvClientLoggingSetup(loggers)));
         try
         {
             var routing = new RoutingState();
-            var actor = system.ActorOf(Kv.Cluster.Actor.Props.Create(() => new KvClientActor(options, routing)), "kv-client");
+            var actor = system.ActorOf(Akka.Actor.Props.Create(() => new KvClientActor(options, routing)), "kv-client");
             var client = new KvClient(system, actor, routing, options);
             var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             if (ready is KvFailure f)
                 throw f.Error;
             return client;
+        }
+        catch (AskTimeoutException)
+        {
+            await system.Terminate().ConfigureAwait(false);
+            throw new KvUnavailableException($"the client did not get ready within {(options.ConnectTimeout + TimeSpan.FromSeconds(5)).TotalSeconds:0} s ({string.Join(", ", options.ContactPoints)})");
         }
         catch
         {
@@ -114,7 +147,11 @@ public sealed class KvClient : IAsyncDisposable
     public Task<AdminReply> ChaosSetFaultsAsync(string node, IReadOnlyList<string> blocked) =>
         KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<AdminReply>(new ChaosSetFaults(blocked.Select(AddressOf).ToList()), Options.AttemptTimeout);
 
-    private string AddressOf(string node) => node.Contains("://", StringComparison.Ordinal) ? node : $"kv://{Options.SystemName}@{node}";
+    private string AddressOf(string node) => KvClientActor.NodeAddress(node, Options.SystemName, Protocol);
+
+    private string Protocol => Options.ContactPoints.FirstOrDefault(c => c.Contains("://", StringComparison.Ordinal)) is { } full
+        ? full[..full.IndexOf("://", StringComparison.Ordinal)]
+        : Options.Protocol;
 
     public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
 }

@@ -3,13 +3,17 @@ using Kv.Actors;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
-using Kv.Cluster.Actor;
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Cluster.Tools.Client;
 
 namespace Kv.Client;
 
 /// <summary>
 /// The client's actor API (<see cref="Get"/>, <see cref="Put"/>, <see cref="Delete"/>,
-/// <see cref="AdminRequest"/>) and the keeper of its routing. It never joins the cluster: it asks
+/// <see cref="AdminRequest"/>) and the keeper of its routing. It never joins the cluster: it finds
+/// it through Akka's <see cref="ClusterClient"/> (the receptionist on every node; contact points
+/// are its initial contacts) whenever it has no ring or no node answers, asks
 /// every known node for its ring once per refresh interval (that is also its liveness check: a
 /// node that misses <see cref="KvClientOptions.MissedRefreshesBeforeDown"/> in a row is marked
 /// down), learns the nodes from the ring, and publishes a <see cref="ClientRouting"/> snapshot on
@@ -25,6 +29,7 @@ public sealed class KvClientActor : ReceiveActor
     private readonly List<IActorRef> _waiting = [];
     private Ring? _ring;
     private ICancelable? _refresh;
+    private IActorRef? _clusterClient;
     private DateTime _readyDeadline;
 
     private sealed record Refresh
@@ -32,7 +37,7 @@ public sealed class KvClientActor : ReceiveActor
         public static readonly Refresh Instance = new();
     }
 
-    private sealed record Pong(string Node, Ring? Ring);
+    private sealed record Pong(string? Node, Ring? Ring);
 
     private sealed record Missed(string Node);
 
@@ -41,15 +46,16 @@ public sealed class KvClientActor : ReceiveActor
     {
     }
 
-    internal KvClientActor(KvClientOptions options, RoutingState state)
+    public KvClientActor(KvClientOptions options, RoutingState state)
     {
         _options = options;
         _state = state;
-        _contacts = options.ContactPoints.Select(c => NodeAddress(c, options.SystemName)).ToList();
+        _contacts = options.ContactPoints.Select(c => NodeAddress(c, options.SystemName, options.Protocol)).ToList();
         if (_contacts.Count == 0)
             throw new ArgumentException("at least one contact point is needed");
         Receive<Refresh>(_ => OnRefresh());
         Receive<Pong>(OnPong);
+        Receive<CurrentRing>(r => OnPong(new Pong(null, r.Ring))); // through the cluster client
         Receive<Missed>(OnMissed);
         Receive<AwaitReady>(_ => OnAwaitReady());
         Receive<Get>(g => Run(ClientCall.For(g, _options)));
@@ -59,11 +65,11 @@ public sealed class KvClientActor : ReceiveActor
     }
 
     /// <summary>"host:port" or a full address -> the node's address as the ring names it.</summary>
-    public static string NodeAddress(string contact, string systemName)
+    public static string NodeAddress(string contact, string systemName, string protocol = "akka.tcp")
     {
-        if (contact.StartsWith(Address.Scheme + "://", StringComparison.Ordinal))
+        if (contact.Contains("://", StringComparison.Ordinal))
             return Address.Parse(contact).ToString();
-        return Address.Parse($"{Address.Scheme}://{systemName}@{contact}").ToString();
+        return Address.Parse($"{protocol}://{systemName}@{contact}").ToString();
     }
 
     protected override void PreStart()
@@ -72,7 +78,9 @@ public sealed class KvClientActor : ReceiveActor
             _nodes.TryAdd(c, new ClientNode(Context.System, c));
         Publish();
         _readyDeadline = DateTime.UtcNow + _options.ConnectTimeout;
-        _refresh = Context.System.Scheduler.ScheduleTellRepeatedly(TimeSpan.Zero, _options.RefreshInterval, Self, Refresh.Instance, Self);
+        var contacts = _contacts.Select(c => ActorPath.Parse(c + "/system/receptionist")).ToImmutableHashSet();
+        _clusterClient = Context.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(Context.System).WithInitialContacts(contacts)), "cluster-client");
+        _refresh = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, _options.RefreshInterval, Self, Refresh.Instance, Self);
     }
 
     protected override void PostStop() => _refresh?.Cancel();
@@ -88,6 +96,9 @@ public sealed class KvClientActor : ReceiveActor
     private void OnRefresh()
     {
         var self = Self;
+        // Discovery through the receptionists: at the start, and whenever every known node is down.
+        if (_ring is null || _nodes.Values.All(n => n.IsDown))
+            _clusterClient?.Tell(new ClusterClient.Send("/user/" + KvPaths.Admin, GetRing.Instance, localAffinity: false), Self);
         foreach (var (address, node) in _nodes)
         {
             node.Admin
@@ -104,11 +115,15 @@ public sealed class KvClientActor : ReceiveActor
 
     private void OnPong(Pong pong)
     {
-        if (!_nodes.TryGetValue(pong.Node, out var answered))
-            return;
-        bool changed = answered.IsDown;
-        answered.Misses = 0;
-        answered.MarkUp();
+        bool changed = false;
+        if (pong.Node is not null)
+        {
+            if (!_nodes.TryGetValue(pong.Node, out var answered))
+                return;
+            changed = answered.IsDown;
+            answered.Misses = 0;
+            answered.MarkUp();
+        }
         if (pong.Ring is not null && (_ring is null || pong.Ring.Supersedes(_ring)))
         {
             _ring = pong.Ring;

@@ -3,14 +3,25 @@ namespace Kv.Client;
 /// <summary>Client settings.</summary>
 public sealed record KvClientOptions
 {
-    /// <summary>Nodes to start from: host:port (the cluster's system name is <see cref="SystemName"/>) or kv://system@host:port.</summary>
+    /// <summary>Nodes to start from: host:port (the cluster's system name is <see cref="SystemName"/>) or akka.tcp://system@host:port.</summary>
     public IReadOnlyList<string> ContactPoints { get; init; } = ["127.0.0.1:2551"];
 
     /// <summary>The cluster's actor system name (kv.system-name).</summary>
     public string SystemName { get; init; } = "kv";
 
-    /// <summary>The cluster's remoting secret (kv.remote.secret).</summary>
-    public string Secret { get; init; } = "";
+    /// <summary>
+    /// The cluster's transport protocol: akka.tcp, or akka.trttl.tcp for a cluster whose nodes run
+    /// with kv.chaos.enabled (Akka's throttler adapter; the client then applies it too). A contact
+    /// point given as a full address sets it.
+    /// </summary>
+    public string Protocol { get; init; } = "akka.tcp";
+
+    /// <summary>
+    /// The `secure` profile (the cluster runs with kv.remote.secure.enabled): this client's
+    /// certificate (PKCS#12, signed by the cluster's CA) and its password, and the CA's certificate.
+    /// Null: plain TCP.
+    /// </summary>
+    public KvClientCertificate? Certificate { get; init; }
 
     /// <summary>The address the client listens on for replies (port 0: any free port).</summary>
     public string Hostname { get; init; } = "127.0.0.1";
@@ -33,3 +44,6 @@ public sealed record KvClientOptions
     /// <summary>Largest value sent (the transport's frame limit is 4 MiB; nodes default to 1 MiB).</summary>
     public int MaxValueBytes { get; init; } = 4 * 1024 * 1024 - 64 * 1024;
 }
+
+/// <summary>A client's certificate for the `secure` profile: PKCS#12 file and password, and the cluster CA's certificate.</summary>
+public sealed record KvClientCertificate(string Path, string Password, string CaPath);

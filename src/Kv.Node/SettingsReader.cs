@@ -1,6 +1,7 @@
 using System.Globalization;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
+using Kv.Actors;
 
 namespace Kv.Node;
 

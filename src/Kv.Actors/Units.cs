@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Kv.Node;
+namespace Kv.Actors;
 
 /// <summary>
 /// HOCON's duration and size formats: a number, optional spaces, a unit. Durations: ns, us, ms,
