@@ -57,7 +57,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
         var seeds = cluster._all.Take(nodes).Select(n => n.Address).ToList();
         foreach (var node in cluster._all)
             node.WriteConfig(seeds, RingSize, tombstoneGrace, chaosEnabled);
-        cluster.Contacts = cluster._all.Take(nodes).Select(n => n.Endpoint).ToList();
+        cluster.Contacts = cluster._all.Take(nodes).Select(n => n.Address).ToList();
         foreach (var node in cluster._all.Take(nodes))
             node.Start();
         log.WriteLine($"started {nodes} nodes: {string.Join(", ", cluster._all.Take(nodes).Select(n => $"{n.Name} {n.Endpoint} pid {n.Pid}"))}");
@@ -116,7 +116,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
                 if (status.Members.Any(m => m.Address == node.Address && m.Status == "Up" && m.Reachable))
                     return true;
             }
-            catch (Exception e) when (e is KvException or Kv.Cluster.Actor.AskTimeoutException)
+            catch (Exception e) when (e is KvException or Akka.Actor.AskTimeoutException)
             {
                 // not listening yet
             }
@@ -136,7 +136,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
             {
                 status = await client.GetClusterStatusOfAsync(node.Endpoint).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is KvException or TimeoutException or Kv.Cluster.Actor.AskTimeoutException)
+            catch (Exception e) when (e is KvException or TimeoutException or Akka.Actor.AskTimeoutException)
             {
                 return $"{node.Name} does not answer ({e.GetType().Name})";
             }

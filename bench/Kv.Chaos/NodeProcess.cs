@@ -33,8 +33,11 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
     /// <summary>host:port, as the client and the `kv` command name nodes.</summary>
     public string Endpoint => "127.0.0.1:" + Port.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>The node's cluster address (its name in the ring).</summary>
-    public string Address => "kv://kv@" + Endpoint;
+    /// <summary>
+    /// The node's cluster address (its name in the ring). Campaign nodes run with kv.chaos.enabled,
+    /// so Akka.Remote's throttler adapter names their transport akka.trttl.tcp.
+    /// </summary>
+    public string Address => "akka.trttl.tcp://kv@" + Endpoint;
 
     public string ConfigFile => Path.Combine(runDirectory, Name + ".conf");
 
@@ -66,7 +69,6 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
               remote {
                 hostname = "127.0.0.1"
                 port = {{Port}}
-                reconnect-max-backoff = 1s
               }
               cluster {
                 seed-nodes = [{{string.Join(", ", seeds.Select(Quote))}}]

@@ -57,7 +57,7 @@ public static class Program
             Console.Error.WriteLine("kv-chaos: interrupted; nothing checked");
             return 3;
         }
-        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or Kv.Client.KvException or Kv.Cluster.Actor.AskTimeoutException)
+        catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException or Kv.Client.KvException or Akka.Actor.AskTimeoutException)
         {
             Console.Error.WriteLine($"kv-chaos: the campaign could not run: {e.Message}");
             return 3;

@@ -34,7 +34,7 @@ public sealed class ChurnNemesis(NemesisContext context) : INemesis
             }
             left = reply.Ok ? $"{leaver.Name} leaves ({reply.Message})" : $"{leaver.Name} refused to leave: {reply.Message}";
         }
-        catch (Exception e) when (e is Kv.Client.KvException or Kv.Cluster.Actor.AskTimeoutException)
+        catch (Exception e) when (e is Kv.Client.KvException or Akka.Actor.AskTimeoutException)
         {
             left = $"{leaver.Name} leave request failed: {e.Message}";
         }

@@ -77,7 +77,7 @@ public sealed class PartitionNemesis(NemesisContext context) : INemesis
                 error = reply.Message;
                 break; // refused: retrying will not help
             }
-            catch (Exception e) when (e is Kv.Cluster.Actor.AskTimeoutException or Kv.Client.KvException)
+            catch (Exception e) when (e is Akka.Actor.AskTimeoutException or Kv.Client.KvException)
             {
                 error = e.Message;
                 await Task.Delay(200).ConfigureAwait(false);

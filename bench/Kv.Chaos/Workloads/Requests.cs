@@ -41,7 +41,7 @@ public static class Requests
                         history.Add(new Op(Op.FinalClient, Op.FinalRead, key, null, obj.Found ? valuesOf(obj) : [], invoke, history.Now, Outcome.Ok));
                         return;
                     }
-                    catch (Exception e) when (e is KvException or Kv.Cluster.Actor.AskTimeoutException)
+                    catch (Exception e) when (e is KvException or Akka.Actor.AskTimeoutException)
                     {
                         error = Outcomes.Describe(e);
                     }
