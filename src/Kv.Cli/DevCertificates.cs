@@ -198,49 +198,6 @@ public static class DevCertificates
         ChainsTo(leaf, ca, [ServerAuth, ClientAuth], out error);
 
     /// <summary>As <see cref="ChainsTo(X509Certificate2, X509Certificate2, out string)"/>, with the extended key usages to require.</summary>
-    public static bool ChainsTo(X509Certificate2 leaf, X509Certificate2 ca, IReadOnlyCollection<Oid> requiredUsages, out string error)
-    {
-        ArgumentNullException.ThrowIfNull(leaf);
-        ArgumentNullException.ThrowIfNull(ca);
-        ArgumentNullException.ThrowIfNull(requiredUsages);
-        // Checked by hand (and first, for a clear message): the chain engine treats a certificate without
-        // any EKU extension as valid for every usage.
-        var eku = leaf.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault();
-        var missing = requiredUsages
-            .Where(u => eku is null || !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == u.Value))
-            .Select(u => u.FriendlyName ?? u.Value)
-            .ToList();
-        if (missing.Count > 0)
-        {
-            error = $"certificate {leaf.Subject} lacks extended key usage {string.Join(", ", missing)}";
-            return false;
-        }
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ca);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        foreach (var usage in requiredUsages)
-            chain.ChainPolicy.ApplicationPolicy.Add(usage);
-        if (!chain.Build(leaf))
-        {
-            var problems = chain.ChainStatus
-                .Where(s => s.Status != X509ChainStatusFlags.NoError)
-                .Select(s => $"{s.Status}: {s.StatusInformation.Trim()}")
-                .Distinct(StringComparer.Ordinal)
-                .ToList();
-            error = $"certificate {leaf.Subject} does not chain to {ca.Subject}: "
-                + (problems.Count > 0 ? string.Join("; ", problems) : "chain could not be built");
-            return false;
-        }
-        var root = chain.ChainElements[^1].Certificate;
-        if (!root.RawDataMemory.Span.SequenceEqual(ca.RawDataMemory.Span))
-        {
-            error = $"certificate {leaf.Subject} chains to {root.Subject}, not to the given CA {ca.Subject}";
-            return false;
-        }
-        error = "";
-        return true;
-    }
+    public static bool ChainsTo(X509Certificate2 leaf, X509Certificate2 ca, IReadOnlyCollection<Oid> requiredUsages, out string error) =>
+        Kv.Actors.KvSecurity.ChainsTo(leaf, ca, requiredUsages, out error);
 }

@@ -57,8 +57,8 @@ public sealed class KvClient : IAsyncDisposable
         h.AppendLine("    port = 0");
         if (throttled)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
-        if (options.Certificate is { } c)
-            KvSecurity.AppendHocon(h, c.Path, c.Password, c.CaPath);
+        if (options.Certificate is not null)
+            KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
         h.AppendLine("  cluster.client.heartbeat-interval = 1s");
         h.AppendLine("}");
@@ -69,10 +69,21 @@ public sealed class KvClient : IAsyncDisposable
     public static async Task<KvClient> ConnectAsync(KvClientOptions? options = null, ILoggerFactory? loggers = null)
     {
         options ??= new KvClientOptions();
-        var setup = BootstrapSetup.Create().WithConfig(AkkaConfig(options));
-        var system = loggers is null
-            ? ActorSystem.Create("kv-client", setup)
-            : ActorSystem.Create("kv-client", ActorSystemSetup.Create(setup, new KvClientLoggingSetup(loggers)));
+        var setups = new List<Setup> { BootstrapSetup.Create().WithConfig(AkkaConfig(options)) };
+        if (options.Certificate is { } c)
+        {
+            try
+            {
+                setups.Add(KvSecurity.SslSetup(c.Path, c.Password, c.CaPath));
+            }
+            catch (ArgumentException e)
+            {
+                throw new KvException("secure profile: " + e.Message);
+            }
+        }
+        if (loggers is not null)
+            setups.Add(new KvClientLoggingSetup(loggers));
+        var system = ActorSystem.Create("kv-client", ActorSystemSetup.Create([.. setups]));
         try
         {
             var routing = new RoutingState();
@@ -149,9 +160,13 @@ public sealed class KvClient : IAsyncDisposable
 
     private string AddressOf(string node) => KvClientActor.NodeAddress(node, Options.SystemName, Protocol);
 
-    private string Protocol => Options.ContactPoints.FirstOrDefault(c => c.Contains("://", StringComparison.Ordinal)) is { } full
-        ? full[..full.IndexOf("://", StringComparison.Ordinal)]
-        : Options.Protocol;
+    private string Protocol => ProtocolOf(Options);
+
+    /// <summary>The cluster's transport protocol: a contact point's, else akka.ssl.tcp with a certificate, else <see cref="KvClientOptions.Protocol"/>.</summary>
+    internal static string ProtocolOf(KvClientOptions options) =>
+        options.ContactPoints.FirstOrDefault(c => c.Contains("://", StringComparison.Ordinal)) is { } full
+            ? full[..full.IndexOf("://", StringComparison.Ordinal)]
+            : options.Certificate is not null ? "akka.ssl.tcp" : options.Protocol;
 
     public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
 }

@@ -50,7 +50,7 @@ public sealed class KvClientActor : ReceiveActor
     {
         _options = options;
         _state = state;
-        _contacts = options.ContactPoints.Select(c => NodeAddress(c, options.SystemName, options.Protocol)).ToList();
+        _contacts = options.ContactPoints.Select(c => NodeAddress(c, options.SystemName, KvClient.ProtocolOf(options))).ToList();
         if (_contacts.Count == 0)
             throw new ArgumentException("at least one contact point is needed");
         Receive<Refresh>(_ => OnRefresh());

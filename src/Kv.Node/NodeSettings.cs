@@ -31,6 +31,9 @@ public sealed record NodeSettings(
     string Hostname,
     int Port)
 {
+    /// <summary>The `secure` profile's TLS setup for the actor system (null: plain TCP).</summary>
+    public Akka.Remote.Transport.DotNetty.DotNettySslSetup? Ssl { get; init; }
+
     private static readonly Lazy<string> ReferenceText = new(() =>
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("reference.conf")
@@ -155,7 +158,7 @@ public sealed record NodeSettings(
             {
                 throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' is not an address (akka.tcp://{systemName}@host:port)");
             }
-            if (a.Protocol is not ("akka.tcp" or "akka.trttl.tcp") || a.Host is null || a.Port is null)
+            if (a.Protocol is not ("akka.tcp" or "akka.trttl.tcp" or "akka.ssl.tcp") || a.Host is null || a.Port is null)
                 throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' is not an address (akka.tcp://{systemName}@host:port)");
             if (a.System != systemName)
                 throw new ConfigException($"kv.cluster.seed-nodes: '{seed}' names the system '{a.System}', but kv.system-name is '{systemName}'");
@@ -173,6 +176,22 @@ public sealed record NodeSettings(
             : default((string Certificate, string Password, string Ca)?);
         if (secure is { } sec && (sec.Certificate.Length == 0 || sec.Ca.Length == 0))
             throw new ConfigException("kv.remote.secure: certificate-path and ca-certificate-path are required when enabled = on (`kv dev certs` makes a dev CA and certificates)");
+        if (secure is not null && chaos)
+            throw new ConfigException("kv.chaos.enabled and kv.remote.secure.enabled cannot both be on (the fault injection adapter runs on plain TCP)");
+        Akka.Remote.Transport.DotNetty.DotNettySslSetup? ssl = null;
+        if (secure is { } tls)
+        {
+            try
+            {
+                ssl = KvSecurity.SslSetup(tls.Certificate, tls.Password, tls.Ca);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ConfigException("kv.remote.secure: " + e.Message);
+            }
+            // TLS names the transport akka.ssl.tcp; seeds follow.
+            seeds = seeds.Select(x => x.Replace("akka.tcp://", "akka.ssl.tcp://", StringComparison.Ordinal)).ToList();
+        }
         var logLevel = s.Choice("kv.actor.log-level", LogLevels);
         var h = new StringBuilder();
         h.AppendLine("akka {");
@@ -195,8 +214,8 @@ public sealed record NodeSettings(
         h.AppendLine($"    maximum-frame-size = {frame}b");
         if (chaos)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
-        if (secure is { } tls)
-            KvSecurity.AppendHocon(h, tls.Certificate, tls.Password, tls.Ca);
+        if (ssl is not null)
+            KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
         h.AppendLine("  cluster {");
         h.AppendLine($"    seed-nodes = [{string.Join(", ", seeds.Select(Quote))}]");
@@ -304,7 +323,7 @@ public sealed record NodeSettings(
         // The handoff runs in coordinated shutdown's first phase: give it the whole leave timeout.
         akka = ConfigurationFactory.ParseString(
             $"akka.coordinated-shutdown.phases.before-service-unbind.timeout = {Hocon(store.LeaveTimeout + TimeSpan.FromSeconds(30))}").WithFallback(akka);
-        return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port);
+        return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port) { Ssl = ssl };
     }
 
     private static string Quote(string v) => "\"" + v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";

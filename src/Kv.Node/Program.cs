@@ -40,6 +40,8 @@ public static class Program
         builder.Services.AddAkka(settings.SystemName, (akka, _) =>
         {
             akka.AddHocon(settings.Akka, HoconAddMode.Prepend);
+            if (settings.Ssl is not null)
+                akka.AddSetup(settings.Ssl);
             akka.ConfigureLoggers(loggers =>
             {
                 loggers.ClearLoggers();

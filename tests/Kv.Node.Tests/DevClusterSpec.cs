@@ -66,7 +66,7 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         Assert.Equal("world", Kv("get", "default", "tour", "--raw").Out);
         var status = Kv("cluster", "status");
         Assert.Equal(0, status.Code);
-        Assert.Contains("kv://kv@127.0.0.1:2553", status.Out, StringComparison.Ordinal);
+        Assert.Contains("akka.tcp://kv@127.0.0.1:2553", status.Out, StringComparison.Ordinal);
         Assert.Equal(0, Kv("cluster", "ring").Code);
         Assert.Equal(0, Kv("cluster", "transfers").Code);
 

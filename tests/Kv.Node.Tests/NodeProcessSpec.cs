@@ -1,7 +1,6 @@
 using Kv.Actors.Wire;
 using Kv.Client;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Remote;
+using Akka.Actor;
 
 namespace Kv.Node.Tests;
 
@@ -111,12 +110,8 @@ public sealed class NodeProcessSpec : IDisposable
     /// <summary>The client's actor API from a caller's own actor system: messages in, replies (or a KvFailure) back.</summary>
     private static async Task ActorApiRoundTrip()
     {
-        var system = ActorSystem.Create("app", new ActorSystemOptions
-        {
-            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            Remote = new RemoteOptions { Hostname = "127.0.0.1", Port = 0 },
-            Serialization = KvSerializers.Register,
-        });
+        // A caller's own (non-cluster) actor system: remoting and the store's serializers.
+        var system = ActorSystem.Create("app", KvClient.AkkaConfig(new KvClientOptions()));
         try
         {
             var kv = system.ActorOf(KvClient.Props(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }), "kv");

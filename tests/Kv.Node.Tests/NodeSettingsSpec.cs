@@ -1,4 +1,3 @@
-using Kv.Cluster.Cluster;
 using Kv.Storage;
 
 namespace Kv.Node.Tests;
@@ -51,17 +50,28 @@ public sealed class NodeSettingsSpec
         Assert.Equal(16L << 20, s.Store.Storage.WriteBufferSize);
         Assert.Equal((4, 12, 20), (s.Store.Storage.L0CompactionTrigger, s.Store.Storage.L0SlowdownTrigger, s.Store.Storage.L0StopTrigger));
         Assert.Equal(SyncMode.PerWrite, s.Store.Storage.SyncMode);
-        Assert.Equal("127.0.0.1", s.System.Remote!.Hostname);
-        Assert.Equal(2551, s.System.Remote.Port);
-        var c = s.System.Cluster!;
-        Assert.Empty(c.SeedNodes);
-        Assert.Equal(8.0, c.FailureDetectorThreshold);
-        Assert.Equal(TimeSpan.FromSeconds(3), c.AcceptableHeartbeatPause);
-        Assert.Equal(TimeSpan.FromMilliseconds(100), c.MinStdDeviation);
-        Assert.Equal(1000, c.MaxSampleSize);
-        Assert.Equal(9, c.MonitoredByNrOfMembers);
-        Assert.Equal(DowningStrategy.KeepMajority, c.Downing);
-        Assert.Equal(TimeSpan.FromSeconds(20), c.StableAfter);
+        Assert.Equal("127.0.0.1", s.Hostname);
+        Assert.Equal(2551, s.Port);
+        Assert.Empty(s.SeedNodes);
+        // What Akka is given: remoting, the cluster with Akka's phi-accrual defaults and its split-brain resolver.
+        var a = s.Akka;
+        Assert.Equal("cluster", a.GetString("akka.actor.provider"));
+        Assert.Equal("127.0.0.1", a.GetString("akka.remote.dot-netty.tcp.hostname"));
+        Assert.Equal(2551, a.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Empty(a.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal(8.0, a.GetDouble("akka.cluster.failure-detector.threshold"));
+        Assert.Equal(TimeSpan.FromSeconds(3), a.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), a.GetTimeSpan("akka.cluster.failure-detector.min-std-deviation"));
+        Assert.Equal(1000, a.GetInt("akka.cluster.failure-detector.max-sample-size"));
+        Assert.Equal(9, a.GetInt("akka.cluster.failure-detector.monitored-by-nr-of-members"));
+        Assert.Equal("Akka.Cluster.SBR.SplitBrainResolverProvider, Akka.Cluster", a.GetString("akka.cluster.downing-provider-class"));
+        Assert.Equal("keep-majority", a.GetString("akka.cluster.split-brain-resolver.active-strategy"));
+        Assert.Equal(TimeSpan.FromSeconds(20), a.GetTimeSpan("akka.cluster.split-brain-resolver.stable-after"));
+        Assert.True(a.GetBoolean("akka.cluster.split-brain-resolver.down-all-when-unstable"));
+        Assert.True(a.GetBoolean("akka.cluster.run-coordinated-shutdown-when-down"));
+        Assert.Equal("kv", a.GetString("akka.actor.serialization-bindings.\"Kv.Actors.Vnode.VnodeGet, Kv.Actors\""));
+        Assert.False(a.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl"));
+        Assert.Empty(a.GetStringList("akka.remote.dot-netty.tcp.applied-adapters"));
         Assert.True(s.LeaveOnShutdown);
         Assert.False(s.Store.ChaosEnabled);
     }
@@ -69,7 +79,11 @@ public sealed class NodeSettingsSpec
     [Fact]
     public void Fault_injection_is_switched_on_only_by_kv_chaos_enabled()
     {
-        Assert.True(Load(["--kv.chaos.enabled", "on"]).Store.ChaosEnabled);
+        var on = Load(["--kv.chaos.enabled", "on", "--seed", "akka.tcp://kv@127.0.0.1:2551"]);
+        Assert.True(on.Store.ChaosEnabled);
+        // Akka.Remote's throttler adapter, which names the transport akka.trttl.tcp (seeds follow).
+        Assert.Equal(["trttl"], on.Akka.GetStringList("akka.remote.dot-netty.tcp.applied-adapters"));
+        Assert.Equal(["akka.trttl.tcp://kv@127.0.0.1:2551"], on.SeedNodes);
         Assert.False(Load(["--kv.chaos.enabled=off"]).Store.ChaosEnabled);
         var e = Assert.Throws<ConfigException>(() => Load(["--kv.chaos.enable", "on"]));
         Assert.Contains("did you mean 'kv.chaos.enabled'", e.Message, StringComparison.Ordinal);
@@ -81,10 +95,10 @@ public sealed class NodeSettingsSpec
         for (int i = 1; i <= 3; i++)
         {
             var s = Load(["--config", Path.Combine(Hocon, $"node{i}.conf")]);
-            Assert.Equal(2550 + i, s.System.Remote!.Port);
+            Assert.Equal(2550 + i, s.Port);
             Assert.Equal($"dev/node{i}/data", s.Store.DataDirectory);
-            Assert.Equal(3, s.System.Cluster!.SeedNodes.Count);
-            Assert.Equal(TimeSpan.FromSeconds(2), s.System.Cluster.AcceptableHeartbeatPause);
+            Assert.Equal(3, s.SeedNodes.Count);
+            Assert.Equal(TimeSpan.FromSeconds(2), s.Akka.GetTimeSpan("akka.cluster.failure-detector.acceptable-heartbeat-pause"));
         }
     }
 
@@ -95,7 +109,7 @@ public sealed class NodeSettingsSpec
         try
         {
             var s = NodeSettings.Load(NodeArguments.Parse(["--config", file, "--port", "3002"]), null);
-            Assert.Equal(3002, s.System.Remote!.Port);
+            Assert.Equal(3002, s.Port);
             Assert.Equal(32, s.Store.RingSize);
             Environment.SetEnvironmentVariable("KV__DATA_DIRECTORY", "from-env");
             Environment.SetEnvironmentVariable("KV__REMOTE__PORT", "3001");
@@ -103,9 +117,9 @@ public sealed class NodeSettingsSpec
             {
                 var fromEnv = NodeSettings.Load(NodeArguments.Parse(["--config", file]));
                 Assert.Equal("from-env", fromEnv.Store.DataDirectory);
-                Assert.Equal(3001, fromEnv.System.Remote!.Port);
+                Assert.Equal(3001, fromEnv.Port);
                 var flagged = NodeSettings.Load(NodeArguments.Parse(["--config", file, "--kv.remote.port=3002", "--data-dir", "from-flag"]));
-                Assert.Equal(3002, flagged.System.Remote!.Port);
+                Assert.Equal(3002, flagged.Port);
                 Assert.Equal("from-flag", flagged.Store.DataDirectory);
             }
             finally
@@ -156,6 +170,9 @@ public sealed class NodeSettingsSpec
     [InlineData("kv.namespaces.default { allow-mult = on, last-write-wins = on }", "cannot be on together with allow_mult")]
     [InlineData("kv.cluster.split-brain-resolver.active-strategy = coin-toss", "expected one of: keep-majority")]
     [InlineData("kv.cluster.seed-nodes = [\"127.0.0.1:2551\"]", "kv.cluster.seed-nodes: '127.0.0.1:2551' is not an address")]
+    [InlineData("kv.cluster.seed-nodes = [\"akka.tcp://other@127.0.0.1:2551\"]", "names the system 'other'")]
+    [InlineData("kv.remote.secret = x", "unknown setting 'kv.remote.secret'")]
+    [InlineData("kv.remote.secure.enabled = on", "kv.remote.secure: certificate-path and ca-certificate-path are required")]
     [InlineData("kv.storage.sync-mode = sometimes", "kv.storage.sync-mode = 'sometimes'")]
     [InlineData("kv.leave-on-shutdown = maybe", "expected on/off")]
     [InlineData("kv.chaos.enabled = sometimes", "kv.chaos.enabled = 'sometimes': expected on/off")]
@@ -202,9 +219,31 @@ public sealed class NodeSettingsSpec
     }
 
     [Fact]
+    public void An_akka_block_in_the_file_goes_to_akka_under_what_kv_derives()
+    {
+        string file = Write("""
+            kv.remote.port = 2600
+            akka.remote.dot-netty.tcp.port = 9999
+            akka.actor.default-dispatcher.throughput = 7
+            """);
+        try
+        {
+            var s = Load(["--config", file]);
+            Assert.Equal(2600, s.Akka.GetInt("akka.remote.dot-netty.tcp.port")); // kv.* decides what it names
+            Assert.Equal(100, s.Akka.GetInt("akka.actor.default-dispatcher.throughput"));
+            Assert.Equal(TimeSpan.FromSeconds(1), s.Akka.GetTimeSpan("akka.cluster.gossip-interval"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Seeds_on_the_command_line_replace_the_files()
     {
-        var s = Load(["--config", Path.Combine(Hocon, "node2.conf"), "--seed", "kv://kv@10.0.0.1:2551"]);
-        Assert.Equal(["kv://kv@10.0.0.1:2551"], s.System.Cluster!.SeedNodes);
+        var s = Load(["--config", Path.Combine(Hocon, "node2.conf"), "--seed", "akka.tcp://kv@10.0.0.1:2551"]);
+        Assert.Equal(["akka.tcp://kv@10.0.0.1:2551"], s.SeedNodes);
+        Assert.Equal(["akka.tcp://kv@10.0.0.1:2551"], s.Akka.GetStringList("akka.cluster.seed-nodes"));
     }
 }
