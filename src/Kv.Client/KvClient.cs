@@ -55,6 +55,8 @@ public sealed class KvClient : IAsyncDisposable
         h.AppendLine("  remote.dot-netty.tcp {");
         h.AppendLine($"    hostname = \"{options.Hostname}\"");
         h.AppendLine("    port = 0");
+        // Room for the largest value with its key and context (the nodes' kv.remote.maximum-frame-size is 4 MiB).
+        h.AppendLine($"    maximum-frame-size = {Math.Max(128_000, options.MaxValueBytes + 64 * 1024)}b");
         if (throttled)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (options.Certificate is not null)

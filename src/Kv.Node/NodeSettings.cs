@@ -74,7 +74,7 @@ public sealed record NodeSettings(
     private static Config ParseFile(string path)
     {
         if (!File.Exists(path))
-            throw new ConfigException($"{path}: no such file");
+            throw new ConfigException($"configuration file not found: {path}");
         string dir = Path.GetDirectoryName(path)!;
         HoconRoot Include(string name)
         {

@@ -94,7 +94,7 @@ public sealed class SettingsReader
     public bool Has(string key) => _values.ContainsKey(key);
 
     private string Raw(string key) =>
-        _values.TryGetValue(key, out string? v) && v is not null ? v : throw new ConfigException($"{key} is not set (reference.conf gives every setting a default; was it set to null?)");
+        _values.TryGetValue(key, out string? v) && v is not null ? v : throw new ConfigException($"{key}: expected a value (reference.conf gives every setting a default; was it set to nothing?)");
 
     private static ConfigException Bad(string key, string value, string expected) => new($"{key} = '{value}': {expected}");
 
