@@ -4,7 +4,7 @@ using Kv.Bench.Storage;
 
 namespace Kv.Bench;
 
-/// <summary>Entry point: `Kv.Bench storage ...` (more areas join as the store grows).</summary>
+/// <summary>Entry point: `Kv.Bench storage|actors|remote|cluster|etcd ...` (actors, remoting and membership on Akka.NET).</summary>
 public static class Program
 {
     public static int Main(string[] args)
@@ -15,7 +15,7 @@ public static class Program
                 usage: Kv.Bench storage [--benchmarks fillrandom,readrandom,fillseq,readseq] [--num N] [--key-size B] [--value-size B] [--sync] [--threads N] [--db DIR]
                        Kv.Bench actors pingpong [--pairs N] [--messages N] [--in-flight N] [--throughput N] [--runs N]
                        Kv.Bench actors spawn [--count N] [--in-flight N] [--runs N]
-                       Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N]
+                       Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N] [--payload store|bytes] [--hocon "akka.x = v ..."]
                        Kv.Bench cluster membership [--window SECONDS]
                        Kv.Bench etcd put --endpoints http://host:port,... [--records N] [--threads N] [--value-size B]   (bench/compare-etcd.sh starts the etcd cluster)
                        Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--namespace ycsb|default|NAME] [--nodes host:port,...] [--node-settings kv.x=v,...] [--skip-load] [--status SECONDS] [--raw FILE]

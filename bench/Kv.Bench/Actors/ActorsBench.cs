@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using Kv.Cluster.Actor;
+using Akka.Actor;
+using Akka.Configuration;
 
 namespace Kv.Bench.Actors;
 
 /// <summary>
-/// In-process actor benchmarks. <c>actors pingpong</c>: pairs of actors bounce a message, with
+/// In-process benchmarks of Akka.NET's local actors (default dispatcher). <c>actors pingpong</c>: pairs of actors bounce a message, with
 /// <c>--in-flight</c> messages per pair primed (as Akka.NET's RemotePingPong primes 50), both
 /// directions counted. <c>actors spawn</c>: a parent creates a child per "request", the child
 /// answers once and stops itself (the per-request coordinator pattern); reports spawn+stop per second.
@@ -34,19 +35,20 @@ public static class ActorsBench
         var rates = new List<double>();
         for (int run = 0; run < runs; run++)
         {
-            var system = ActorSystem.Create("pingpong", new ActorSystemOptions { Throughput = throughput });
+            var system = ActorSystem.Create("pingpong", LocalConfig(
+                $"akka.actor.default-dispatcher.throughput = {throughput.ToString(CultureInfo.InvariantCulture)}"));
             var done = new CountdownEvent(pairs);
             var pingers = new List<IActorRef>();
             for (int p = 0; p < pairs; p++)
             {
-                var pong = system.ActorOf(Props.Create(() => new Pong()));
+                var pong = system.ActorOf(Props.Create<Pong>());
                 pingers.Add(system.ActorOf(Props.Create(() => new Ping(pong, messages, done))));
             }
             var sw = Stopwatch.StartNew();
             foreach (var ping in pingers)
             {
                 for (int i = 0; i < inFlight; i++)
-                    ping.Tell(Ball.Instance, null);
+                    ping.Tell(Ball.Instance, ActorRefs.NoSender);
             }
             done.Wait();
             sw.Stop();
@@ -68,7 +70,7 @@ public static class ActorsBench
         var rates = new List<double>();
         for (int run = 0; run < runs; run++)
         {
-            var system = ActorSystem.Create("spawn");
+            var system = ActorSystem.Create("spawn", LocalConfig(""));
             var done = new ManualResetEventSlim();
             var sw = Stopwatch.StartNew();
             system.ActorOf(Props.Create(() => new Spawner(count, inFlight, done)));
@@ -83,6 +85,13 @@ public static class ActorsBench
         return 0;
     }
 
+    /// <summary>Akka's defaults (local provider) with its log kept to warnings.</summary>
+    private static Config LocalConfig(string extra) =>
+        ConfigurationFactory.ParseString(extra).WithFallback(ConfigurationFactory.ParseString("""
+            akka.loglevel = WARNING
+            akka.log-dead-letters = off
+            """));
+
     internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
@@ -94,28 +103,24 @@ public static class ActorsBench
         public static readonly Ball Instance = new();
     }
 
-    /// <summary>Replies with what it got (also the remote benchmark's echo).</summary>
-    internal sealed class Pong : ActorBase
+    /// <summary>Replies with what it got.</summary>
+    private sealed class Pong : UntypedActor
     {
-        protected override bool Receive(object message)
-        {
-            Sender.Tell(message, Self);
-            return true;
-        }
+        protected override void OnReceive(object message) => Sender.Tell(message, Self);
     }
 
-    private sealed class Ping(IActorRef pong, long messages, CountdownEvent done) : ActorBase
+    private sealed class Ping(IActorRef pong, long messages, CountdownEvent done) : UntypedActor
     {
         private long _sent;
         private long _received;
 
-        protected override bool Receive(object message)
+        protected override void OnReceive(object message)
         {
-            if (ReferenceEquals(Sender, Context.System.DeadLetters))
+            if (Sender.IsNobody())
             {
                 _sent++; // priming message from outside
                 pong.Tell(message, Self);
-                return true;
+                return;
             }
             if (++_received == messages)
                 done.Signal();
@@ -124,7 +129,6 @@ public static class ActorsBench
                 _sent++;
                 pong.Tell(message, Self);
             }
-            return true;
         }
     }
 
@@ -133,19 +137,18 @@ public static class ActorsBench
         public static readonly Work Instance = new();
     }
 
-    private sealed class Child : ActorBase
+    private sealed class Child : UntypedActor
     {
-        protected override bool Receive(object message)
+        protected override void OnReceive(object message)
         {
             Context.Parent.Tell(message, Self);
             Context.Stop(Self);
-            return true;
         }
     }
 
-    private sealed class Spawner : ActorBase
+    private sealed class Spawner : UntypedActor
     {
-        private static readonly Props ChildProps = Props.Create(static () => new Child());
+        private static readonly Props ChildProps = Props.Create<Child>();
         private readonly long _count;
         private readonly ManualResetEventSlim _done;
         private long _spawned;
@@ -165,13 +168,12 @@ public static class ActorsBench
             Context.ActorOf(ChildProps).Tell(Work.Instance, Self);
         }
 
-        protected override bool Receive(object message)
+        protected override void OnReceive(object message)
         {
             if (++_finished == _count)
                 _done.Set();
             else if (_spawned < _count)
                 SpawnOne();
-            return true;
         }
     }
 }

@@ -12,6 +12,9 @@ public sealed class LocalCluster : IAsyncDisposable
     private readonly List<Process> _processes = [];
     private readonly string _dir;
 
+    /// <summary>Set when the cluster is being removed: what the nodes log then is the shutdown's noise.</summary>
+    private volatile bool _stopping;
+
     private LocalCluster(string dir) => _dir = dir;
 
     public IReadOnlyList<string> Contacts { get; private set; } = [];
@@ -53,23 +56,29 @@ public sealed class LocalCluster : IAsyncDisposable
             foreach (int p in ports)
             {
                 psi.ArgumentList.Add("--seed");
-                psi.ArgumentList.Add("kv://kv@127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture));
+                psi.ArgumentList.Add("akka.tcp://kv@127.0.0.1:" + p.ToString(CultureInfo.InvariantCulture));
             }
             foreach (string a in extra)
                 psi.ArgumentList.Add(a);
             var process = Process.Start(psi)!;
-            process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, e) =>
+            // The nodes log at the level the caller set (warning for the benchmark): pass it all on.
+            DataReceivedEventHandler forward = (_, e) =>
             {
-                if (e.Data is not null)
+                if (e.Data is not null && !cluster._stopping)
                     Console.Error.WriteLine($"{label}: {e.Data}");
             };
+            process.OutputDataReceived += forward;
+            process.ErrorDataReceived += forward;
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             cluster._processes.Add(process);
         }
         try
         {
+            // Connect only once every node listens: Akka.Remote gates an address that refused a
+            // connection for 5 s, which would only delay the start.
+            foreach (int port in ports)
+                await WaitListeningAsync(port, cluster._processes, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
             await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = cluster.Contacts }).ConfigureAwait(false);
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
             while (true)
@@ -90,6 +99,28 @@ public sealed class LocalCluster : IAsyncDisposable
         }
     }
 
+    private static async Task WaitListeningAsync(int port, List<Process> processes, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+                return;
+            }
+            catch (SocketException)
+            {
+                if (processes.FirstOrDefault(p => p.HasExited) is { } gone)
+                    throw new InvalidOperationException($"node{processes.IndexOf(gone)} exited with code {gone.ExitCode} during start-up (see its lines above)");
+                if (DateTime.UtcNow > deadline)
+                    throw new InvalidOperationException($"no node listened on 127.0.0.1:{port} within {timeout.TotalSeconds:0} s");
+                await Task.Delay(100).ConfigureAwait(false);
+            }
+        }
+    }
+
     private static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
@@ -97,8 +128,12 @@ public sealed class LocalCluster : IAsyncDisposable
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
+    /// <summary>Stop passing on the nodes' log: what follows is the shutdown's (clients leaving, nodes killed).</summary>
+    public void Quiet() => _stopping = true;
+
     public async ValueTask DisposeAsync()
     {
+        _stopping = true;
         foreach (var p in _processes)
         {
             try

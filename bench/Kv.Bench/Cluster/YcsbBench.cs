@@ -76,7 +76,7 @@ public static class YcsbBench
             {
                 local = await LocalCluster.StartAsync(3, settings).ConfigureAwait(false);
             }
-            catch (KvException e)
+            catch (Exception e) when (e is KvException or InvalidOperationException)
             {
                 Console.Error.WriteLine($"error: the local cluster did not start (see the nodes' lines above): {e.Message}");
                 return 2;
@@ -222,6 +222,7 @@ public static class YcsbBench
             if (raw.Length > 0)
                 WriteRaw(raw, [read, update, rmw, resolve]);
             ReportCpu(cpuBefore, Cpu(local), operations);
+            local?.Quiet();
             return 0;
         }
         finally
