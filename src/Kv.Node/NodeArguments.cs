@@ -15,7 +15,7 @@ public sealed record NodeArguments(string? ConfigFile, IReadOnlyDictionary<strin
           --data-dir DIR    kv.data-directory
           --host HOST       kv.remote.hostname
           --port PORT       kv.remote.port
-          --seed ADDRESS    replaces kv.cluster.seed-nodes (repeat for several), e.g. kv://kv@127.0.0.1:2551
+          --seed ADDRESS    replaces kv.cluster.seed-nodes (repeat for several), e.g. akka.tcp://kv@127.0.0.1:2551
           --kv.X.Y VALUE    any setting of reference.conf, e.g. --kv.namespaces.default.n-val 2
         Environment variables override the file too: KV__REMOTE__PORT=2552 (__ for '.', _ for '-').
         SIGTERM or Ctrl-C: hand off this node's partitions, leave the cluster, flush and exit 0.
