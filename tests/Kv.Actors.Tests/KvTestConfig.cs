@@ -10,6 +10,10 @@ namespace Kv.Actors.Tests;
 /// </summary>
 internal static class KvTestConfig
 {
+    // TestKit probes block their thread while they wait and test classes run in parallel: keep
+    // the pool from starving the systems under test on a 2-core machine (see ThreadPoolFloor).
+    static KvTestConfig() => Kv.MultiProcess.ThreadPoolFloor.Raise();
+
     private static readonly Config TestLogging = ConfigurationFactory.ParseString("""
         akka.loggers = ["Akka.TestKit.TestEventListener, Akka.TestKit"]
         akka.loglevel = INFO
