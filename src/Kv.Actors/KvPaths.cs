@@ -13,10 +13,17 @@ public static class KvPaths
     public static string VnodeName(int partition) => "vnode-" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The actor at /user/<paramref name="name"/> on <paramref name="node"/> (a node address).</summary>
-    public static IActorRef On(ActorSystem system, string node, string name) =>
-        ((ExtendedActorSystem)system).Provider.ResolveActorRef(node + "/user/" + name);
+    public static IActorRef On(ActorSystem system, string node, string name) => Resolve(system, node + "/user/" + name);
 
     /// <summary>The vnode of <paramref name="partition"/> on <paramref name="node"/>.</summary>
     public static IActorRef Vnode(ActorSystem system, string node, int partition) =>
-        ((ExtendedActorSystem)system).Provider.ResolveActorRef(node + "/user/" + VnodeManager + "/" + VnodeName(partition));
+        Resolve(system, node + "/user/" + VnodeManager + "/" + VnodeName(partition));
+
+    // Not Provider.ResolveActorRef(string): Akka.Remote caches that per thread, path to ref, and a
+    // local ref that has since stopped stays cached, so a vnode started again (after a handoff, or
+    // a restart) would not be reached from that thread: messages went to dead letters.
+    private static IActorRef Resolve(ActorSystem system, string path) =>
+        ActorPath.TryParse(path, out var actorPath)
+            ? ((ExtendedActorSystem)system).Provider.ResolveActorRef(actorPath)
+            : ((ExtendedActorSystem)system).DeadLetters;
 }

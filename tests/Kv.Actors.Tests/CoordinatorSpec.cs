@@ -2,8 +2,8 @@ using System.Text;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.TestKit;
+using Akka.Actor;
+using Akka.TestKit;
 using Kv.Storage;
 using Kv.Storage.IO;
 using Xunit.Abstractions;
@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 namespace Kv.Actors.Tests;
 
 /// <summary>Coordinators against probes standing in for replicas (exact control of who answers what), and vnodes on real storage.</summary>
-public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
+public sealed class CoordinatorSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(KvTestConfig.Local, output: output)
 {
     private static readonly byte[] Ns = "default"u8.ToArray();
     private static readonly byte[] Key = "k"u8.ToArray();
@@ -28,7 +28,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     private (IActorRef Coordinator, TestProbe[] Replicas) Put(int n, int w, int dw, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
-        var coordinator = Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V("x"), Refs(replicas.Select(r => r.Ref)), Props3(w: w, dw: dw, timeout: timeout), TestActor, false)));
+        var props = Props3(w: w, dw: dw, timeout: timeout);
+        var refs = Refs(replicas.Select(r => r.Ref));
+        var coordinator = Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V("x"), refs, props, TestActor, false)));
         return (coordinator, replicas);
     }
 
@@ -55,7 +57,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     {
         // Long enough for both replies to land first on a loaded machine (300 ms once was not, in CI).
         var (coordinator, replicas) = Put(3, 3, 1, TimeSpan.FromMilliseconds(1500));
-        Probe.Watch(coordinator);
+        Watch(coordinator);
         var coordinate = replicas[0].ExpectMsg<VnodeCoordinatePut>();
         replicas[0].Reply(new VnodePutReply(0, coordinate.RequestId, Stamped("x", "r0"), true, null));
         var apply = replicas[1].ExpectMsg<VnodeApply>();
@@ -63,7 +65,7 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
         var failed = ExpectMsg<QuorumNotMet>(TimeSpan.FromSeconds(5));
         Assert.Equal((2, 3), (failed.Answered, failed.Needed));
         Assert.Contains("2 of 3 replicas answered", failed.ToString(), StringComparison.Ordinal);
-        Probe.ExpectTerminated(coordinator);
+        ExpectTerminated(coordinator);
     }
 
     [Fact]
@@ -150,9 +152,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             Assert.True(clock.ElapsedMilliseconds >= 500, $"durable after {clock.ElapsedMilliseconds} ms, before the window's fsync");
             vnode.Tell(new VnodeGet(Ns, Key, 5), TestActor);
             Assert.Equal(["v2"], ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5)).Object!.Values.Select(v => Encoding.UTF8.GetString(v.Value)));
-            Probe.Watch(vnode);
+            Watch(vnode);
             Sys.Stop(vnode);
-            Probe.ExpectTerminated(vnode);
+            ExpectTerminated(vnode);
         }
         finally
         {
@@ -174,9 +176,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             IActorRef Start() => Sys.ActorOf(Props.Create(() => new VnodeActor(0, dir, options, "local", null)), "vnode-id-" + started++);
             void Stop(IActorRef v)
             {
-                Probe.Watch(v);
+                Watch(v);
                 Sys.Stop(v);
-                Probe.ExpectTerminated(v);
+                ExpectTerminated(v);
             }
             // A blind last-write-wins put; returns the counters of the version it made.
             VersionVector PutOnce(IActorRef vnode, string value, bool fails = false)
@@ -242,9 +244,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             IActorRef Start() => Sys.ActorOf(Props.Create(() => new VnodeActor(0, dir, options, "local", null)), "vnode-epoch-" + started++);
             void Stop(IActorRef v)
             {
-                Probe.Watch(v);
+                Watch(v);
                 Sys.Stop(v);
-                Probe.ExpectTerminated(v);
+                ExpectTerminated(v);
             }
             // A coordinated put of key k with context ctx; returns the (actor, counter) of the new dot.
             (string Actor, long Counter) PutOnce(IActorRef vnode, string k, VersionVector ctx)
@@ -288,7 +290,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
     private (IActorRef Coordinator, TestProbe[] Replicas) Get(int n, int r, bool notFoundOk, bool basicQuorum, TimeSpan timeout)
     {
         var replicas = Enumerable.Range(0, n).Select(_ => CreateTestProbe()).ToArray();
-        var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(replicas.Select(x => x.Ref)), Props3(r: r, notFoundOk: notFoundOk, basicQuorum: basicQuorum, timeout: timeout), TestActor)));
+        var props = Props3(r: r, notFoundOk: notFoundOk, basicQuorum: basicQuorum, timeout: timeout);
+        var refs = Refs(replicas.Select(x => x.Ref));
+        var coordinator = Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, refs, props, TestActor)));
         return (coordinator, replicas);
     }
 
@@ -534,9 +538,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             // Restart every vnode on the same directories: the data and the identities survive.
             foreach (var v in vnodes)
             {
-                Probe.Watch(v);
+                Watch(v);
                 Sys.Stop(v);
-                Probe.ExpectTerminated(v);
+                ExpectTerminated(v);
             }
             var again = Enumerable.Range(0, 3).Select(i => Sys.ActorOf(Props.Create(() => new VnodeActor(i, Path.Combine(dir, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options, "local", null)), "again" + i)).ToList();
             Sys.ActorOf(Props.Create(() => new GetCoordinator(Ns, Key, Refs(again), Props3(r: 3), TestActor)));
@@ -544,8 +548,9 @@ public sealed class CoordinatorSpec(ITestOutputHelper output) : TestKit(output)
             Assert.Equal(["three"], after.Siblings.Select(s => s.ToString()));
 
             // Sibling limit: blind writes pile up siblings until the limit refuses the next one.
+            var limited = Props3(maxSiblings: 3);
             void BlindPut(string value) =>
-                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V(value), Refs(again), Props3(maxSiblings: 3), TestActor, false)));
+                Sys.ActorOf(Props.Create(() => new PutCoordinator(Ns, Key, VersionVector.Empty, V(value), Refs(again), limited, TestActor, false)));
             BlindPut("s1");
             ExpectMsg<PutSucceeded>(TimeSpan.FromSeconds(5));
             BlindPut("s2");

@@ -1,8 +1,8 @@
 using System.Text;
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.TestKit;
+using Akka.Actor;
+using Akka.TestKit;
 using Kv.Storage;
 using Kv.Storage.Wal;
 using Xunit.Abstractions;
@@ -14,7 +14,7 @@ namespace Kv.Actors.Tests;
 /// owner under a stand-in for its vnode manager (grants slots, reports what it hears), the new owner
 /// behind a stand-in for the target node's vnode manager that can lose the unacknowledged forwards.
 /// </summary>
-public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
+public sealed class HandoffSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(KvTestConfig.Local, output: output)
 {
     private const string OldNode = "kv://old-owner";
     private static readonly byte[] Ns = "default"u8.ToArray();
@@ -60,7 +60,7 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
         var env = groupWindow is { } window
             ? new StorageEnvironment(1 << 20, 64L << 20, commitLog: new CommitLog(Path.Combine(dir, "commitlog"), groupWindow: window))
             : new StorageEnvironment(1 << 20, 64L << 20);
-        string newNode = Sys.Address.ToString();
+        string newNode = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
         var options = new StorageOptions { Environment = env };
         var handoff = new HandoffOptions { RetryDelay = TimeSpan.FromMilliseconds(100), ForwardingGrace = TimeSpan.FromSeconds(30) };
         var lost = lostForwards ?? CreateTestProbe().Ref;
@@ -72,12 +72,12 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
             var fresh = Sys.ActorOf(Props.Create(() => new LossyNewManager(
                 () => Props.Create(() => new VnodeActor(0, Path.Combine(dir, "new"), options, newNode, handoff)), lost)), KvPaths.VnodeManager);
             body(old);
-            Probe.Watch(old);
-            Probe.Watch(fresh);
+            Watch(old);
+            Watch(fresh);
             Sys.Stop(old);
-            Probe.ExpectTerminated(old);
+            ExpectTerminated(old);
             Sys.Stop(fresh);
-            Probe.ExpectTerminated(fresh);
+            ExpectTerminated(fresh);
         }
         finally
         {
@@ -90,7 +90,7 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
     [Fact]
     public async Task The_old_owner_keeps_its_data_until_every_member_has_seen_the_switch()
     {
-        string newNode = Sys.Address.ToString();
+        string newNode = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
         const string Third = "kv://third";
         var events = CreateTestProbe();
         await WithOldAndNewOwnerAsync("seen", old =>
@@ -128,7 +128,7 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
     [Fact]
     public async Task A_retiring_vnode_gets_writes_that_finished_after_its_last_sweep_acknowledged_by_the_new_owner()
     {
-        string newNode = Sys.Address.ToString();
+        string newNode = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
         var events = CreateTestProbe();
         var lost = CreateTestProbe();
         await WithOldAndNewOwnerAsync("retire", old =>
@@ -163,7 +163,7 @@ public sealed class HandoffSpec(ITestOutputHelper output) : TestKit(output)
     [Fact]
     public async Task Reaped_clocks_go_with_the_partition_so_the_new_owner_drops_a_pre_delete_copy_too()
     {
-        string newNode = Sys.Address.ToString();
+        string newNode = ((ExtendedActorSystem)Sys).Provider.DefaultAddress.ToString();
         var events = CreateTestProbe();
         await WithOldAndNewOwnerAsync("reaped", old =>
         {

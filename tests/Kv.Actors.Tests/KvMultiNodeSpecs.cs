@@ -1,12 +1,12 @@
 using System.Text;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Cluster;
-using Kv.Cluster.TestKit;
-using Kv.Cluster.TestKit.MultiNode;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Configuration;
+using Kv.MultiProcess;
 using Xunit.Abstractions;
-using ClusterExt = Kv.Cluster.Cluster.Cluster;
+using ClusterExt = Akka.Cluster.Cluster;
 using RingGossip = Kv.Actors.Ring.RingGossip;
 
 namespace Kv.Actors.Tests;
@@ -30,11 +30,10 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
 
     public override TimeSpan Timeout => TimeSpan.FromMinutes(3);
 
-    // Failure detection slow enough that a short blackhole is not a partition to resolve.
-    public override ActorSystemOptions NodeOptions(string role) => new()
-    {
-        Cluster = TestKit.FastCluster() with { AcceptableHeartbeatPause = TimeSpan.FromSeconds(2), StableAfter = TimeSpan.FromSeconds(4) },
-    };
+    // The node's own Akka config (NodeSettings: cluster provider, KvSerializer, the throttler as with
+    // kv.chaos.enabled), the harness sets the port. Failure detection slow enough that a short
+    // blackhole is not a partition to resolve.
+    public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "4s");
 
     protected static KvNode Start(MultiNodeContext ctx, params string[] seeds)
     {
@@ -43,7 +42,7 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
     }
 
     protected static Task Await(MultiNodeContext ctx, Func<Task<bool>> condition, TimeSpan timeout, string what) =>
-        TestKit.AwaitConditionAsync(condition, timeout, $"{ctx.Role}: {what}");
+        KvNodeSpec.AwaitConditionAsync(condition, timeout, $"{ctx.Role}: {what}");
 
     /// <summary>Waits until this node's ring has exactly these members and no pending transfer.</summary>
     protected static Task AwaitSettledRing(MultiNodeContext ctx, KvNode node, IEnumerable<string> roles, TimeSpan timeout)
@@ -56,11 +55,11 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
     protected static void Expect(bool condition, string what)
     {
         if (!condition)
-            throw new TestKitException("expectation failed: " + what);
+            throw new MultiProcessException("expectation failed: " + what);
     }
 
     protected static T Is<T>(object result, string what) =>
-        result is T t ? t : throw new TestKitException($"{what}: expected {typeof(T).Name}, got {result}");
+        result is T t ? t : throw new MultiProcessException($"{what}: expected {typeof(T).Name}, got {result}");
 
     protected static string Text(GetSucceeded g) => string.Join(",", g.Siblings.Select(s => Encoding.UTF8.GetString(s.Value)).Order(StringComparer.Ordinal));
 
@@ -355,7 +354,7 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
             var handedOff = await node.GetHandoffStatusAsync();
             ctx.Log($"n2 owns nothing now; transfers: {Describe(handedOff)}");
             Expect(handedOff.Transfers.Count > 0 && handedOff.Transfers.All(t => t.State == HandoffState.Done), "every partition of n2 was handed off");
-            await CoordinatedShutdown.Get(ctx.System).Run(ShutdownReason.ClusterLeaving);
+            await CoordinatedShutdown.Get(ctx.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
             return;
         }
         string[] remaining = ["n1", "n3", "n4", "n5"];

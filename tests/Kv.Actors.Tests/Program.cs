@@ -3,5 +3,5 @@ namespace Kv.Actors.Tests;
 /// <summary>Entry point used only when the multi-node harness starts this assembly as a role's process.</summary>
 public static class Program
 {
-    public static int Main(string[] args) => Kv.Cluster.TestKit.MultiNode.MultiNodeProcess.Run(typeof(Program).Assembly, args);
+    public static int Main(string[] args) => Kv.MultiProcess.MultiNodeProcess.Run(typeof(Program).Assembly, args);
 }

@@ -4,16 +4,13 @@ using Kv.Actors.Objects;
 using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
 using Kv.Actors.Wire;
-using Kv.Cluster.Actor;
-using Kv.Cluster.Remote.Serialization;
-using System.Buffers;
 
 namespace Kv.Actors.Tests;
 
-/// <summary>Ring transitions, the ring file, and the wire form of the store's messages.</summary>
+/// <summary>Ring transitions and the ring file (the wire form of the store's messages: KvSerializerSpec).</summary>
 public sealed class RingStateSpec
 {
-    private static readonly string[] Three = ["a", "b", "c"];
+    internal static readonly string[] Three = ["a", "b", "c"];
 
     [Fact]
     public void A_join_leaves_owners_until_transfers_complete_and_a_gone_node_switches_at_once()
@@ -145,86 +142,5 @@ public sealed class RingStateSpec
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private sealed class NoRefs : ISerializationContext
-    {
-        public string ToWire(IActorRef? actorRef) => "";
-
-        public IActorRef? FromWire(string path) => null;
-    }
-
-    private static object RoundTrip(SerializationRegistry registry, object message)
-    {
-        Assert.True(registry.TryGet(message.GetType(), out var binding), message.GetType().Name + " is registered");
-        var buffer = new ArrayBufferWriter<byte>();
-        binding.Write(message, buffer, new NoRefs());
-        return binding.Read(buffer.WrittenMemory, new NoRefs());
-    }
-
-    [Fact]
-    public void Every_store_message_crosses_the_wire_intact_and_garbage_is_refused()
-    {
-        var registry = new SerializationRegistry();
-        KvSerializers.Register(registry);
-        KvSerializers.Register(registry); // idempotent
-        byte[] ns = "default"u8.ToArray(), key = "k"u8.ToArray();
-        var sibling = new Sibling(Encoding.UTF8.GetBytes("v"), "text/plain", 42, false);
-        var obj = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(sibling), "vn1");
-        var ctx = VersionVector.Of(("vn1", 3), ("vn2", 1));
-        var options = new RequestOptions { R = 3, DW = 0, PR = 1, Timeout = TimeSpan.FromMilliseconds(1500), NotFoundOk = false, ReturnBody = true };
-
-        var put = (VnodeCoordinatePut)RoundTrip(registry, new VnodeCoordinatePut(ns, key, ctx, sibling, 7, 50, 10, true));
-        Assert.Equal((ctx, 7L, 50, 10, true), (put.Context, put.RequestId, put.MaxSiblings, put.WarnSiblings, put.LastWriteWins));
-        Assert.Equal(sibling, put.Value);
-        var apply = (VnodeApply)RoundTrip(registry, new VnodeApply(ns, key, obj, true, VnodeApply.NoReply));
-        Assert.True(apply.Object.SameAs(obj));
-        // The encoding an object came in is kept with it (a replica stores it as it is) ...
-        Assert.Equal(KvObjectCodec.Encode(obj), apply.Encoded!.Value.ToArray());
-        // ... and an encoding at hand is what goes out: these bytes decode to another object, and
-        // arrive as they were sent, not re-encoded from the object.
-        var other = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("w"u8.ToArray(), "", 1, false)), "vn2");
-        var carried = (VnodeApply)RoundTrip(registry, new VnodeApply(ns, key, obj, true, 5) { Encoded = KvObjectCodec.Encode(other) });
-        Assert.True(carried.Object.SameAs(other));
-        var stamped = (VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, obj, false, null) { Encoded = KvObjectCodec.Encode(obj) });
-        Assert.True(stamped.Object!.SameAs(obj));
-        Assert.Equal(KvObjectCodec.Encode(obj), stamped.Encoded!.Value.ToArray());
-        Assert.Null(((VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, null, true, null))).Encoded);
-        var notFound = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null));
-        Assert.Null(notFound.Object);
-        Assert.False(notFound.Found); // no bytes is "not found", not an empty object
-        Assert.True(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null))).Object!.SameAs(obj));
-        // A vnode's reply carries the stored bytes it read and they go out as they are.
-        var fromStore = (VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, obj, null) { Stored = KvObjectCodec.Encode(obj) });
-        Assert.True(fromStore.Object!.SameAs(obj));
-        Assert.False(fromStore.Unsynced);
-        Assert.True(((VnodeGetReply)RoundTrip(registry, new VnodeGetReply(3, 9, null, null) { Unsynced = true })).Unsynced);
-        Assert.Equal(new FillRequest(5, 6, "kv://kv@h:1"), RoundTrip(registry, new FillRequest(5, 6, "kv://kv@h:1")));
-        Assert.Equal(new FillDone(5, 6), RoundTrip(registry, new FillDone(5, 6)));
-        Assert.Equal("disk", ((VnodePutReply)RoundTrip(registry, new VnodePutReply(3, 9, null, false, "disk"))).Error);
-        var batch = (HandoffBatch)RoundTrip(registry, new HandoffBatch(4, 2, [(key, KvObjectCodec.Encode(obj))], "kv://kv@h:1"));
-        Assert.Equal((4, 2L, "kv://kv@h:1"), (batch.Partition, batch.Seq, batch.From));
-        Assert.Equal(key, batch.Items[0].Key);
-        var ring = Ring.Ring.Create(Three, 8).WithLeaving("b");
-        Assert.Equal(ring, ((RingGossip)RoundTrip(registry, new RingGossip(ring))).Ring);
-        var lost = ring.Reclaim(["a", "b"], new HashSet<string>(["a", "b"]), [], 4);
-        Assert.Equal(lost.Lost, ((RingGossip)RoundTrip(registry, new RingGossip(lost))).Ring.Lost);
-        var kvPut = (KvPut)RoundTrip(registry, new KvPut(ns, key, sibling, ctx, options with { Hops = 1 }));
-        Assert.Equal(options with { Hops = 1 }, kvPut.Options);
-        Assert.Equal(RequestOptions.None, ((KvGet)RoundTrip(registry, new KvGet(ns, key, RequestOptions.None))).Options);
-        Assert.Equal(ctx, ((KvDelete)RoundTrip(registry, new KvDelete(ns, key, ctx, options))).Context);
-        var failed = new QuorumNotMet("put", 2, 3, 1, 2, "timed out");
-        Assert.Equal(failed, RoundTrip(registry, failed));
-        Assert.Equal(new RequestFailed("no ring"), RoundTrip(registry, new RequestFailed("no ring")));
-        Assert.Equal(ctx, ((NotFound)RoundTrip(registry, new NotFound(ctx))).Context);
-        Assert.True(((GetSucceeded)RoundTrip(registry, new GetSucceeded(obj))).Object.SameAs(obj));
-
-        // A stored-object field that is not an object, or a bad causal context, is refused, not half-read.
-        Assert.True(registry.TryGet(typeof(VnodeApply), out var binding));
-        var garbage = new Protos.VnodeApplyData { Ns = Google.Protobuf.ByteString.CopyFromUtf8("d"), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) };
-        Assert.ThrowsAny<Exception>(() => binding.Read(Google.Protobuf.MessageExtensions.ToByteArray(garbage), new NoRefs()));
-        Assert.True(registry.TryGet(typeof(NotFound), out var nf));
-        var badContext = new Protos.NotFoundData { Context = { new Protos.VvEntry { Id = "x", Counter = 0 } } };
-        Assert.Throws<FormatException>(() => nf.Read(Google.Protobuf.MessageExtensions.ToByteArray(badContext), new NoRefs()));
     }
 }

@@ -1,8 +1,8 @@
 using System.Text;
 using Kv.Actors.Objects;
 using Kv.Actors.Vnode;
-using Kv.Cluster.Actor;
-using Kv.Cluster.TestKit;
+using Akka.Actor;
+using Akka.TestKit;
 using Kv.Storage;
 using Kv.Storage.IO;
 using Xunit.Abstractions;
@@ -13,7 +13,7 @@ namespace Kv.Actors.Tests;
 /// A vnode's durable acknowledgements against power cuts (a crashable in-memory disk): what it
 /// acknowledged as durable is there after the cut, even when it held the object already.
 /// </summary>
-public sealed class VnodeDurabilitySpec(ITestOutputHelper output) : TestKit(output)
+public sealed class VnodeDurabilitySpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(KvTestConfig.Local, output: output)
 {
     private static readonly byte[] Ns = "default"u8.ToArray();
 
@@ -39,9 +39,9 @@ public sealed class VnodeDurabilitySpec(ITestOutputHelper output) : TestKit(outp
     private void PowerCut(Disk disk, IActorRef vnode)
     {
         disk.Fs.FailWrites = true;
-        Probe.Watch(vnode);
+        Watch(vnode);
         Sys.Stop(vnode);
-        Probe.ExpectTerminated(vnode);
+        ExpectTerminated(vnode);
         disk.Fs.FailWrites = false;
         disk.Fs.Crash();
     }
@@ -52,9 +52,9 @@ public sealed class VnodeDurabilitySpec(ITestOutputHelper output) : TestKit(outp
         var vnode = disk.Start(Sys);
         vnode.Tell(new VnodeGet(Ns, key, 99), TestActor);
         var reply = ExpectMsg<VnodeGetReply>(TimeSpan.FromSeconds(5));
-        Probe.Watch(vnode);
+        Watch(vnode);
         Sys.Stop(vnode);
-        Probe.ExpectTerminated(vnode);
+        ExpectTerminated(vnode);
         Assert.Null(reply.Error);
         return reply.Object?.Values.Select(v => Encoding.UTF8.GetString(v.Value)).ToArray() ?? [];
     }

@@ -1,0 +1,202 @@
+using System.Runtime.Serialization;
+using System.Text;
+using Akka.Serialization;
+using Kv.Actors.Admin;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Objects;
+using Kv.Actors.Ring;
+using Kv.Actors.Vnode;
+using Kv.Actors.Wire;
+using Xunit.Abstractions;
+
+namespace Kv.Actors.Tests;
+
+/// <summary>
+/// The wire form of the store's messages through Akka's own serialization (as Akka.Remote uses
+/// it): every message is bound to <see cref="KvSerializer"/> under its stable type id, comes back
+/// intact, and a frame with an unknown manifest or a malformed payload is refused with a
+/// <see cref="SerializationException"/> that says what was wrong.
+/// </summary>
+public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(KvSerializer.Config, output: output)
+{
+    private static readonly byte[] Ns = "default"u8.ToArray(), Key = "k"u8.ToArray();
+    private static readonly Sibling Value = new(Encoding.UTF8.GetBytes("v"), "text/plain", 42, false);
+    private static readonly DvvSet<Sibling> Obj = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(Value), "vn1");
+    private static readonly VersionVector Ctx = VersionVector.Of(("vn1", 3), ("vn2", 1));
+    private static readonly RequestOptions Options = new() { R = 3, DW = 0, PR = 1, Timeout = TimeSpan.FromMilliseconds(1500), NotFoundOk = false, ReturnBody = true };
+    private static readonly Ring.Ring ARing = Ring.Ring.Create(RingStateSpec.Three, 8).WithLeaving("b");
+    private static readonly HandoffStatus Status = new([new HandoffProgress(3, "akka.tcp://kv@h:2", HandoffState.Sending, 10, 2048, "slow")], [1, 3], [1]);
+
+    /// <summary>One message of every wire type, with the manifest (type id) it must travel under.</summary>
+    public static readonly (object Message, string Manifest)[] Samples =
+    [
+        (new VnodeGet(Ns, Key, 9), "200"),
+        (new VnodeCoordinatePut(Ns, Key, Ctx, Value, 7, 50, 10, true), "201"),
+        (new VnodeApply(Ns, Key, Obj, true, 5), "202"),
+        (new VnodeReap(Ns, Key, Obj), "203"),
+        (new VnodeGetReply(3, 9, Obj, null), "204"),
+        (new VnodePutReply(3, 9, Obj, true, null), "205"),
+        (new HandoffBatch(4, 2, [(Key, KvObjectCodec.Encode(Obj))], "akka.tcp://kv@h:1"), "206"),
+        (new HandoffBatchAck(4, 2, "disk full"), "207"),
+        (new RingGossip(ARing), "210"),
+        (new TransferComplete(5, "akka.tcp://kv@h:1", "akka.tcp://kv@h:2"), "211"),
+        (new LeaveRing("akka.tcp://kv@h:1"), "212"),
+        (GetRing.Instance, "213"),
+        (new CurrentRing(ARing), "214"),
+        (new RejoinRing("akka.tcp://kv@h:1"), "215"),
+        (new KvPut(Ns, Key, Value, Ctx, Options with { Hops = 1 }), "220"),
+        (new KvGet(Ns, Key, Options), "221"),
+        (new KvDelete(Ns, Key, Ctx, Options), "222"),
+        (new PutSucceeded(Obj, 2, 1, Ctx), "223"),
+        (new GetSucceeded(Obj), "224"),
+        (new NotFound(Ctx), "225"),
+        (new QuorumNotMet("put", 2, 3, 1, 2, "timed out"), "226"),
+        (new PutRefused("too many siblings"), "227"),
+        (new RequestFailed("no ring"), "228"),
+        (GetClusterStatus.Instance, "230"),
+        (new ClusterStatus("akka.tcp://kv@h:1", "akka.tcp://kv@h:1", true, [new MemberInfo("akka.tcp://kv@h:1", "Up", true, ["kv"])], ARing, 3), "231"),
+        (GetTransfers.Instance, "232"),
+        (new ClusterTransfers([new NodeTransfers("akka.tcp://kv@h:1", Status, null), new NodeTransfers("akka.tcp://kv@h:2", null, "no answer")]), "233"),
+        (new LeaveNode("akka.tcp://kv@h:2"), "234"),
+        (new DownNode("akka.tcp://kv@h:3"), "235"),
+        (new AdminReply(true, "leaving"), "236"),
+        (GetHandoffStatus.Instance, "237"),
+        (Status, "238"),
+        (new FillRequest(5, 6, "akka.tcp://kv@h:1"), "240"),
+        (new FillDone(5, 6), "241"),
+        (new ChaosSetFaults(["akka.tcp://kv@h:2"]), "246"),
+    ];
+
+    private Serialization Serialization => Sys.Serialization;
+
+    /// <summary>Serializes as Akka.Remote does (serializer found by type, its manifest) and reads back.</summary>
+    private object RoundTrip(object message)
+    {
+        var serializer = Serialization.FindSerializerFor(message);
+        Assert.IsType<KvSerializer>(serializer);
+        string manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        return Serialization.Deserialize(serializer.ToBinary(message), serializer.Identifier, manifest);
+    }
+
+    [Fact]
+    public void Every_store_message_is_bound_to_the_kv_serializer_under_its_type_id_and_round_trips()
+    {
+        Assert.Equal(
+            KvSerializers.ById.Values.Select(c => c.Type.FullName).Order(StringComparer.Ordinal),
+            Samples.Select(s => s.Message.GetType().FullName).Order(StringComparer.Ordinal)); // a sample of every wire type
+        foreach (var (message, manifest) in Samples)
+        {
+            var serializer = Serialization.FindSerializerFor(message);
+            Assert.IsType<KvSerializer>(serializer);
+            Assert.Equal(KvSerializer.Id, serializer.Identifier);
+            Assert.Equal(manifest, Akka.Serialization.Serialization.ManifestFor(serializer, message));
+            byte[] bytes = serializer.ToBinary(message);
+            var back = Serialization.Deserialize(bytes, KvSerializer.Id, manifest);
+            Assert.IsType(message.GetType(), back);
+            // What came back writes the same bytes: nothing was lost or changed on the way.
+            Assert.Equal(bytes, serializer.ToBinary(back));
+        }
+    }
+
+    [Fact]
+    public void Message_fields_cross_the_wire_intact()
+    {
+        var put = (VnodeCoordinatePut)RoundTrip(new VnodeCoordinatePut(Ns, Key, Ctx, Value, 7, 50, 10, true));
+        Assert.Equal((Ctx, 7L, 50, 10, true), (put.Context, put.RequestId, put.MaxSiblings, put.WarnSiblings, put.LastWriteWins));
+        Assert.Equal(Value, put.Value);
+        Assert.Equal(Ns, put.Namespace);
+        Assert.Equal(Key, put.Key);
+        var apply = (VnodeApply)RoundTrip(new VnodeApply(Ns, Key, Obj, true, VnodeApply.NoReply));
+        Assert.True(apply.Object.SameAs(Obj));
+        // The encoding an object came in is kept with it (a replica stores it as it is) ...
+        Assert.Equal(KvObjectCodec.Encode(Obj), apply.Encoded!.Value.ToArray());
+        // ... and an encoding at hand is what goes out: these bytes decode to another object, and
+        // arrive as they were sent, not re-encoded from the object.
+        var other = DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling("w"u8.ToArray(), "", 1, false)), "vn2");
+        var carried = (VnodeApply)RoundTrip(new VnodeApply(Ns, Key, Obj, true, 5) { Encoded = KvObjectCodec.Encode(other) });
+        Assert.True(carried.Object.SameAs(other));
+        var stamped = (VnodePutReply)RoundTrip(new VnodePutReply(3, 9, Obj, false, null) { Encoded = KvObjectCodec.Encode(Obj) });
+        Assert.True(stamped.Object!.SameAs(Obj));
+        Assert.Equal(KvObjectCodec.Encode(Obj), stamped.Encoded!.Value.ToArray());
+        Assert.Null(((VnodePutReply)RoundTrip(new VnodePutReply(3, 9, null, true, null))).Encoded);
+        var notFound = (VnodeGetReply)RoundTrip(new VnodeGetReply(3, 9, null, null));
+        Assert.Null(notFound.Object);
+        Assert.False(notFound.Found); // no bytes is "not found", not an empty object
+        Assert.True(((VnodeGetReply)RoundTrip(new VnodeGetReply(3, 9, Obj, null))).Object!.SameAs(Obj));
+        // A vnode's reply carries the stored bytes it read and they go out as they are.
+        var fromStore = (VnodeGetReply)RoundTrip(new VnodeGetReply(3, 9, Obj, null) { Stored = KvObjectCodec.Encode(Obj) });
+        Assert.True(fromStore.Object!.SameAs(Obj));
+        Assert.False(fromStore.Unsynced);
+        Assert.True(((VnodeGetReply)RoundTrip(new VnodeGetReply(3, 9, null, null) { Unsynced = true })).Unsynced);
+        Assert.Equal(new FillRequest(5, 6, "kv://kv@h:1"), RoundTrip(new FillRequest(5, 6, "kv://kv@h:1")));
+        Assert.Equal(new FillDone(5, 6), RoundTrip(new FillDone(5, 6)));
+        Assert.Equal("disk", ((VnodePutReply)RoundTrip(new VnodePutReply(3, 9, null, false, "disk"))).Error);
+        var batch = (HandoffBatch)RoundTrip(new HandoffBatch(4, 2, [(Key, KvObjectCodec.Encode(Obj))], "kv://kv@h:1"));
+        Assert.Equal((4, 2L, "kv://kv@h:1"), (batch.Partition, batch.Seq, batch.From));
+        Assert.Equal(Key, batch.Items[0].Key);
+        Assert.Equal(ARing, ((RingGossip)RoundTrip(new RingGossip(ARing))).Ring);
+        var lost = ARing.Reclaim(["a", "b"], new HashSet<string>(["a", "b"]), [], 4);
+        Assert.Equal(lost.Lost, ((RingGossip)RoundTrip(new RingGossip(lost))).Ring.Lost);
+        Assert.Equal(ARing, ((CurrentRing)RoundTrip(new CurrentRing(ARing))).Ring);
+        Assert.Null(((CurrentRing)RoundTrip(new CurrentRing(null))).Ring);
+        var kvPut = (KvPut)RoundTrip(new KvPut(Ns, Key, Value, Ctx, Options with { Hops = 1 }));
+        Assert.Equal(Options with { Hops = 1 }, kvPut.Options);
+        Assert.Equal(RequestOptions.None, ((KvGet)RoundTrip(new KvGet(Ns, Key, RequestOptions.None))).Options);
+        Assert.Equal(Ctx, ((KvDelete)RoundTrip(new KvDelete(Ns, Key, Ctx, Options))).Context);
+        var failed = new QuorumNotMet("put", 2, 3, 1, 2, "timed out");
+        Assert.Equal(failed, RoundTrip(failed));
+        Assert.Equal(new RequestFailed("no ring"), RoundTrip(new RequestFailed("no ring")));
+        Assert.Equal(new PutRefused("too many siblings"), RoundTrip(new PutRefused("too many siblings")));
+        Assert.Equal(Ctx, ((NotFound)RoundTrip(new NotFound(Ctx))).Context);
+        Assert.True(((GetSucceeded)RoundTrip(new GetSucceeded(Obj))).Object.SameAs(Obj));
+        var ok = (PutSucceeded)RoundTrip(new PutSucceeded(Obj, 2, 1, Ctx));
+        Assert.Equal((2, 1, Ctx), (ok.Acks, ok.DurableAcks, ok.Context));
+        Assert.True(ok.Object!.SameAs(Obj));
+        Assert.Same(GetRing.Instance, RoundTrip(GetRing.Instance));
+        Assert.Equal(new HandoffBatchAck(4, 2, "disk full"), RoundTrip(new HandoffBatchAck(4, 2, "disk full")));
+        Assert.Equal(new HandoffBatchAck(4, 2, null), RoundTrip(new HandoffBatchAck(4, 2, null)));
+        var status = (HandoffStatus)RoundTrip(Status);
+        Assert.Equal(Status.Transfers, status.Transfers);
+        Assert.Equal(Status.Vnodes, status.Vnodes);
+        Assert.Equal(Status.Retired, status.Retired);
+        var transfers = (ClusterTransfers)RoundTrip(new ClusterTransfers([new NodeTransfers("n1", Status, null), new NodeTransfers("n2", null, "no answer")]));
+        Assert.Equal(Status.Transfers, transfers.Nodes[0].Status!.Transfers);
+        Assert.Equal(("n2", (HandoffStatus?)null, "no answer"), (transfers.Nodes[1].Node, transfers.Nodes[1].Status, transfers.Nodes[1].Error));
+        var cluster = (ClusterStatus)RoundTrip(new ClusterStatus("n1", null, false, [new MemberInfo("n1", "Up", false, ["kv", "x"])], null, 5));
+        Assert.Equal(("n1", (string?)null, false, (Ring.Ring?)null, 5), (cluster.Self, cluster.Leader, cluster.Convergence, cluster.Ring, cluster.DefaultNVal));
+        Assert.Equal(("n1", "Up", false), (cluster.Members[0].Address, cluster.Members[0].Status, cluster.Members[0].Reachable));
+        Assert.Equal(["kv", "x"], cluster.Members[0].Roles);
+        Assert.Equal(["n2", "n3"], ((ChaosSetFaults)RoundTrip(new ChaosSetFaults(["n2", "n3"]))).Blocked);
+        Assert.Equal(new AdminReply(false, "no"), RoundTrip(new AdminReply(false, "no")));
+    }
+
+    [Fact]
+    public void An_unknown_manifest_is_refused_with_a_serialization_exception_naming_it()
+    {
+        var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize([1, 2, 3], KvSerializer.Id, "999"));
+        Assert.Contains("unknown manifest '999'", e.Message, StringComparison.Ordinal);
+        e = Assert.Throws<SerializationException>(() => Serialization.Deserialize([], KvSerializer.Id, "Kv.Actors.Vnode.VnodeGet, Kv.Actors"));
+        Assert.Contains("unknown manifest 'Kv.Actors.Vnode.VnodeGet, Kv.Actors'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_malformed_payload_is_refused_with_a_serialization_exception_naming_the_type()
+    {
+        // Not protobuf at all.
+        var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize([0xFF, 0xFF, 0xFF, 0xFF], KvSerializer.Id, "202"));
+        Assert.Contains("malformed VnodeApply (manifest 202, 4 bytes)", e.Message, StringComparison.Ordinal);
+        // A truncated frame of a real message.
+        byte[] whole = Serialization.FindSerializerFor(new KvPut(Ns, Key, Value, Ctx, Options)).ToBinary(new KvPut(Ns, Key, Value, Ctx, Options));
+        e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(whole[..(whole.Length / 2)], KvSerializer.Id, "220"));
+        Assert.Contains("malformed KvPut", e.Message, StringComparison.Ordinal);
+        // A stored-object field that is not an object is refused, not half-read.
+        var garbage = new Protos.VnodeApplyData { Ns = Google.Protobuf.ByteString.CopyFromUtf8("d"), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) };
+        e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(garbage), KvSerializer.Id, "202"));
+        Assert.Contains("malformed VnodeApply", e.Message, StringComparison.Ordinal);
+        // A causal context with a zero counter breaks an invariant: refused too.
+        var badContext = new Protos.NotFoundData { Context = { new Protos.VvEntry { Id = "x", Counter = 0 } } };
+        e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(badContext), KvSerializer.Id, "225"));
+        Assert.Contains("malformed NotFound", e.Message, StringComparison.Ordinal);
+        Assert.IsType<FormatException>(e.InnerException);
+    }
+}
