@@ -41,11 +41,11 @@ public sealed class KvNode
         if (commitLog?.RecoveryNote is string note)
             system.Log.Warning($"commit log: {note}");
         _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes, commitLog: commitLog);
-        RingManager = system.ActorOf(Props.Create(() => new RingManager(options, Self)), KvPaths.RingManager);
-        Vnodes = system.ActorOf(Props.Create(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
-        Router = system.ActorOf(Props.Create(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
-        Admin = system.ActorOf(Props.Create(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
-        system.ActorOf(Props.Create(() => new KvStatsListener(Stats)), "kv-stats");
+        RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
+        Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
+        Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
+        Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
+        system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
         Stopped = system.WhenTerminated.ContinueWith(_ =>
         {
             _environment.Dispose();

@@ -33,7 +33,7 @@ public sealed class KvClient : IAsyncDisposable
     public IActorRef Actor { get; }
 
     /// <summary>Props for a client actor in a caller's own actor system (which needs remoting and <see cref="KvSerializer.Config"/>).</summary>
-    public static Props Props(KvClientOptions options) => Akka.Actor.Props.Create(() => new KvClientActor(options));
+    public static Props Props(KvClientOptions options) => KvProps.Of(() => new KvClientActor(options));
 
     /// <summary>
     /// The Akka configuration of a client's actor system: remoting (not a cluster member) on an
@@ -57,6 +57,7 @@ public sealed class KvClient : IAsyncDisposable
         h.AppendLine("    port = 0");
         // Room for the largest value with its key and context (the nodes' kv.remote.maximum-frame-size is 4 MiB).
         h.AppendLine($"    maximum-frame-size = {Math.Max(128_000, options.MaxValueBytes + 64 * 1024)}b");
+        h.AppendLine("    batching.enabled = false");
         if (throttled)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (options.Certificate is not null)
@@ -89,7 +90,7 @@ public sealed class KvClient : IAsyncDisposable
         try
         {
             var routing = new RoutingState();
-            var actor = system.ActorOf(Akka.Actor.Props.Create(() => new KvClientActor(options, routing)), "kv-client");
+            var actor = system.ActorOf(KvProps.Of(() => new KvClientActor(options, routing)), "kv-client");
             var client = new KvClient(system, actor, routing, options);
             var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             if (ready is KvFailure f)

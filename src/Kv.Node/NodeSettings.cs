@@ -212,6 +212,7 @@ public sealed record NodeSettings(
         if (publicHostname.Length > 0)
             h.AppendLine($"    public-hostname = {Quote(publicHostname)}");
         h.AppendLine($"    maximum-frame-size = {frame}b");
+        h.AppendLine("    batching.enabled = false");
         if (chaos)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (ssl is not null)

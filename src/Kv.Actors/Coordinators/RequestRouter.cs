@@ -174,7 +174,7 @@ public sealed class RequestRouter : RingFollower
         bool returnBody = put.Options.ReturnBody ?? false;
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
-        Context.ActorOf(Props.Create(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
+        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
     }
 
     private void OnGet(KvGet get)
@@ -192,7 +192,7 @@ public sealed class RequestRouter : RingFollower
         }
         _stats.Get();
         var replyTo = Sender;
-        Context.ActorOf(Props.Create(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));
+        Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));
     }
 
     private void OnReapDue(ReapDue due)
@@ -204,6 +204,6 @@ public sealed class RequestRouter : RingFollower
         // Not while a replica's partition is moving: the vnodes' sweeps offer the key again later.
         if (replicas.Any(r => KnownRing.Pending[r.Partition] != KnownRing.Owners[r.Partition]))
             return;
-        Context.ActorOf(Props.Create(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)));
+        Context.ActorOf(KvProps.Of(() => new TombstoneReaper(due.Namespace, due.Key, replicas, props.Timeout)));
     }
 }

@@ -730,7 +730,7 @@ public sealed class VnodeActor : ReceiveActor
 
     private void StartSender(string target, bool sweepOnly)
     {
-        _sender = Context.ActorOf(Props.Create(() => new HandoffSender(_partition, _engine!, target, _self, sweepOnly, _handoff, Context.Parent)),
+        _sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(_partition, _engine!, target, _self, sweepOnly, _handoff, Context.Parent)),
             (sweepOnly ? "sweep-" : "handoff-") + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(_sender);
     }
@@ -909,7 +909,7 @@ public sealed class VnodeActor : ReceiveActor
             return ((target - own) % size + size) % size < n;
         };
         var engine = _engine;
-        var sender = Context.ActorOf(Props.Create(() => new HandoffSender(_partition, engine, request.Node, _self, false, _handoff, Context.Parent, target, belongs)),
+        var sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(_partition, engine, request.Node, _self, false, _handoff, Context.Parent, target, belongs)),
             "fill-" + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(sender);
         _fills[(request.For, request.Node)] = sender;

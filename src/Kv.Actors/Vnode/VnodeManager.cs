@@ -75,7 +75,7 @@ public sealed class VnodeManager : ReceiveActor
     {
         var storage = _options.Storage with { Environment = _environment };
         var vnode = Context.ActorOf(
-            Props.Create(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff,
+            KvProps.Of(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff,
                 new ReapingOptions(_options.TombstoneGrace, _options.TombstoneSweepInterval, _options.ReapedClockRetention), NValOf, MaxNVal)),
             KvPaths.VnodeName(p));
         Context.Watch(vnode);
