@@ -15,13 +15,21 @@ public static class KvPaths
     /// <summary>The actor at /user/<paramref name="name"/> on <paramref name="node"/> (a node address).</summary>
     public static IActorRef On(ActorSystem system, string node, string name) => Resolve(system, node + "/user/" + name);
 
-    /// <summary>The vnode of <paramref name="partition"/> on <paramref name="node"/>.</summary>
-    public static IActorRef Vnode(ActorSystem system, string node, int partition) =>
-        Resolve(system, node + "/user/" + VnodeManager + "/" + VnodeName(partition));
+    /// <summary>
+    /// Whatever vnode of <paramref name="partition"/> runs on <paramref name="node"/> now: a selection,
+    /// looked up at the node when each message arrives, not a ref. A vnode stops and starts again
+    /// under the same name (after a handoff it is retired, and it comes back fresh when the ring
+    /// gives the partition back), and a ref names one incarnation: a ref that Akka resolved once
+    /// and cached keeps naming the stopped one. Akka.Remote resolves the recipient of every inbound
+    /// message through such a cache (per thread, path to ref, never dropping a stopped local ref),
+    /// so messages sent by path to a vnode started again went to dead letters on the threads that
+    /// had cached the old one. A selection is delivered to the node's root and walks the live tree.
+    /// </summary>
+    public static ActorSelection Vnode(ActorSystem system, string node, int partition) =>
+        system.ActorSelection(node + "/user/" + VnodeManager + "/" + VnodeName(partition));
 
-    // Not Provider.ResolveActorRef(string): Akka.Remote caches that per thread, path to ref, and a
-    // local ref that has since stopped stays cached, so a vnode started again (after a handoff, or
-    // a restart) would not be reached from that thread: messages went to dead letters.
+    // Not Provider.ResolveActorRef(string): that goes through the same per-thread cache. (The
+    // actors reached by a ref live as long as their node's actor system.)
     private static IActorRef Resolve(ActorSystem system, string path) =>
         ActorPath.TryParse(path, out var actorPath)
             ? ((ExtendedActorSystem)system).Provider.ResolveActorRef(actorPath)

@@ -202,7 +202,7 @@ public sealed class GetCoordinator : ReceiveActor
                     continue;
                 if (!answer.Found || (stored is null && answer.Object is { } obj && !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged))))
                 {
-                    replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), null);
+                    replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), ActorRefs.NoSender);
                     repaired++;
                 }
             }

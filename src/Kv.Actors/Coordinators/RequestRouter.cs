@@ -21,7 +21,7 @@ public sealed class RequestRouter : RingFollower
     private readonly KvNodeOptions _options;
     private readonly string _self;
     private readonly KvStats _stats;
-    private readonly Dictionary<(string Node, int Partition), IActorRef> _vnodeRefs = [];
+    private readonly Dictionary<(string Node, int Partition), ActorSelection> _vnodeRefs = [];
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
 
@@ -93,19 +93,14 @@ public sealed class RequestRouter : RingFollower
         return replicas;
     }
 
-    // Resolving a vnode's path (build, parse, look up) cost ~3% of a busy node's CPU when done per
-    // request. A cached local ref is dropped once that incarnation has stopped (a vnode restarted
-    // after a failure or recreated after handoff gets a new ref); remote refs name a path and stay valid.
-    private IActorRef VnodeRef(string node, int partition)
+    // Building a vnode's selection (path built and parsed) per request cost CPU on a busy node: one
+    // per (node, partition), kept. A selection names a path, not an incarnation: it reaches the
+    // vnode running there when the message arrives (see KvPaths.Vnode).
+    private ActorSelection VnodeRef(string node, int partition)
     {
-        if (_vnodeRefs.TryGetValue((node, partition), out var cached) && cached is not LocalActorRef { IsTerminated: true })
-            return cached;
-        var resolved = KvPaths.Vnode(Context.System, node, partition);
-        if (resolved is LocalActorRef or Akka.Remote.RemoteActorRef)
-            _vnodeRefs[(node, partition)] = resolved;
-        else
-            _vnodeRefs.Remove((node, partition));
-        return resolved;
+        if (!_vnodeRefs.TryGetValue((node, partition), out var selection))
+            _vnodeRefs[(node, partition)] = selection = KvPaths.Vnode(Context.System, node, partition);
+        return selection;
     }
 
     // The unreachable list is short (usually empty): a scan, no set built per request.

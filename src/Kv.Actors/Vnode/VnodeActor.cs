@@ -53,7 +53,7 @@ public sealed class VnodeActor : ReceiveActor
     private string? _transferredTo;
     private bool _sweeping;
     private HashSet<byte[]> _dirty = new(ByteArrayComparer.Instance);
-    private IActorRef? _forwardTo;
+    private ActorSelection? _forwardTo; // the new owner's vnode, after the handoff
     private int _dotsInFlight; // coordinated writes answered but not yet durable
     // Writes sent to the engine and not yet committed, by key: the newest version, which reads and
     // later writes of the key see, and how many of the key's writes are still out.
@@ -355,7 +355,7 @@ public sealed class VnodeActor : ReceiveActor
     {
         if (_forwardTo is null)
             return false;
-        _forwardTo.Forward(message);
+        _forwardTo.Tell(message, Sender);
         return true;
     }
 
