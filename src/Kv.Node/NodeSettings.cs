@@ -206,6 +206,7 @@ public sealed record NodeSettings(
         h.AppendLine($"    default-dispatcher.throughput = {s.Int("kv.actor.throughput", 1, 1_000_000)}");
         h.AppendLine("  }");
         h.AppendLine($"  coordinated-shutdown.default-phase-timeout = {Hocon(s.Duration("kv.actor.shutdown-phase-timeout", Ms, Day))}");
+        h.AppendLine("  remote.use-dispatcher = \"akka.actor.default-dispatcher\"");
         h.AppendLine("  remote.dot-netty.tcp {");
         h.AppendLine($"    hostname = {Quote(hostname)}");
         h.AppendLine($"    port = {port}");
@@ -213,6 +214,10 @@ public sealed record NodeSettings(
             h.AppendLine($"    public-hostname = {Quote(publicHostname)}");
         h.AppendLine($"    maximum-frame-size = {frame}b");
         h.AppendLine("    batching.enabled = false");
+        // One DotNetty event loop each way and remoting's actors on the thread pool: fewer threads
+        // handing each message over on 2 cores.
+        h.AppendLine("    server-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
+        h.AppendLine("    client-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
         if (chaos)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (ssl is not null)

@@ -730,7 +730,9 @@ public sealed class VnodeActor : ReceiveActor
 
     private void StartSender(string target, bool sweepOnly)
     {
-        _sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(_partition, _engine!, target, _self, sweepOnly, _handoff, Context.Parent)),
+        // Everything the child needs, taken now: the factory runs later, on the child's thread.
+        var (partition, engine, self, handoff, manager) = (_partition, _engine!, _self, _handoff, Context.Parent);
+        _sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(partition, engine, target, self, sweepOnly, handoff, manager)),
             (sweepOnly ? "sweep-" : "handoff-") + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(_sender);
     }
@@ -908,8 +910,8 @@ public sealed class VnodeActor : ReceiveActor
             int own = KeyHash.PartitionOf(split.Ns, split.Key, size);
             return ((target - own) % size + size) % size < n;
         };
-        var engine = _engine;
-        var sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(_partition, engine, request.Node, _self, false, _handoff, Context.Parent, target, belongs)),
+        var (engine, partition, self, handoff, manager) = (_engine, _partition, _self, _handoff, Context.Parent);
+        var sender = Context.ActorOf(KvProps.Of(() => new HandoffSender(partition, engine, request.Node, self, false, handoff, manager, target, belongs)),
             "fill-" + Guid.NewGuid().ToString("N")[..8]);
         Context.Watch(sender);
         _fills[(request.For, request.Node)] = sender;
