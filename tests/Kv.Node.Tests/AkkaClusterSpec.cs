@@ -319,21 +319,37 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
         // and B observes A, so A and B are each both an observer and a subject of unreachability — a
         // cycle in the reachability graph, which is how Akka recognises "indirectly connected" nodes.
         // KeepMajority.Decide() checks that first (HasIndirectlyConnected -> DownIndirectlyConnected)
-        // and downs exactly those, keeping the fully connected C. The decision is taken by the leader,
-        // which must be reachable by all (C: A and B are each marked unreachable by someone), so
-        // there is always a leader to take it. Downed, A and B shut down and their processes exit.
+        // and downs exactly those, keeping the fully connected C. The SBR that acts is that of the
+        // leader among the nodes it reaches (SplitBrainResolver: "more leaders may exist"): C, or A
+        // and B themselves (A reaches A and C, B reaches B and C; it depends on the address order);
+        // every one of them decides the same. Downed, A and B shut down and their processes exit.
         await AwaitExit(a, StableAfter + TimeSpan.FromSeconds(30));
-        await AwaitExit(b, StableAfter + TimeSpan.FromSeconds(30) - cutAt.Elapsed);
+        var bLeft = StableAfter + TimeSpan.FromSeconds(30) - cutAt.Elapsed;
+        await AwaitExit(b, bLeft > TimeSpan.Zero ? bLeft : TimeSpan.FromSeconds(1));
         output.WriteLine($"A and B exited {cutAt.ElapsedMilliseconds} ms after the cut");
-        Assert.Contains("DownIndirectlyConnected", c.Process!.Output, StringComparison.Ordinal);
+        var decisions = nodes.SelectMany(n => n.Output.Split('\n'))
+            .Where(l => l.Contains("SBR took decision", StringComparison.Ordinal))
+            .ToList();
+        Assert.NotEmpty(decisions);
+        Assert.All(decisions, l =>
+        {
+            Assert.Contains("DownIndirectlyConnected and is downing", l, StringComparison.Ordinal);
+            Assert.Contains(a.Address, l, StringComparison.Ordinal);
+            Assert.Contains(b.Address, l, StringComparison.Ordinal);
+            Assert.DoesNotContain(c.Address, l, StringComparison.Ordinal);
+        });
+        Assert.False(c.Process!.Process.HasExited);
 
         // C never stalls without a leader: it leads itself and serves at the default quorum.
         await AwaitCluster(client, [c], TimeSpan.FromSeconds(20));
         Assert.True(cutAt.Elapsed < StableAfter + TimeSpan.FromSeconds(45), $"C took {cutAt.Elapsed} to be alone and settled");
+        // (Not the keys written before: with 16 partitions on 3 nodes the claim cannot keep every 3
+        // consecutive partitions on distinct nodes, so some keys had all their replicas on A and B;
+        // they come back with A and B below.)
         await using (var cOnly = await Connect(c))
         {
-            await ReadAll(cOnly, "before", 20);
             await WriteAll(cOnly, "alone", 10);
+            await ReadAll(cOnly, "alone", 10);
         }
 
         // Restarted on the same data directories, A and B rejoin (through C, a seed that answers).
