@@ -82,7 +82,10 @@ public sealed class NodeService(NodeSettings settings, ActorSystem system, ILogg
             return Done.Instance;
         var cluster = ClusterExt.Get(system);
         var state = cluster.State;
-        bool member = cluster.SelfMember is { Status: MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining or MemberStatus.Leaving };
+        // A node downed (or removed) has shut its cluster down and its last state still lists the
+        // others as Up: there is no one to hand off to (they removed it), and trying only waited for leave-timeout.
+        bool member = !cluster.IsTerminated
+            && cluster.SelfMember is { Status: MemberStatus.Up or MemberStatus.WeaklyUp or MemberStatus.Joining or MemberStatus.Leaving };
         bool others = state.Members.Any(m => !m.Address.Equals(cluster.SelfAddress) && m.Status is MemberStatus.Up or MemberStatus.WeaklyUp
             && !state.Unreachable.Contains(m));
         if (settings.LeaveOnShutdown && member && others)

@@ -794,6 +794,11 @@ public sealed class VnodeActor : ReceiveActor
     {
         string owner = _ring!.Owners[_partition];
         Log.Info($"vnode {_partition}: handed off to {owner}; deleting local data and forwarding for {_handoff.ForwardingGrace.TotalSeconds:0} s");
+        // Fills sent from this vnode read its engine: stop them before it goes (a neighbour still
+        // filling asks again, after its fill tick, the partition's new owner).
+        foreach (var fill in _fills.Values)
+            Context.Stop(fill);
+        _fills.Clear();
         try
         {
             if (_engine is not null)
