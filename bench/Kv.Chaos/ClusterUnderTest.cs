@@ -53,7 +53,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
                 ports.Add(port);
         }
         for (int i = 0; i < ports.Count; i++)
-            cluster._all.Add(new NodeProcess(i + 1, ports[i], runDirectory, nodeDll));
+            cluster._all.Add(new NodeProcess(i + 1, ports[i], runDirectory, nodeDll) { Protocol = chaosEnabled ? "akka.trttl.tcp" : "akka.tcp" });
         var seeds = cluster._all.Take(nodes).Select(n => n.Address).ToList();
         foreach (var node in cluster._all)
             node.WriteConfig(seeds, RingSize, tombstoneGrace, chaosEnabled);

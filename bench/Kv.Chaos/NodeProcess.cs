@@ -35,9 +35,12 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
 
     /// <summary>
     /// The node's cluster address (its name in the ring). Campaign nodes run with kv.chaos.enabled,
-    /// so Akka.Remote's throttler adapter names their transport akka.trttl.tcp.
+    /// so Akka.Remote's throttler adapter names their transport akka.trttl.tcp (<see cref="Protocol"/>).
     /// </summary>
-    public string Address => "akka.trttl.tcp://kv@" + Endpoint;
+    public string Address => Protocol + "://kv@" + Endpoint;
+
+    /// <summary>akka.trttl.tcp for a node with kv.chaos.enabled (Akka.Remote's throttler adapter), else akka.tcp.</summary>
+    public string Protocol { get; init; } = "akka.trttl.tcp";
 
     public string ConfigFile => Path.Combine(runDirectory, Name + ".conf");
 

@@ -52,6 +52,10 @@ public sealed class KvClient : IAsyncDisposable
         h.AppendLine("  log-dead-letters = off");
         h.AppendLine("  log-dead-letters-during-shutdown = off");
         h.AppendLine("  actor.provider = remote");
+        // A client never ends its host process: coordinated shutdown (run, e.g., after a refused
+        // TLS handshake) only terminates the client's actor system.
+        h.AppendLine("  coordinated-shutdown.exit-clr = off");
+        h.AppendLine("  coordinated-shutdown.run-by-clr-shutdown-hook = off");
         h.AppendLine("  remote.use-dispatcher = \"akka.actor.default-dispatcher\"");
         h.AppendLine("  remote.dot-netty.tcp {");
         h.AppendLine($"    hostname = \"{options.Hostname}\"");
