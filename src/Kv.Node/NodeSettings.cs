@@ -81,16 +81,23 @@ public sealed record NodeSettings(
             string included = Path.Combine(dir, name.Trim('"'));
             if (!File.Exists(included))
                 throw new ConfigException($"{path}: include \"{name}\": no such file {included}");
-            return Parser.Parse(File.ReadAllText(included), Include);
+            return Parser.Parse(Checked(included), Include);
         }
         try
         {
-            return ConfigurationFactory.ParseString(File.ReadAllText(path), Include);
+            return ConfigurationFactory.ParseString(Checked(path), Include);
         }
         catch (Exception e) when (e is not ConfigException)
         {
             throw new ConfigException($"{path}: {e.Message}");
         }
+    }
+
+    /// <summary>A file's text once its brackets and strings are seen to be closed (see <see cref="HoconShape"/>).</summary>
+    private static string Checked(string path)
+    {
+        string text = File.ReadAllText(path);
+        return HoconShape.Problem(text) is string problem ? throw new ConfigException($"{path}: {problem}") : text;
     }
 
     /// <summary>KV__REMOTE__PORT=2552 -> kv.remote.port (the variables that start with KV__).</summary>
