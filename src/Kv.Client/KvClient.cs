@@ -62,11 +62,7 @@ public sealed class KvClient : IAsyncDisposable
         h.AppendLine("    port = 0");
         // Room for the largest value with its key and context (the nodes' kv.remote.maximum-frame-size is 4 MiB).
         h.AppendLine($"    maximum-frame-size = {Math.Max(128_000, options.MaxValueBytes + 64 * 1024)}b");
-        h.AppendLine("    batching.enabled = false");
-        // One DotNetty event loop each way and remoting's actors on the thread pool: fewer threads
-        // handing each message over on 2 cores.
-        h.AppendLine("    server-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
-        h.AppendLine("    client-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
+        KvRemoting.AppendTransportTuning(h);
         if (throttled)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (options.Certificate is not null)

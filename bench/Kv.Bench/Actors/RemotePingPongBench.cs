@@ -66,15 +66,20 @@ public static class RemotePingPongBench
             Console.WriteLine($"  payload {payload}: {Describe(message)}, {size} bytes by {serializer.GetType().Name} (id {serializer.Identifier})");
             Console.WriteLine($"  {messages:N0} round trips per client, {inFlight} in flight per client, {runs} runs each, both directions counted" +
                 (hocon.Length > 0 ? $"; extra HOCON: {hocon}" : "; Akka's default remoting settings"));
-            Console.WriteLine("clients, total messages, median msg/s, runs (msg/s)");
+            Console.WriteLine("clients, total messages, median msg/s, median us CPU/msg (both processes), runs (msg/s)");
             foreach (int clients in clientCounts)
             {
                 var rates = new List<double>();
+                var cpu = new List<double>();
                 for (int run = 0; run < runs; run++)
-                    rates.Add(RunOnce(system, serverAddress, message, clients, messages, inFlight));
+                {
+                    var (rate, cpuPerMessage) = RunOnce(system, server, serverAddress, message, clients, messages, inFlight);
+                    rates.Add(rate);
+                    cpu.Add(cpuPerMessage);
+                }
                 long total = clients * messages * 2;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{clients,7}, {total,14:N0}, {ActorsBench.Median(rates),15:N0}, {string.Join(" ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}"));
+                    $"{clients,7}, {total,14:N0}, {ActorsBench.Median(rates),15:N0}, {ActorsBench.Median(cpu),8:0.00}, {string.Join(" ", rates.Select(r => r.ToString("N0", CultureInfo.InvariantCulture)))}"));
             }
         }
         finally
@@ -131,7 +136,8 @@ public static class RemotePingPongBench
             .WithFallback(KvSerializer.Config);
     }
 
-    private static double RunOnce(ActorSystem system, string serverAddress, object message, int clients, long messages, int inFlight)
+    /// <summary>One timed run: messages per second, and CPU microseconds per message of both processes together.</summary>
+    private static (double Rate, double CpuPerMessage) RunOnce(ActorSystem system, Process server, string serverAddress, object message, int clients, long messages, int inFlight)
     {
         using var done = new CountdownEvent(clients);
         var senders = new List<IActorRef>();
@@ -142,15 +148,25 @@ public static class RemotePingPongBench
             echo.Ask<object>(message, TimeSpan.FromSeconds(10)).Wait();
             senders.Add(system.ActorOf(Props.Create(() => new PingClient(echo, message, messages, inFlight, done))));
         }
+        var cpuBefore = BothCpu(server);
         var sw = Stopwatch.StartNew();
         foreach (var s in senders)
             s.Tell(PingClient.Start.Instance);
         if (!done.Wait(TimeSpan.FromMinutes(5)))
             throw new TimeoutException("remote pingpong did not finish in 5 minutes");
         sw.Stop();
+        var cpu = BothCpu(server) - cpuBefore;
         foreach (var s in senders)
             system.Stop(s);
-        return clients * messages * 2 / sw.Elapsed.TotalSeconds;
+        double total = clients * messages * 2;
+        return (total / sw.Elapsed.TotalSeconds, cpu.TotalMicroseconds / total);
+    }
+
+    private static TimeSpan BothCpu(Process server)
+    {
+        server.Refresh();
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime + server.TotalProcessorTime;
     }
 
     private static Process StartServer(int echoes, string hocon)

@@ -186,7 +186,10 @@ public sealed class GetCoordinator : ReceiveActor
     private void OnTimeout()
     {
         if (!_replied)
-            Reply(new QuorumNotMet("get", Counted, _props.R, 0, 0, $"timed out after {_props.Timeout.TotalMilliseconds:0} ms"));
+        {
+            var silent = _replicas.Where(r => !_answers.ContainsKey(r.Partition) && !_failed.Contains(r.Partition)).Select(r => $"partition {r.Partition} on {r.Node}");
+            Reply(new QuorumNotMet("get", Counted, _props.R, 0, 0, $"timed out after {_props.Timeout.TotalMilliseconds:0} ms; no answer from {string.Join(", ", silent)}"));
+        }
         RepairAndStop();
     }
 

@@ -1,0 +1,20 @@
+using System.Text;
+
+namespace Kv.Actors;
+
+/// <summary>The remoting settings nodes and clients share (measured on 2 cores; see the README's performance section).</summary>
+public static class KvRemoting
+{
+    /// <summary>
+    /// Lines for inside <c>akka.remote.dot-netty.tcp { }</c>: no write batching (a request waits
+    /// for no flush timer), and one DotNetty event loop each way, so fewer threads hand each
+    /// message over. (Remoting's actors run on the default dispatcher: <c>akka.remote.use-dispatcher</c>.)
+    /// </summary>
+    public static void AppendTransportTuning(StringBuilder hocon)
+    {
+        ArgumentNullException.ThrowIfNull(hocon);
+        hocon.AppendLine("    batching.enabled = false");
+        hocon.AppendLine("    server-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
+        hocon.AppendLine("    client-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
+    }
+}
