@@ -17,4 +17,17 @@ public static class KvRemoting
         hocon.AppendLine("    server-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
         hocon.AppendLine("    client-socket-worker-pool { pool-size-min = 1, pool-size-factor = 1.0, pool-size-max = 1 }");
     }
+
+    /// <summary>
+    /// A line for inside <c>akka { }</c> when the throttler adapter (trttl) is on. Through the
+    /// adapter a peer's death (kill -9) does not end the association: messages kept going into it,
+    /// and the peer's next incarnation on the same address could not be reached, until the transport
+    /// failure detector (120 s pause by default) gave up. A short pause ends it within seconds, as a
+    /// closed socket does without the adapter.
+    /// </summary>
+    public static void AppendThrottledFailureDetector(StringBuilder hocon)
+    {
+        ArgumentNullException.ThrowIfNull(hocon);
+        hocon.AppendLine("  remote.transport-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 6s }");
+    }
 }

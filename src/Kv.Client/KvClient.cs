@@ -68,12 +68,8 @@ public sealed class KvClient : IAsyncDisposable
         if (options.Certificate is not null)
             KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
-        // Through the throttler adapter a peer's death (kill -9) does not end the client's
-        // association: the client kept writing into it, and could not reach the node's next
-        // incarnation on the same address, until the transport failure detector (120 s pause by
-        // default) gave up. A short pause ends it within seconds, as a closed socket does without the adapter.
         if (throttled)
-            h.AppendLine("  remote.transport-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 6s }");
+            KvRemoting.AppendThrottledFailureDetector(h);
         h.AppendLine("  cluster.client.heartbeat-interval = 1s");
         h.AppendLine("}");
         return ConfigurationFactory.ParseString(h.ToString()).WithFallback(KvSerializer.Config);

@@ -19,16 +19,23 @@ namespace Kv.Client;
 /// down), learns the nodes from the ring, and publishes a <see cref="ClientRouting"/> snapshot on
 /// every change. Requests run as <see cref="ClientCall"/> tasks whose result is piped back to
 /// the sender; <see cref="KvClient"/> runs them on the same snapshot without this actor's hop.
+/// Until it has a ring it is connecting: requests (and <see cref="AwaitReady"/>) are stashed and
+/// run when the first ring arrives, or fail with <see cref="KvUnavailableException"/> once
+/// <see cref="KvClientOptions.ConnectTimeout"/> has passed.
 /// </summary>
-public sealed class KvClientActor : ReceiveActor
+public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     private readonly KvClientOptions _options;
     private readonly List<string> _contacts;
     private readonly Dictionary<string, ClientNode> _nodes = new(StringComparer.Ordinal);
     private readonly RoutingState _state;
-    private readonly List<IActorRef> _waiting = [];
     private Ring? _ring;
-    private ICancelable? _refresh;
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Akka's stash: requests that came before the first ring.</summary>
+    public IStash Stash { get; set; } = null!;
     private IActorRef? _clusterClient;
     private DateTime _readyDeadline;
 
@@ -53,11 +60,28 @@ public sealed class KvClientActor : ReceiveActor
         _contacts = options.ContactPoints.Select(c => NodeAddress(c, options.SystemName, KvClient.ProtocolOf(options))).ToList();
         if (_contacts.Count == 0)
             throw new ArgumentException("at least one contact point is needed");
+        Connecting();
+    }
+
+    private void Routing()
+    {
         Receive<Refresh>(_ => OnRefresh());
         Receive<Pong>(OnPong);
         Receive<CurrentRing>(r => OnPong(new Pong(null, r.Ring))); // through the cluster client
         Receive<Missed>(OnMissed);
-        Receive<AwaitReady>(_ => OnAwaitReady());
+    }
+
+    /// <summary>No ring yet: everything else waits in the stash.</summary>
+    private void Connecting()
+    {
+        Routing();
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private void Ready()
+    {
+        Routing();
+        Receive<AwaitReady>(_ => Sender.Tell(new ClientReady(_nodes.Keys.Order(StringComparer.Ordinal).ToList(), _ring!.Version), Self));
         Receive<Get>(g => Run(ClientCall.For(g, _options)));
         Receive<Put>(p => Run(ClientCall.For(p, _options)));
         Receive<Delete>(d => Run(ClientCall.For(d, _options)));
@@ -80,10 +104,8 @@ public sealed class KvClientActor : ReceiveActor
         _readyDeadline = DateTime.UtcNow + _options.ConnectTimeout;
         var contacts = _contacts.Select(c => ActorPath.Parse(c + "/system/receptionist")).ToImmutableHashSet();
         _clusterClient = Context.ActorOf(ClusterClient.Props(ClusterClientSettings.Create(Context.System).WithInitialContacts(contacts)), "cluster-client");
-        _refresh = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, _options.RefreshInterval, Self, Refresh.Instance, Self);
+        Timers.StartPeriodicTimer(Refresh.Instance, Refresh.Instance, TimeSpan.Zero, _options.RefreshInterval);
     }
-
-    protected override void PostStop() => _refresh?.Cancel();
 
     private void Run(ClientCall call)
     {
@@ -105,11 +127,10 @@ public sealed class KvClientActor : ReceiveActor
                 .Ask<CurrentRing>(GetRing.Instance, _options.RefreshInterval)
                 .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Pong(address, t.Result.Ring) : new Missed(address), ActorRefs.NoSender), TaskScheduler.Default);
         }
-        if (_waiting.Count > 0 && DateTime.UtcNow > _readyDeadline)
+        if (_ring is null && DateTime.UtcNow > _readyDeadline)
         {
-            foreach (var w in _waiting)
-                w.Tell(new KvFailure(new KvUnavailableException($"no contact point answered within {_options.ConnectTimeout.TotalSeconds:0} s ({string.Join(", ", _contacts)})")), Self);
-            _waiting.Clear();
+            foreach (var waiting in Stash.ClearStash())
+                waiting.Sender.Tell(new KvFailure(new KvUnavailableException($"no contact point answered within {_options.ConnectTimeout.TotalSeconds:0} s ({string.Join(", ", _contacts)})")), Self);
         }
     }
 
@@ -126,6 +147,11 @@ public sealed class KvClientActor : ReceiveActor
         }
         if (pong.Ring is not null && (_ring is null || pong.Ring.Supersedes(_ring)))
         {
+            if (_ring is null)
+            {
+                Become(Ready);
+                Stash.UnstashAll(); // after this message: the routing below is published first
+            }
             _ring = pong.Ring;
             foreach (string member in _ring.Members)
                 _nodes.TryAdd(member, new ClientNode(Context.System, member));
@@ -139,12 +165,6 @@ public sealed class KvClientActor : ReceiveActor
         }
         if (changed)
             Publish();
-        if (_ring is not null)
-        {
-            foreach (var w in _waiting)
-                w.Tell(new ClientReady(_nodes.Keys.Order(StringComparer.Ordinal).ToList(), _ring.Version), Self);
-            _waiting.Clear();
-        }
     }
 
     private void OnMissed(Missed missed)
@@ -158,12 +178,4 @@ public sealed class KvClientActor : ReceiveActor
 
     private void Publish() =>
         _state.Current = new ClientRouting(_ring, _nodes.Keys.Order(StringComparer.Ordinal).ToList(), _contacts, new Dictionary<string, ClientNode>(_nodes, StringComparer.Ordinal));
-
-    private void OnAwaitReady()
-    {
-        if (_ring is not null)
-            Sender.Tell(new ClientReady(_nodes.Keys.Order(StringComparer.Ordinal).ToList(), _ring.Version), Self);
-        else
-            _waiting.Add(Sender);
-    }
 }

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Kv.Actors;
 using Kv.Actors.Coordinators;
+using Kv.Actors.Ring;
 using System.Collections;
 using System.Globalization;
 using System.Text;
@@ -90,6 +91,24 @@ public sealed record NodeSettings(
         catch (Exception e) when (e is not ConfigException)
         {
             throw new ConfigException($"{path}: {e.Message}");
+        }
+    }
+
+    private static bool IsSelf(string seed, string host, int port) =>
+        global::Akka.Actor.Address.Parse(seed) is { Host: { } h, Port: { } p } && p == port && string.Equals(h, host, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether the ring stored in the data directory names a node other than <paramref name="self"/>.</summary>
+    private static bool WasMemberWithOthers(string dataDirectory, string self)
+    {
+        try
+        {
+            var mine = global::Akka.Actor.Address.Parse(self);
+            return RingFile.Read(Path.Combine(dataDirectory, RingManager.FileName)) is { } ring
+                && ring.Members.Any(m => global::Akka.Actor.Address.Parse(m) is var a && (a.Host != mine.Host || a.Port != mine.Port));
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or UriFormatException or FormatException or ArgumentException)
+        {
+            return false; // an unreadable ring is reported by the ring manager; the plain timeout applies
         }
     }
 
@@ -226,12 +245,19 @@ public sealed record NodeSettings(
         if (ssl is not null)
             KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
+        if (chaos)
+            KvRemoting.AppendThrottledFailureDetector(h);
         h.AppendLine("  cluster {");
         h.AppendLine($"    seed-nodes = [{string.Join(", ", seeds.Select(Quote))}]");
         h.AppendLine($"    roles = [{string.Join(", ", s.List("kv.cluster.roles").Select(Quote))}]");
         h.AppendLine($"    gossip-interval = {Hocon(s.Duration("kv.cluster.gossip-interval", Ms, Day))}");
         h.AppendLine($"    leader-actions-interval = {Hocon(s.Duration("kv.cluster.leader-actions-interval", Ms, Day))}");
-        h.AppendLine($"    seed-node-timeout = {Hocon(s.Duration("kv.cluster.seed-node-timeout", Ms, Day))}");
+        var seedNodeTimeout = s.Duration("kv.cluster.seed-node-timeout", Ms, Day);
+        var rejoinTimeout = s.Duration("kv.cluster.first-seed-rejoin-timeout", Ms, Day);
+        if (rejoinTimeout > seedNodeTimeout && seeds.Count > 1 && IsSelf(seeds[0], publicHostname.Length > 0 ? publicHostname : hostname, port)
+            && WasMemberWithOthers(s.String("kv.data-directory"), seeds[0]))
+            seedNodeTimeout = rejoinTimeout;
+        h.AppendLine($"    seed-node-timeout = {Hocon(seedNodeTimeout)}");
         h.AppendLine($"    retry-unsuccessful-join-after = {Hocon(s.Duration("kv.cluster.retry-unsuccessful-join-after", Ms, Day))}");
         h.AppendLine($"    allow-weakly-up-members = {(s.Bool("kv.cluster.allow-weakly-up-members") ? "on" : "off")}");
         h.AppendLine($"    prune-gossip-tombstones-after = {Hocon(s.Duration("kv.cluster.prune-gossip-tombstones-after", TimeSpan.FromMinutes(1), Week * 52))}");

@@ -65,7 +65,7 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
         },
     };
 
-    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync(string? existing = null, int port = 0, Func<KvNodeOptions, KvNodeOptions>? tweak = null)
+    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync(string? existing = null, int port = 0, Func<KvNodeOptions, KvNodeOptions>? tweak = null, int missingVnodes = 0)
     {
         string dir = existing ?? Directory.CreateTempSubdirectory("kv-node-").FullName;
         var system = CreateNodeSystem(port);
@@ -73,7 +73,7 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
         cluster.Join(cluster.SelfAddress);
         var node = KvNode.Start(system, (tweak ?? (o => o))(TestOptions(dir)));
         // Ready: a ring, and a vnode for each of its partitions (the vnode manager starts them when it sees the ring).
-        await AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size,
+        await AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size - missingVnodes,
             TimeSpan.FromSeconds(15), "the ring and every vnode started");
         return (system, node, dir);
     }
@@ -244,6 +244,49 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
             await node.Stopped;
             (system, node, _) = await StartAsync(dir, port, Slow);
             await AwaitReapedAsync(system, node, "e", TimeSpan.FromSeconds(10));
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_vnode_whose_storage_does_not_open_is_started_again_after_growing_pauses_and_serves_once_it_opens()
+    {
+        int port = FreePort();
+        var (system, node, dir) = await StartAsync(port: port);
+        try
+        {
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k", "v"u8.ToArray(), options: All));
+            int damaged = (await node.GetRingAsync())!.PreferenceList("default"u8, "k"u8, 3)[0].Partition;
+            await system.Terminate();
+            await node.Stopped;
+            string current = Path.Combine(dir, "vnodes", damaged.ToString(System.Globalization.CultureInfo.InvariantCulture), "CURRENT");
+            string good = File.ReadAllText(current);
+            File.WriteAllText(current, "MANIFEST-999999\n"); // names a manifest that is not there: the engine does not open
+
+            (system, node, _) = await StartAsync(dir, port, missingVnodes: 1);
+            var errors = CreateTestProbe(system);
+            system.EventStream.Subscribe(errors.Ref, typeof(Error));
+            // Supervised, not looping: the manager starts it again after 1 s, 2 s, 4 s ... with a line each time.
+            int lines = 0;
+            for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(3.5); DateTime.UtcNow < until;)
+            {
+                if (errors.ReceiveOne(until - DateTime.UtcNow) is Error e && e.Message?.ToString()?.Contains($"vnode {damaged}: stopped after a failure", StringComparison.Ordinal) == true)
+                    lines++;
+            }
+            Assert.InRange(lines, 1, 3);
+            Assert.DoesNotContain(damaged, (await node.GetHandoffStatusAsync()).Vnodes);
+            // The key's other replicas serve it meanwhile.
+            Assert.Equal(["v"], Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k")).Siblings.Select(Text));
+
+            // Repaired, it starts at its next try and answers: a read that needs all three replicas.
+            File.WriteAllText(current, good);
+            await AwaitConditionAsync(async () => (await node.GetHandoffStatusAsync()).Vnodes.Contains(damaged), TimeSpan.FromSeconds(20), $"vnode {damaged} started again");
+            Assert.Equal(["v"], Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k", All)).Siblings.Select(Text));
         }
         finally
         {

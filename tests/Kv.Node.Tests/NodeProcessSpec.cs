@@ -116,8 +116,10 @@ public sealed class NodeProcessSpec : IDisposable
         {
             var kv = system.ActorOf(KvClient.Props(new KvClientOptions { ContactPoints = ["127.0.0.1:2551"] }), "kv");
             var timeout = TimeSpan.FromSeconds(20);
+            // Sent at once, before the client has a ring: stashed, and run when the ring arrives.
+            var early = kv.Ask<object>(new Put("default", "actor-api", "first"u8.ToArray()), timeout);
             Assert.IsType<ClientReady>(await kv.Ask<object>(AwaitReady.Instance, timeout));
-            var written = Assert.IsType<KvWriteResult>(await kv.Ask<object>(new Put("default", "actor-api", "first"u8.ToArray()), timeout));
+            var written = Assert.IsType<KvWriteResult>(await early);
             Assert.IsType<KvWriteResult>(await kv.Ask<object>(new Put("default", "actor-api", "second"u8.ToArray(), written.Context), timeout));
             var read = Assert.IsType<KvObject>(await kv.Ask<object>(new Get("default", "actor-api"), timeout));
             Assert.Equal("second", read.Value.AsString());
@@ -125,6 +127,14 @@ public sealed class NodeProcessSpec : IDisposable
             Assert.False(Assert.IsType<KvObject>(await kv.Ask<object>(new Get("default", "actor-api"), timeout)).Found);
             var refused = Assert.IsType<KvFailure>(await kv.Ask<object>(new Get("default", ""), timeout));
             Assert.IsType<InvalidKeyException>(refused.Error);
+
+            // A client that finds no node: what it stashed fails once its connect timeout has passed.
+            var lost = system.ActorOf(KvClient.Props(new KvClientOptions { ContactPoints = ["127.0.0.1:1"], ConnectTimeout = TimeSpan.FromSeconds(2) }), "lost");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var failed = Assert.IsType<KvFailure>(await lost.Ask<object>(new Get("default", "k"), timeout));
+            Assert.IsType<KvUnavailableException>(failed.Error);
+            Assert.Contains("no contact point answered within 2 s", failed.Error.Message, StringComparison.Ordinal);
+            Assert.InRange(sw.Elapsed.TotalSeconds, 1.5, 10);
         }
         finally
         {

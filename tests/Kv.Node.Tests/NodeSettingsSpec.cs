@@ -207,6 +207,34 @@ public sealed class NodeSettingsSpec
         }
     }
 
+    [Fact]
+    public void A_first_seed_that_was_a_member_with_others_waits_longer_before_forming_a_cluster_alone()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-seed-").FullName;
+        try
+        {
+            const string Self = "akka.tcp://kv@127.0.0.1:2551", Other = "akka.tcp://kv@127.0.0.1:2552";
+            TimeSpan Timeout(params string[] seeds) =>
+                Load(["--data-dir", dir, "--port", "2551", .. seeds.SelectMany(x => new[] { "--seed", x })]).Akka.GetTimeSpan("akka.cluster.seed-node-timeout");
+
+            // A new node: Akka's rule, the first seed forms the cluster after seed-node-timeout.
+            Assert.Equal(TimeSpan.FromSeconds(5), Timeout(Self, Other));
+            // Its stored ring names another node: restarted, it waits first-seed-rejoin-timeout for the others.
+            Kv.Actors.Ring.RingFile.Write(Path.Combine(dir, Kv.Actors.Ring.RingManager.FileName), Kv.Actors.Ring.Ring.Create([Self, Other], 16));
+            Assert.Equal(TimeSpan.FromSeconds(30), Timeout(Self, Other));
+            // Not the first seed (it never forms a cluster), or the only seed (nobody to wait for): unchanged.
+            Assert.Equal(TimeSpan.FromSeconds(5), Timeout(Other, Self));
+            Assert.Equal(TimeSpan.FromSeconds(5), Timeout(Self));
+            // A ring of itself alone: nobody to wait for either.
+            Kv.Actors.Ring.RingFile.Write(Path.Combine(dir, Kv.Actors.Ring.RingManager.FileName), Kv.Actors.Ring.Ring.Create([Self], 16));
+            Assert.Equal(TimeSpan.FromSeconds(5), Timeout(Self, Other));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     // Akka's parser loops without end (allocating until the process dies) on an array left open at
     // the end of a file; these must be errors naming the place, at once.
     [Theory]

@@ -23,7 +23,7 @@ namespace Kv.Actors.Coordinators;
 /// answer (and read repair gives them to the unsynced replicas).
 /// </para>
 /// </summary>
-public sealed class GetCoordinator : ReceiveActor
+public sealed class GetCoordinator : ReceiveActor, IWithTimers
 {
     private readonly byte[] _ns;
     private readonly byte[] _key;
@@ -35,7 +35,9 @@ public sealed class GetCoordinator : ReceiveActor
     private readonly HashSet<int> _failed = [];
     private bool _replied;
     private string? _lastError;
-    private ICancelable? _timer;
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class Timeout
     {
@@ -53,12 +55,10 @@ public sealed class GetCoordinator : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_props.Timeout, Self, Timeout.Instance, null);
+        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _props.Timeout);
         foreach (var replica in _replicas)
             replica.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
     }
-
-    protected override void PostStop() => _timer?.Cancel();
 
     private void OnReply(VnodeGetReply reply)
     {

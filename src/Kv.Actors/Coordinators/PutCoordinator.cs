@@ -15,7 +15,7 @@ namespace Kv.Actors.Coordinators;
 /// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. It stops when
 /// every replica has answered or at the timeout, so late acknowledgements are not dead letters.
 /// </summary>
-public sealed class PutCoordinator : ReceiveActor
+public sealed class PutCoordinator : ReceiveActor, IWithTimers
 {
     private readonly byte[] _ns;
     private readonly byte[] _key;
@@ -35,7 +35,9 @@ public sealed class PutCoordinator : ReceiveActor
     private int _errors;
     private string? _lastError;
     private bool _finished;
-    private ICancelable? _timer;
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class Timeout
     {
@@ -59,11 +61,9 @@ public sealed class PutCoordinator : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_props.Timeout, Self, Timeout.Instance, null);
+        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _props.Timeout);
         _replicas[0].Vnode.Tell(new VnodeCoordinatePut(_ns, _key, _context, _value, _requestId, _props.SiblingsMax, _props.SiblingsWarn, _props.LastWriteWins), Self);
     }
-
-    protected override void PostStop() => _timer?.Cancel();
 
     private void OnReply(VnodePutReply reply)
     {

@@ -16,7 +16,7 @@ namespace Kv.Actors.Coordinators;
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
 /// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
-public sealed class RequestRouter : RingFollower
+public sealed class RequestRouter : RingFollower, IWithTimers
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
@@ -25,13 +25,17 @@ public sealed class RequestRouter : RingFollower
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
 
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public RequestRouter(KvNodeOptions options, string selfNode, KvStats stats)
     {
         (_options, _self, _stats) = (options, selfNode, stats);
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
-        Receive<TombstoneWritten>(t => Context.System.Scheduler.ScheduleTellOnceCancelable(_options.TombstoneGrace, Self, new ReapDue(t.Namespace, t.Key), Self));
+        // One timer per key (a later delete of the key within the grace moves its reap).
+        Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
     }

@@ -11,7 +11,7 @@ namespace Kv.Actors.Coordinators;
 /// that object, so a write that raced the delete survives). Any doubt (a replica missing, a live
 /// value, a timeout) leaves the tombstone in place. Then it stops.
 /// </summary>
-public sealed class TombstoneReaper : ReceiveActor
+public sealed class TombstoneReaper : ReceiveActor, IWithTimers
 {
     private readonly byte[] _ns;
     private readonly byte[] _key;
@@ -19,7 +19,9 @@ public sealed class TombstoneReaper : ReceiveActor
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly Dictionary<int, DvvSet<Sibling>?> _answers = [];
     private readonly TimeSpan _timeout;
-    private ICancelable? _timer;
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class Timeout
     {
@@ -35,12 +37,10 @@ public sealed class TombstoneReaper : ReceiveActor
 
     protected override void PreStart()
     {
-        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_timeout, Self, Timeout.Instance, Self);
+        Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _timeout);
         foreach (var p in _primaries)
             p.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
     }
-
-    protected override void PostStop() => _timer?.Cancel();
 
     private void OnReply(VnodeGetReply reply)
     {

@@ -25,7 +25,7 @@ namespace Kv.Actors.Ring;
 /// seen clocks, so an old owner knows when every member has seen its partition switch.
 /// </para>
 /// </summary>
-public sealed class RingManager : ReceiveActor
+public sealed class RingManager : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter Log = Context.GetLogger();
     private readonly KvNodeOptions _options;
@@ -36,7 +36,8 @@ public sealed class RingManager : ReceiveActor
     private bool _selfLeaving; // this incarnation asked to leave the ring
     private Ring? _ring;
     private int _claimantTicks;
-    private ICancelable? _ticker;
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class Tick
     {
@@ -54,7 +55,10 @@ public sealed class RingManager : ReceiveActor
         Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
     }
 
-    private string FilePath => Path.Combine(_options.DataDirectory, "ring.bin");
+    /// <summary>The ring's file in the data directory.</summary>
+    public const string FileName = "ring.bin";
+
+    private string FilePath => Path.Combine(_options.DataDirectory, FileName);
 
     protected override void PreStart()
     {
@@ -73,10 +77,9 @@ public sealed class RingManager : ReceiveActor
                 Log.Warning($"the stored ring has {_ring.Size} partitions; kv.ring-size = {_options.RingSize} only applies to a new cluster");
             Context.System.EventStream.Publish(new RingChanged(_ring));
         }
-        _ticker = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_options.RingTick, _options.RingTick, Self, Tick.Instance, Self);
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _options.RingTick);
     }
 
-    protected override void PostStop() => _ticker?.Cancel();
 
     private static bool Alive(MemberStatus s) => s is MemberStatus.Joining or MemberStatus.WeaklyUp or MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting;
 

@@ -19,7 +19,7 @@ namespace Kv.Actors.Vnode;
 /// <see cref="FillFinished"/> after the fold (no sweep: new writes reach that replica anyway).
 /// </para>
 /// </summary>
-public sealed class HandoffSender : ReceiveActor
+public sealed class HandoffSender : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter Log = Context.GetLogger();
     private const int MaxKeysPerBatch = 1000;
@@ -43,7 +43,11 @@ public sealed class HandoffSender : ReceiveActor
     private string? _lastError;
     private bool _slot;
     private readonly System.Diagnostics.Stopwatch _clock = new();
-    private ICancelable? _timer;
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    // The one timer that watches the batch in flight: its acknowledgement timeout, or its resend after a refusal.
+    private const string BatchTimer = "batch";
 
     private sealed record AckTimeout(long Seq);
 
@@ -83,7 +87,6 @@ public sealed class HandoffSender : ReceiveActor
 
     protected override void PostStop()
     {
-        _timer?.Cancel();
         _iterator?.Dispose();
         _snapshot?.Dispose();
         if (_slot)
@@ -201,8 +204,7 @@ public sealed class HandoffSender : ReceiveActor
     {
         _inFlight = batch;
         KvPaths.On(Context.System, _target, KvPaths.VnodeManager).Tell(batch, Self);
-        _timer?.Cancel();
-        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_options.AckTimeout, Self, new AckTimeout(batch.Seq), Self);
+        Timers.StartSingleTimer(BatchTimer, new AckTimeout(batch.Seq), _options.AckTimeout);
     }
 
     private void OnAck(HandoffBatchAck ack)
@@ -214,7 +216,7 @@ public sealed class HandoffSender : ReceiveActor
             Retry(ack.Error);
             return;
         }
-        _timer?.Cancel();
+        Timers.Cancel(BatchTimer);
         _keys += _inFlight.Items.Count;
         _bytes += _inFlight.Items.Sum(i => (long)i.Key.Length + i.Object.Length);
         _inFlight = null;
@@ -226,7 +228,7 @@ public sealed class HandoffSender : ReceiveActor
             var due = TimeSpan.FromSeconds((double)_bytes / _options.MaxBytesPerSecond) - _clock.Elapsed;
             if (due > TimeSpan.Zero)
             {
-                Context.System.Scheduler.ScheduleTellOnceCancelable(due, Self, SendNext.Instance, Self);
+                Timers.StartSingleTimer(SendNext.Instance, SendNext.Instance, due);
                 return;
             }
         }
@@ -238,8 +240,7 @@ public sealed class HandoffSender : ReceiveActor
         _lastError = error;
         Log.Warning($"handoff of partition {_partition} to {_target}: {error}; resending batch {_inFlight!.Seq} in {_options.RetryDelay.TotalMilliseconds:0} ms");
         Report(HandoffState.Failed);
-        _timer?.Cancel();
-        _timer = Context.System.Scheduler.ScheduleTellOnceCancelable(_options.RetryDelay, Self, new Resend(_inFlight.Seq), Self);
+        Timers.StartSingleTimer(BatchTimer, new Resend(_inFlight.Seq), _options.RetryDelay);
     }
 
     private void OnResend(Resend resend)

@@ -31,7 +31,7 @@ namespace Kv.Actors.Vnode;
 /// nodes with an older ring for a grace period.
 /// </para>
 /// </summary>
-public sealed class VnodeActor : ReceiveActor
+public sealed class VnodeActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter Log = Context.GetLogger();
     private const string IdFile = "VNODE_ID";
@@ -69,11 +69,12 @@ public sealed class VnodeActor : ReceiveActor
     private bool _syncDecided;
     private HashSet<int>? _filling;
     private readonly Dictionary<(int For, string Node), IActorRef> _fills = [];
-    private ICancelable? _fillTimer;
     private readonly ReapingOptions _reaping;
     private bool _anyReaped; // some reaped clock is stored: incoming objects are checked against it
     private readonly Dictionary<byte[], (long Next, long Delay)> _reapAttempts = new(ByteArrayComparer.Instance);
-    private ICancelable? _sweepTimer;
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
 
     private sealed class FillTick
     {
@@ -162,7 +163,7 @@ public sealed class VnodeActor : ReceiveActor
         if (File.Exists(Path.Combine(_directory, UnsyncedFile)))
             _filling = []; // still filling since an earlier run: asks again once it has a ring
         _anyReaped = _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix).Any();
-        _sweepTimer = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_reaping.SweepInterval, _reaping.SweepInterval, Self, SweepTombstones.Instance, Self);
+        Timers.StartPeriodicTimer(SweepTombstones.Instance, SweepTombstones.Instance, _reaping.SweepInterval);
     }
 
     /// <summary>
@@ -179,8 +180,6 @@ public sealed class VnodeActor : ReceiveActor
 
     protected override void PostStop()
     {
-        _fillTimer?.Cancel();
-        _sweepTimer?.Cancel();
         if (_engine is null)
             return;
         _engine.Dispose();
@@ -871,8 +870,7 @@ public sealed class VnodeActor : ReceiveActor
             return;
         foreach (int q in _filling)
             KvPaths.Vnode(Context.System, _ring.Owners[q], q).Tell(new FillRequest(q, _partition, _self), Self);
-        _fillTimer?.Cancel();
-        _fillTimer = Context.System.Scheduler.ScheduleTellOnceCancelable(_handoff.AckTimeout, Self, FillTick.Instance, Self);
+        Timers.StartSingleTimer(FillTick.Instance, FillTick.Instance, _handoff.AckTimeout);
     }
 
     private void OnFillDone(FillDone done)
@@ -894,7 +892,7 @@ public sealed class VnodeActor : ReceiveActor
             Log.Warning($"vnode {_partition}: could not remove the unsynced mark ({e.Message}); it fills itself again at its next start");
         }
         _filling = null;
-        _fillTimer?.Cancel();
+        Timers.Cancel(FillTick.Instance);
         Log.Info($"vnode {_partition}: filled from its neighbours; synced");
     }
 

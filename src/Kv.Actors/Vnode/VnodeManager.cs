@@ -1,6 +1,7 @@
 using System.Globalization;
 using Kv.Actors.Ring;
 using Akka.Actor;
+using Akka.Event;
 using Kv.Storage;
 
 namespace Kv.Actors.Vnode;
@@ -12,8 +13,16 @@ namespace Kv.Actors.Vnode;
 /// batches from other nodes and gives them to the right vnode (starting it if the ring says this
 /// node is the partition's next owner), grants handoff slots (at most Concurrency sending at once),
 /// and keeps the progress of every transfer for <see cref="GetHandoffStatus"/>.
+/// <para>
+/// It supervises its vnodes: a vnode that throws while it runs is restarted (Akka's default
+/// decision), at most 10 times a minute; one that cannot start (its engine does not open: a
+/// damaged or unreadable directory) or fails more often is stopped, and started again after a
+/// pause that doubles with each failure in a row (1 s up to 1 min), with an error line each time,
+/// never in a tight loop. Meanwhile the partition's requests go unanswered on this node and its
+/// replicas elsewhere serve them.
+/// </para>
 /// </summary>
-public sealed class VnodeManager : ReceiveActor
+public sealed class VnodeManager : ReceiveActor, IWithTimers
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
@@ -27,6 +36,19 @@ public sealed class VnodeManager : ReceiveActor
 
     private sealed record StopRetired(int Partition);
 
+    private sealed record RetryStart(int Partition);
+
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LastRetry = TimeSpan.FromMinutes(1);
+
+    private readonly ILoggingAdapter Log = Context.GetLogger();
+    private readonly HashSet<int> _stopping = []; // stopped by this manager (retired, or wanted again fresh): not failures
+    private readonly Dictionary<int, (int InARow, DateTime Last)> _failures = [];
+    private readonly HashSet<int> _waitingToRetry = [];
+
+    /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public VnodeManager(KvNodeOptions options, string selfNode, StorageEnvironment environment)
     {
         (_options, _self, _environment) = (options, selfNode, environment);
@@ -39,12 +61,18 @@ public sealed class VnodeManager : ReceiveActor
         Receive<VnodeRetired>(r =>
         {
             _retired.Add(r.Partition);
-            Context.System.Scheduler.ScheduleTellOnceCancelable(_options.Handoff.ForwardingGrace, Self, new StopRetired(r.Partition), Self);
+            Timers.StartSingleTimer(new StopRetired(r.Partition), new StopRetired(r.Partition), _options.Handoff.ForwardingGrace);
         });
         Receive<StopRetired>(s =>
         {
             if (_retired.Contains(s.Partition) && _vnodes.TryGetValue(s.Partition, out var v))
-                Context.Stop(v);
+                StopVnode(s.Partition, v);
+        });
+        Receive<RetryStart>(r =>
+        {
+            _waitingToRetry.Remove(r.Partition);
+            if (Wanted(r.Partition) && !_vnodes.ContainsKey(r.Partition))
+                Start(r.Partition);
         });
         Receive<Terminated>(OnTerminated);
     }
@@ -64,6 +92,27 @@ public sealed class VnodeManager : ReceiveActor
     }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
+
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(10, TimeSpan.FromMinutes(1), Akka.Actor.SupervisorStrategy.DefaultDecider);
+
+    private void StopVnode(int partition, IActorRef vnode)
+    {
+        _stopping.Add(partition);
+        Context.Stop(vnode);
+    }
+
+    /// <summary>A vnode stopped without being asked (it could not start, or failed too often): start it again later.</summary>
+    private void Failed(int partition)
+    {
+        var now = DateTime.UtcNow;
+        int inARow = _failures.TryGetValue(partition, out var f) && now - f.Last < TimeSpan.FromMinutes(5) ? f.InARow + 1 : 1;
+        _failures[partition] = (inARow, now);
+        var delay = TimeSpan.FromTicks(Math.Min(LastRetry.Ticks, FirstRetry.Ticks << Math.Min(inARow - 1, 16)));
+        Log.Error($"vnode {partition}: stopped after a failure (the error is logged above); starting it again in {delay.TotalSeconds:0.#} s ({inARow} in a row)");
+        _waitingToRetry.Add(partition);
+        Timers.StartSingleTimer(new RetryStart(partition), new RetryStart(partition), delay);
+    }
 
     private bool Wanted(int p) => _ring is not null && p < _ring.Size && (_ring.Owners[p] == _self || _ring.Pending[p] == _self);
 
@@ -92,10 +141,10 @@ public sealed class VnodeManager : ReceiveActor
         _ring = ring;
         for (int p = 0; p < ring.Size; p++)
         {
-            if (Wanted(p) && !_vnodes.ContainsKey(p))
+            if (Wanted(p) && !_vnodes.ContainsKey(p) && !_waitingToRetry.Contains(p))
                 Start(p);
             else if (Wanted(p) && _retired.Contains(p))
-                Context.Stop(_vnodes[p]); // it comes back (fresh) when it has stopped
+                StopVnode(p, _vnodes[p]); // it comes back (fresh) when it has stopped
         }
         foreach (var vnode in _vnodes.Values)
             vnode.Tell(new RingChanged(ring), Self);
@@ -108,7 +157,7 @@ public sealed class VnodeManager : ReceiveActor
             vnode.Forward(batch);
             return;
         }
-        if (Wanted(batch.Partition) && !_retired.Contains(batch.Partition))
+        if (Wanted(batch.Partition) && !_retired.Contains(batch.Partition) && !_waitingToRetry.Contains(batch.Partition))
         {
             Start(batch.Partition).Forward(batch);
             return;
@@ -158,7 +207,9 @@ public sealed class VnodeManager : ReceiveActor
                 continue;
             _vnodes.Remove(p);
             _retired.Remove(p);
-            if (Wanted(p))
+            if (!_stopping.Remove(p))
+                Failed(p);
+            else if (Wanted(p))
                 Start(p);
             break;
         }
