@@ -76,6 +76,8 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
               cluster {
                 seed-nodes = [{{string.Join(", ", seeds.Select(Quote))}}]
                 seed-node-timeout = 3s
+                # A restarted first seed waits for the others' links to its old incarnation to end (20 s through the throttler).
+                first-seed-rejoin-timeout = 45s
                 retry-unsuccessful-join-after = 2s
                 # Kills and pauses are noticed within a few seconds ...
                 failure-detector.acceptable-heartbeat-pause = 2s

@@ -25,9 +25,14 @@ public static class KvRemoting
     /// failure detector (120 s pause by default) gave up. A short pause ends it within seconds, as a
     /// closed socket does without the adapter.
     /// </summary>
-    public static void AppendThrottledFailureDetector(StringBuilder hocon)
+    /// <param name="hocon">The configuration being written.</param>
+    /// <param name="pause">How long a silent association lives: a client's can be short (6 s); a
+    /// node's must outlast the split-brain resolver's decision on a partition (a partition's links
+    /// ending early changes what each side sees), yet end before a restarted first seed gives up on
+    /// the other seeds (kv.cluster.first-seed-rejoin-timeout), whose replies went into the dead link.</param>
+    public static void AppendThrottledFailureDetector(StringBuilder hocon, TimeSpan pause)
     {
         ArgumentNullException.ThrowIfNull(hocon);
-        hocon.AppendLine("  remote.transport-failure-detector { heartbeat-interval = 1s, acceptable-heartbeat-pause = 6s }");
+        hocon.AppendLine($"  remote.transport-failure-detector {{ heartbeat-interval = 1s, acceptable-heartbeat-pause = {(long)pause.TotalMilliseconds}ms }}");
     }
 }

@@ -69,7 +69,7 @@ public sealed class KvClient : IAsyncDisposable
             KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
         if (throttled)
-            KvRemoting.AppendThrottledFailureDetector(h);
+            KvRemoting.AppendThrottledFailureDetector(h, TimeSpan.FromSeconds(6));
         h.AppendLine("  cluster.client.heartbeat-interval = 1s");
         h.AppendLine("}");
         return ConfigurationFactory.ParseString(h.ToString()).WithFallback(KvSerializer.Config);

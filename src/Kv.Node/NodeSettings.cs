@@ -246,7 +246,7 @@ public sealed record NodeSettings(
             KvSecurity.AppendHocon(h);
         h.AppendLine("  }");
         if (chaos)
-            KvRemoting.AppendThrottledFailureDetector(h);
+            KvRemoting.AppendThrottledFailureDetector(h, TimeSpan.FromSeconds(20));
         h.AppendLine("  cluster {");
         h.AppendLine($"    seed-nodes = [{string.Join(", ", seeds.Select(Quote))}]");
         h.AppendLine($"    roles = [{string.Join(", ", s.List("kv.cluster.roles").Select(Quote))}]");
