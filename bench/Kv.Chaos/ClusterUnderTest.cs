@@ -103,7 +103,8 @@ public sealed class ClusterUnderTest : IAsyncDisposable
 
     /// <summary>
     /// Waits (up to <paramref name="timeout"/>) until <paramref name="node"/> answers and counts
-    /// itself an Up member, so that a restarted node is back before the next fault picks its victims.
+    /// itself an Up member that serves requests, so that a restarted node is back before the next
+    /// fault picks its victims.
     /// </summary>
     public static async Task<bool> WaitUpAsync(KvClient client, NodeProcess node, TimeSpan timeout)
     {
@@ -113,7 +114,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
             try
             {
                 var status = await client.GetClusterStatusOfAsync(node.Endpoint).ConfigureAwait(false);
-                if (status.Members.Any(m => m.Address == node.Address && m.Status == "Up" && m.Reachable))
+                if (status.Serving && status.Members.Any(m => m.Address == node.Address && m.Status == "Up" && m.Reachable))
                     return true;
             }
             catch (Exception e) when (e is KvException or Akka.Actor.AskTimeoutException)
@@ -145,6 +146,8 @@ public sealed class ClusterUnderTest : IAsyncDisposable
                 return $"{node.Name} sees members [{string.Join(", ", status.Members.Select(m => $"{m.Address} {m.Status}{(m.Reachable ? "" : " unreachable")}"))}], expected {expected.Count} Up";
             if (!status.Convergence)
                 return $"{node.Name}: no gossip convergence yet";
+            if (!status.Serving)
+                return $"{node.Name}: does not serve requests yet";
             if (status.Ring is not { } ring)
                 return $"{node.Name}: no ring yet";
             if (!ring.Settled || !ring.Members.SequenceEqual(expected))

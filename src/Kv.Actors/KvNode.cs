@@ -92,6 +92,12 @@ public sealed class KvNode
     /// <summary>The ring this node holds (null before the first claim).</summary>
     public async Task<Ring.Ring?> GetRingAsync() => (await RingManager.Ask<CurrentRing>(GetRing.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false)).Ring;
 
+    /// <summary>
+    /// Whether this node coordinates requests yet: it is an Up member and holds the cluster's ring
+    /// (see <see cref="ServingChanged"/>). Until then gets, puts and deletes sent to it fail Unavailable.
+    /// </summary>
+    public async Task<bool> IsServingAsync() => (await RingManager.Ask<ServingChanged>(GetServing.Instance, TimeSpan.FromSeconds(5)).ConfigureAwait(false)).Serving;
+
     /// <summary>This node's vnodes and the transfers it is sending (per partition: keys, bytes, state).</summary>
     public Task<HandoffStatus> GetHandoffStatusAsync() => Vnodes.Ask<HandoffStatus>(GetHandoffStatus.Instance, TimeSpan.FromSeconds(5));
 

@@ -119,6 +119,8 @@ public static class ClusterCommands
     public static IEnumerable<string> Warnings(ClusterStatus status)
     {
         var ring = status.Ring;
+        if (!status.Serving)
+            yield return $"{status.Self} (the node asked) does not serve requests yet: it is not an Up member, or has not had the cluster's ring since it became one";
         foreach (var m in status.Members.Where(m => !m.Reachable))
             yield return $"{m.Address} is unreachable";
         if (ring is null)

@@ -48,8 +48,8 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
     protected static Task AwaitSettledRing(MultiNodeContext ctx, KvNode node, IEnumerable<string> roles, TimeSpan timeout)
     {
         var expected = roles.Select(r => ctx.AddressOf(r).ToString()).Order(StringComparer.Ordinal).ToList();
-        return Await(ctx, async () => await node.GetRingAsync() is { } ring && ring.Settled && ring.Members.SequenceEqual(expected),
-            timeout, $"a settled ring of [{string.Join(", ", expected)}]");
+        return Await(ctx, async () => await node.GetRingAsync() is { } ring && ring.Settled && ring.Members.SequenceEqual(expected) && await node.IsServingAsync(),
+            timeout, $"a settled ring of [{string.Join(", ", expected)}], and the node serving");
     }
 
     protected static void Expect(bool condition, string what)

@@ -73,8 +73,8 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
         cluster.Join(cluster.SelfAddress);
         var node = KvNode.Start(system, (tweak ?? (o => o))(TestOptions(dir)));
         // Ready: a ring, and a vnode for each of its partitions (the vnode manager starts them when it sees the ring).
-        await AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size - missingVnodes,
-            TimeSpan.FromSeconds(15), "the ring and every vnode started");
+        await AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size - missingVnodes && await node.IsServingAsync(),
+            TimeSpan.FromSeconds(15), "the ring, every vnode started, and the node serving");
         return (system, node, dir);
     }
 
@@ -287,6 +287,46 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
             File.WriteAllText(current, good);
             await AwaitConditionAsync(async () => (await node.GetHandoffStatusAsync()).Vnodes.Contains(damaged), TimeSpan.FromSeconds(20), $"vnode {damaged} started again");
             Assert.Equal(["v"], Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k", All)).Siblings.Select(Text));
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_node_started_again_on_its_stored_ring_coordinates_nothing_until_it_is_an_Up_member()
+    {
+        // The delete/kill campaign's resurrection: two nodes started again after kill -9, not yet
+        // admitted by the cluster, coordinated a write between themselves on the ring they had
+        // stored (the cluster had moved their partitions on); the cluster's quorums never saw it.
+        int port = FreePort();
+        var (system, node, dir) = await StartAsync(port: port);
+        try
+        {
+            Assert.IsType<PutSucceeded>(await node.PutAsync("default", "k", "v1"u8.ToArray(), options: All));
+            await system.Terminate();
+            await node.Stopped;
+
+            system = CreateNodeSystem(port); // not joined: no member of any cluster
+            node = KvNode.Start(system, TestOptions(dir));
+            await AwaitConditionAsync(async () => await node.GetRingAsync() is not null && (await node.GetHandoffStatusAsync()).Vnodes.Count == 16,
+                TimeSpan.FromSeconds(15), "the stored ring loaded and the vnodes started");
+            Assert.False(await node.IsServingAsync());
+            foreach (var refused in new[] { await node.PutAsync("default", "k", "v2"u8.ToArray()), await node.GetAsync("default", "k"), await node.DeleteAsync("default", "k") })
+            {
+                var failed = Assert.IsType<RequestFailed>(refused);
+                Assert.Equal(FailureCode.Unavailable, failed.Code);
+                Assert.Contains("does not serve yet", failed.Reason, StringComparison.Ordinal);
+            }
+
+            // Admitted (here: a cluster of its own), it serves, and the refused write was never stored.
+            var cluster = ClusterExt.Get(system);
+            cluster.Join(cluster.SelfAddress);
+            await AwaitConditionAsync(async () => await node.GetAsync("default", "k") is GetSucceeded, TimeSpan.FromSeconds(15), "served once Up");
+            Assert.Equal(["v1"], Assert.IsType<GetSucceeded>(await node.GetAsync("default", "k", All)).Siblings.Select(Text));
         }
         finally
         {

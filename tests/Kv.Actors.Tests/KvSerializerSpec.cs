@@ -163,7 +163,8 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Equal(Status.Transfers, transfers.Nodes[0].Status!.Transfers);
         Assert.Equal(("n2", (HandoffStatus?)null, "no answer"), (transfers.Nodes[1].Node, transfers.Nodes[1].Status, transfers.Nodes[1].Error));
         var cluster = (ClusterStatus)RoundTrip(new ClusterStatus("n1", null, false, [new MemberInfo("n1", "Up", false, ["kv", "x"])], null, 5));
-        Assert.Equal(("n1", (string?)null, false, (Ring.Ring?)null, 5), (cluster.Self, cluster.Leader, cluster.Convergence, cluster.Ring, cluster.DefaultNVal));
+        Assert.Equal(("n1", (string?)null, false, (Ring.Ring?)null, 5, false), (cluster.Self, cluster.Leader, cluster.Convergence, cluster.Ring, cluster.DefaultNVal, cluster.Serving));
+        Assert.True(((ClusterStatus)RoundTrip(new ClusterStatus("n1", null, false, [], null, 3) { Serving = true })).Serving);
         Assert.Equal(("n1", "Up", false), (cluster.Members[0].Address, cluster.Members[0].Status, cluster.Members[0].Reachable));
         Assert.Equal(["kv", "x"], cluster.Members[0].Roles);
         Assert.Equal(["n2", "n3"], ((ChaosSetFaults)RoundTrip(new ChaosSetFaults(["n2", "n3"]))).Blocked);

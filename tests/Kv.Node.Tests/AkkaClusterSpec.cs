@@ -147,6 +147,8 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
                         why = $"leader {s.Leader ?? "none"}";
                     else if (!s.Convergence)
                         why = "no convergence";
+                    else if (!s.Serving)
+                        why = "not serving requests yet";
                     else if (s.Ring is null || !s.Ring.Settled || !s.Ring.Owners.Distinct().Order(StringComparer.Ordinal).SequenceEqual(want))
                         why = s.Ring is null ? "no ring" : $"ring owners [{string.Join(", ", s.Ring.Owners.Distinct())}] settled {s.Ring.Settled}";
                 }

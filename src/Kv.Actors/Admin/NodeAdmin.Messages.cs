@@ -12,7 +12,11 @@ public sealed record GetClusterStatus
 public sealed record MemberInfo(string Address, string Status, bool Reachable, IReadOnlyList<string> Roles);
 
 /// <summary>The answer to <see cref="GetClusterStatus"/>: members, leader, convergence and the ring (null before the first claim).</summary>
-public sealed record ClusterStatus(string Self, string? Leader, bool Convergence, IReadOnlyList<MemberInfo> Members, Ring.Ring? Ring, int DefaultNVal);
+public sealed record ClusterStatus(string Self, string? Leader, bool Convergence, IReadOnlyList<MemberInfo> Members, Ring.Ring? Ring, int DefaultNVal)
+{
+    /// <summary>Whether <see cref="Self"/> (the node asked) coordinates requests yet (see <see cref="Ring.ServingChanged"/>).</summary>
+    public bool Serving { get; init; }
+}
 
 /// <summary>Asks for the handoff progress of every member.</summary>
 public sealed record GetTransfers

@@ -43,7 +43,7 @@ public sealed class NodeAdmin : RingFollower
         var members = state.Members
             .Select(m => new MemberInfo(m.Address.ToString(), m.Status.ToString(), !unreachable.Contains(m.UniqueAddress), m.Roles.ToList()))
             .ToList();
-        return new ClusterStatus(_self, state.Leader?.ToString(), ClusterConvergence.Of(state), members, KnownRing, _defaultNVal);
+        return new ClusterStatus(_self, state.Leader?.ToString(), ClusterConvergence.Of(state), members, KnownRing, _defaultNVal) { Serving = Serving };
     }
 
     private async Task OnGetTransfers(GetTransfers _)

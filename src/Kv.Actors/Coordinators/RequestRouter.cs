@@ -12,7 +12,8 @@ namespace Kv.Actors.Coordinators;
 /// and the request's overrides, finds the preference list in the current ring and starts one
 /// coordinator actor for it. A put or delete is coordinated only on a node that holds one of the
 /// key's replicas; any other node forwards it (once) to the first reachable one. A get runs
-/// anywhere. pr/pw fail at once when fewer primaries are reachable. After a delete succeeds,
+/// anywhere. pr/pw fail at once when fewer primaries are reachable. Nothing is coordinated before
+/// the node serves (<see cref="ServingChanged"/>): the answer is Unavailable and the client moves on. After a delete succeeds,
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
 /// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
@@ -62,6 +63,12 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         if (KnownRing is null)
         {
             Fail("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
+            return null;
+        }
+        if (!Serving)
+        {
+            // Another node can take it (the client moves on when told Unavailable).
+            Fail("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
             return null;
         }
         string name = Encoding.UTF8.GetString(ns);
@@ -196,8 +203,9 @@ public sealed class RequestRouter : RingFollower, IWithTimers
 
     private void OnReapDue(ReapDue due)
     {
-        if (KnownRing is null)
-            return;
+        if (KnownRing is null || !Serving)
+            return; // the vnodes' sweeps offer the key again
+
         var props = _options.PropsOf(Encoding.UTF8.GetString(due.Namespace));
         var replicas = Replicas(due.Namespace, due.Key, Math.Min(props.NVal, KnownRing.Size));
         // Not while a replica's partition is moving: the vnodes' sweeps offer the key again later.

@@ -27,3 +27,18 @@ public sealed record CurrentRing(Ring? Ring);
 
 /// <summary>Published on the node's event stream and told to subscribers when the node adopts a new ring.</summary>
 public sealed record RingChanged(Ring Ring);
+
+/// <summary>
+/// Published on the node's event stream when the node starts serving requests: it is an Up member
+/// of the cluster and its ring is the cluster's (it has had a ring from another Up member since it
+/// became Up, or it is the only one). Until then its coordinators would work from the ring it
+/// stored before a restart: a node started again but not yet (re)admitted, or admitted a moment
+/// before the ring reached it, would take writes on replicas the cluster no longer reads.
+/// </summary>
+public sealed record ServingChanged(bool Serving);
+
+/// <summary>Ask the local ring manager whether the node serves: the answer is a <see cref="ServingChanged"/>.</summary>
+public sealed record GetServing
+{
+    public static readonly GetServing Instance = new();
+}

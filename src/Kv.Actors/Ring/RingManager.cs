@@ -24,6 +24,13 @@ namespace Kv.Actors.Ring;
 /// partition) both keep their changes. Every ring a node adopts records that node in the ring's
 /// seen clocks, so an old owner knows when every member has seen its partition switch.
 /// </para>
+/// <para>
+/// A node serves requests (<see cref="ServingChanged"/>) once it is an Up member and its ring is
+/// the cluster's: when it becomes Up it asks every other Up member for its ring, and serves when
+/// one has come back (or it claimed the ring, or no other member is Up). A node started again with
+/// the ring it stored, before the cluster has admitted it, could otherwise coordinate writes on
+/// the partitions it used to hold, with another such node, where no quorum read looks.
+/// </para>
 /// </summary>
 public sealed class RingManager : ReceiveActor, IWithTimers
 {
@@ -36,6 +43,9 @@ public sealed class RingManager : ReceiveActor, IWithTimers
     private bool _selfLeaving; // this incarnation asked to leave the ring
     private Ring? _ring;
     private int _claimantTicks;
+    private bool _selfUp; // this incarnation has been an Up member
+    private bool _ringFromCluster; // since then a ring came from another Up member, or this node claimed it
+    private bool _serving;
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -53,6 +63,17 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         Receive<LeaveRing>(OnLeaveRing);
         Receive<RejoinRing>(OnRejoinRing);
         Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
+        Receive<CurrentRing>(OnPulled);
+        Receive<GetServing>(_ => Sender.Tell(new ServingChanged(_serving), Self));
+        Receive<IMemberEvent>(m =>
+        {
+            if (!_selfUp && Serves(m.Member.Status) && m.Member.UniqueAddress.Equals(ClusterExt.Get(Context.System).SelfUniqueAddress))
+            {
+                _selfUp = true;
+                PullFromMembers();
+            }
+            UpdateServing();
+        });
     }
 
     /// <summary>The ring's file in the data directory.</summary>
@@ -78,6 +99,44 @@ public sealed class RingManager : ReceiveActor, IWithTimers
             Context.System.EventStream.Publish(new RingChanged(_ring));
         }
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _options.RingTick);
+        ClusterExt.Get(Context.System).Subscribe(Self, InitialStateAsEvents, typeof(IMemberEvent));
+    }
+
+    protected override void PostStop() => ClusterExt.Get(Context.System).Unsubscribe(Self);
+
+    private static bool Serves(MemberStatus s) => s is MemberStatus.Up or MemberStatus.Leaving or MemberStatus.Exiting;
+
+    /// <summary>Other members that are (or were, leaving now) Up: their rings are the cluster's.</summary>
+    private List<Member> UpPeers(CurrentClusterState state) =>
+        state.Members.Where(m => Serves(m.Status) && m.Address.ToString() != _self).ToList();
+
+    private void PullFromMembers()
+    {
+        foreach (var peer in UpPeers(ClusterExt.Get(Context.System).State))
+            RingManagerOn(peer.Address.ToString()).Tell(GetRing.Instance, Self);
+    }
+
+    /// <summary>Whether a message came from the ring manager of another Up member.</summary>
+    private bool FromUpPeer() =>
+        !Sender.Path.Address.HasLocalScope && UpPeers(ClusterExt.Get(Context.System).State).Any(m => m.Address.Equals(Sender.Path.Address));
+
+    private void UpdateServing()
+    {
+        if (_serving || !_selfUp || _ring is null)
+            return;
+        if (!_ringFromCluster && UpPeers(ClusterExt.Get(Context.System).State).Count > 0)
+            return;
+        _serving = true;
+        Log.Info($"serving requests: this node is Up and holds the cluster's ring ({_ring})");
+        Context.System.EventStream.Publish(new ServingChanged(true));
+    }
+
+    /// <summary>A peer's answer to <see cref="PullFromMembers"/>: merged like gossip.</summary>
+    private void OnPulled(CurrentRing pulled)
+    {
+        if (pulled.Ring is null)
+            return;
+        OnGossip(new RingGossip(pulled.Ring));
     }
 
 
@@ -95,6 +154,11 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         if (_ring is not null && peers.Count > 0)
             RingManagerOn(peers[Random.Shared.Next(peers.Count)]).Tell(new RingGossip(_ring), Self);
         Prune();
+        if (_selfUp && !_serving)
+        {
+            PullFromMembers();
+            UpdateServing();
+        }
         if (!_selfLeaving && _ring is not null && _ring.Leaving.Contains(_self)
             && state.Members.Any(m => m.Address.ToString() == _self && m.Status == MemberStatus.Up))
             _rejoinRequests.Add(_self);
@@ -143,7 +207,10 @@ public sealed class RingManager : ReceiveActor, IWithTimers
             // A first ring, unless another node gossips one first (give it a few ticks).
             if (_claimantTicks < 3 || up.Count == 0)
                 return;
+            if (_selfUp)
+                _ringFromCluster = true; // the claimant's first ring is the cluster's
             Adopt(Ring.Create(up, _options.RingSize, _options.TargetNVal, _self), "created");
+            UpdateServing();
             return;
         }
         var ring = _ring;
@@ -181,11 +248,14 @@ public sealed class RingManager : ReceiveActor, IWithTimers
     /// </summary>
     private void OnGossip(RingGossip gossip)
     {
+        if (_selfUp && !_ringFromCluster && FromUpPeer())
+            _ringFromCluster = true;
         var merged = (_ring is null ? gossip.Ring : Ring.Merge(_ring, gossip.Ring)).WithSeen(_self);
         if (_ring is null || !merged.Equals(_ring))
             Adopt(merged, null); // pushed to every member, the sender too
         else if (!merged.Equals(gossip.Ring) && !Sender.Equals(Context.System.DeadLetters))
             Sender.Tell(new RingGossip(_ring), Self);
+        UpdateServing();
     }
 
     private void OnTransferComplete(TransferComplete report)

@@ -84,13 +84,13 @@ internal static class KvSerializers
         Add<ClusterStatus, ClusterStatusData>(registry, 231,
             m => new ClusterStatusData
             {
-                Self = m.Self, Leader = m.Leader ?? "", Convergence = m.Convergence, DefaultNVal = m.DefaultNVal, HasRing = m.Ring is not null,
+                Self = m.Self, Leader = m.Leader ?? "", Convergence = m.Convergence, DefaultNVal = m.DefaultNVal, HasRing = m.Ring is not null, Serving = m.Serving,
                 Ring = m.Ring is null ? null : ToWire(m.Ring),
                 Members = { m.Members.Select(i => new MemberInfoData { Address = i.Address, Status = i.Status, Reachable = i.Reachable, Roles = { i.Roles } }) },
             },
             d => new ClusterStatus(d.Self, d.Leader.Length == 0 ? null : d.Leader, d.Convergence,
                 d.Members.Select(i => new MemberInfo(i.Address, i.Status, i.Reachable, i.Roles.ToList())).ToList(),
-                d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null, d.DefaultNVal));
+                d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null, d.DefaultNVal) { Serving = d.Serving });
         Add<GetTransfers, EmptyData>(registry, 232, _ => new EmptyData(), _ => GetTransfers.Instance);
         Add<ClusterTransfers, ClusterTransfersData>(registry, 233,
             m => new ClusterTransfersData
