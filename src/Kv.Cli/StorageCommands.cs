@@ -15,6 +15,13 @@ public static class StorageCommands
         }
         CliArgs a = CliArgs.Parse(args[1..], "sync");
         string dir = a.Required("dir");
+        string? unflushed = SharedLogWithWrites(dir, a.Option("commit-log"));
+        if (unflushed is not null && args[0] != "verify")
+        {
+            throw new IOException($"{dir} is a vnode whose recent writes are in the shared commit log {unflushed}, which still holds " +
+                "writes no flush has put in its tables: this tool reads the tables alone and would not see them. Start the node " +
+                "and stop it cleanly (every vnode flushes and the log empties), then run this again");
+        }
         switch (args[0])
         {
             case "put":
@@ -42,6 +49,21 @@ public static class StorageCommands
             default:
                 throw new CliException($"unknown storage command '{args[0]}' (put, get, del, scan, flush, compact, verify, stats)");
         }
+    }
+
+    /// <summary>
+    /// For an engine directory of a node's vnode (it has a LOGID: its log is the node's shared
+    /// commit log, by default two levels up in commitlog/): that log's directory if it still holds
+    /// segments (the node did not stop cleanly), else null.
+    /// </summary>
+    private static string? SharedLogWithWrites(string dir, string? commitLog)
+    {
+        if (!File.Exists(Path.Combine(dir, "LOGID")))
+        {
+            return null;
+        }
+        string log = Path.GetFullPath(commitLog ?? Path.Combine(dir, "..", "..", "commitlog"));
+        return Directory.Exists(log) && Directory.EnumerateFiles(log, "*.clog").Any() ? log : null;
     }
 
     private static LsmEngine OpenExisting(string dir, bool create = false) =>
@@ -162,6 +184,10 @@ public static class StorageCommands
     private static int Verify(CliArgs a, string dir, TextWriter stdout, TextWriter stderr)
     {
         a.Done(0);
+        if (SharedLogWithWrites(dir, a.Option("commit-log")) is string log)
+        {
+            stdout.WriteLine($"note: writes since the last flush are in the shared commit log {log}; only this directory's files are verified");
+        }
         StorageVerifier.Report report = StorageVerifier.Verify(dir);
         foreach (StorageVerifier.Finding f in report.Findings)
         {

@@ -106,4 +106,46 @@ public class KvStorageCommandSpec
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void A_vnode_directory_whose_shared_commit_log_still_holds_writes_is_refused_not_read_as_if_empty()
+    {
+        // A node's layout: data/vnodes/<partition>/ (one engine each), data/commitlog/ (their shared WAL).
+        string data = TestPaths.NewTempDir();
+        string vnode = Path.Combine(data, "vnodes", "5");
+        string commitLog = Path.Combine(data, "commitlog");
+        try
+        {
+            using (var env = new StorageEnvironment(commitLog: new CommitLog(commitLog, segmentBytes: 64L << 10)))
+            using (var engine = LsmEngine.Open(vnode, new StorageOptions { Environment = env }))
+            {
+                engine.Put(EngineHarness.B("flushed"), EngineHarness.B("in a table"));
+                engine.Flush();
+            }
+            Assert.Empty(Directory.GetFiles(commitLog, "*.clog")); // a clean stop: everything is in tables
+            (int code, string stdout, string stderr) = CliRunner.Run("storage", "get", "flushed", "--dir", vnode);
+            Assert.Equal((0, "in a table\n"), (code, stdout));
+
+            // As after kill -9: the log holds a segment with writes no table has.
+            File.WriteAllBytes(Path.Combine(commitLog, "000009.clog"), new byte[1024]);
+            foreach (string command in new[] { "get", "scan", "stats" })
+            {
+                string[] args = command == "get" ? ["storage", "get", "flushed", "--dir", vnode] : ["storage", command, "--dir", vnode];
+                (code, stdout, stderr) = CliRunner.Run(args);
+                Assert.Equal(4, code);
+                Assert.Equal("", stdout);
+                Assert.Contains("shared commit log", stderr, StringComparison.Ordinal);
+                Assert.Contains("stop it cleanly", stderr, StringComparison.Ordinal);
+            }
+            (code, stdout, _) = CliRunner.Run("storage", "verify", "--dir", vnode);
+            Assert.Equal(0, code);
+            Assert.Contains("only this directory's files are verified", stdout, StringComparison.Ordinal);
+            // Another log directory can be named; an engine of its own (no LOGID) is never refused.
+            Assert.Equal(0, CliRunner.Run("storage", "get", "flushed", "--dir", vnode, "--commit-log", Path.Combine(data, "elsewhere")).ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }
