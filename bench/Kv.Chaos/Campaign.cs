@@ -13,11 +13,11 @@ namespace Kv.Chaos;
 /// </summary>
 public static class Campaign
 {
-    public static IWorkload CreateWorkload(string name) => name switch
+    public static IWorkload CreateWorkload(string name, Kv.Actors.Coordinators.RequestOptions? write = null) => name switch
     {
-        "register" => new RegisterWorkload(),
-        "set" => new SetWorkload(),
-        "delete" => new DeleteWorkload(),
+        "register" => new RegisterWorkload(write),
+        "set" => new SetWorkload(write),
+        "delete" => new DeleteWorkload(write),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 
@@ -67,7 +67,7 @@ public static class Campaign
                 clients.Add(await KvClient.ConnectAsync(clientOptions).ConfigureAwait(false));
             Phase("setup");
 
-            var workload = CreateWorkload(options.Workload);
+            var workload = CreateWorkload(options.Workload, Requests.Write with { W = options.W, DW = Math.Min(options.W, 2) });
             var context = new NemesisContext(cluster, control, new Random(random.Next()), log);
             var nemeses = options.Nemeses.Distinct().Select(n => CreateNemesis(n, context)).ToList();
             var schedule = new NemesisSchedule(nemeses, options, new Random(random.Next()), history, log);

@@ -26,6 +26,9 @@ public sealed record CampaignOptions
     /// <summary>Concurrent clients, each its own <see cref="Kv.Client.KvClient"/> connected to all nodes.</summary>
     public int Clients { get; init; } = 5;
 
+    /// <summary>Replies every write waits for (w; dw is 2, or 1 at w=1). With sloppy quorum on, fallbacks count.</summary>
+    public int W { get; init; } = 2;
+
     /// <summary>Run directory: node configs, data, logs, the history. Null: ./chaos-runs/&lt;time&gt;-&lt;seed&gt;.</summary>
     public string? Directory { get; init; }
 
@@ -69,6 +72,8 @@ public sealed record CampaignOptions
             return "--rate must be 1..5000 operations per second";
         if (Clients is < 1 or > 64)
             return "--clients must be 1..64";
+        if (W is < 1 or > 3)
+            return "--w must be 1..3 (n_val is 3)";
         return null;
     }
 }

@@ -28,7 +28,7 @@ public sealed record CampaignResult(
         var o = Options;
         var s = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        s.AppendLine(inv, $"Kv.Chaos: workload {o.Workload}, nemesis {string.Join(",", o.Nemeses)}, {o.Nodes} nodes, {o.Time.TotalSeconds:0} s, seed {o.Seed}, rate {o.Rate:0}/s, {o.Clients} clients");
+        s.AppendLine(inv, $"Kv.Chaos: workload {o.Workload}, nemesis {string.Join(",", o.Nemeses)}, {o.Nodes} nodes, {o.Time.TotalSeconds:0} s, seed {o.Seed}, rate {o.Rate:0}/s, {o.Clients} clients, w {o.W}");
         var workload = Phases.FirstOrDefault(p => p.Phase == "workload").Time;
         s.AppendLine(inv, $"operations: {Operations} ({(workload.TotalSeconds > 0 ? Operations / workload.TotalSeconds : 0):0.0}/s): ok {Ok}, fail {Failed}, info {Indeterminate}");
         s.AppendLine("nemesis: " + string.Join(", ", NemesisActions.Select(a => $"{a.Key} x{a.Value}")));

@@ -11,11 +11,11 @@ public static class Program
 {
     public const string Usage = """
         usage: Kv.Chaos run --workload register|set|delete --nemesis kill,pause,partition,churn
-                            [--nodes 3|5] [--time SECONDS] [--seed N] [--rate OPS] [--clients N] [--dir DIR]
+                            [--nodes 3|5] [--time SECONDS] [--seed N] [--rate OPS] [--clients N] [--w 1..3] [--dir DIR]
 
         Starts real Kv.Node processes (fresh data), runs the workload from concurrent clients while the
         nemesis injures the cluster, heals it, waits for it to settle, reads everything back at R=2 and
-        checks the history. Defaults: --nodes 5 --time 60 --rate 100 --clients 5, a random seed,
+        checks the history. Defaults: --nodes 5 --time 60 --rate 100 --clients 5 --w 2, a random seed,
         --dir ./chaos-runs/<time>-<workload>-<nemesis>-<seed>. Exit 0: valid; 1: invalid; 2: usage; 3: could not run.
         """;
 
@@ -96,6 +96,7 @@ public static class Program
                 "--seed" => options with { Seed = Int(name, value) },
                 "--rate" => options with { Rate = Int(name, value) },
                 "--clients" => options with { Clients = Int(name, value) },
+                "--w" => options with { W = Int(name, value) },
                 "--dir" => options with { Directory = value },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };

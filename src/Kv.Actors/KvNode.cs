@@ -1,6 +1,9 @@
 using System.Text;
 using Kv.Actors.Admin;
 using Kv.Actors.Coordinators;
+using Kv.Actors.Hints;
+using Kv.Actors.Persistence;
+using Akka.Pattern;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
 using Kv.Actors.Vnode;
@@ -41,11 +44,20 @@ public sealed class KvNode
         if (commitLog?.RecoveryNote is string note)
             system.Log.Warning($"commit log: {note}");
         _environment = new StorageEnvironment(options.BlockCacheBytes, options.MemtableBudgetBytes, commitLog: commitLog);
+        // The hint store's journal and snapshots: engines in data/hints, writing ahead to the shared commit log.
+        KvPersistenceStorage.Register(system, Path.Combine(options.DataDirectory, "hints"), _environment,
+            options.Storage with { WriteBufferSize = Math.Min(options.Storage.WriteBufferSize, 4L << 20) });
+        system.Settings.InjectTopLevelFallback(KvPersistenceStorage.PluginConfig);
         RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
         Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
+        // A persistent actor stops when its journal fails a write: started again after a pause
+        // (Akka's backoff supervisor, which forwards what is sent to /user/kv-hints to it), it
+        // recovers its hints from the journal.
+        Hints = system.ActorOf(BackoffSupervisor.Props(Backoff.OnStop(KvProps.Of(() => new HintStore(Self, options.Hints)), "store",
+            TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)), KvPaths.HintStore);
         Stopped = system.WhenTerminated.ContinueWith(_ =>
         {
             _environment.Dispose();
@@ -71,6 +83,12 @@ public sealed class KvNode
     public IActorRef RingManager { get; }
 
     public IActorRef Vnodes { get; }
+
+    /// <summary>The hint store (/user/kv-hints, under its backoff supervisor).</summary>
+    public IActorRef Hints { get; }
+
+    /// <summary>What this node's hint store holds, per target node.</summary>
+    public Task<HintStatus> GetHintStatusAsync() => Hints.Ask<HintStatus>(GetHintStatus.Instance, TimeSpan.FromSeconds(5));
 
     /// <summary>The administration endpoint (/user/kv-admin): status, transfers, leave, down.</summary>
     public IActorRef Admin { get; }

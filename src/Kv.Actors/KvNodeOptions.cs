@@ -51,6 +51,9 @@ public sealed record KvNodeOptions
 
     public HandoffOptions Handoff { get; init; } = new();
 
+    /// <summary>The hint store's limits and pace.</summary>
+    public Hints.HintOptions Hints { get; init; } = new();
+
     /// <summary>How long a tombstone stays after all primaries hold it before it is reaped (Riak's delete_mode 3 s).</summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromSeconds(3);
 

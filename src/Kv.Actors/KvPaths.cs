@@ -9,6 +9,7 @@ public static class KvPaths
     public const string RingManager = "kv-ring";
     public const string VnodeManager = "kv-vnodes";
     public const string Admin = "kv-admin";
+    public const string HintStore = "kv-hints";
 
     public static string VnodeName(int partition) => "vnode-" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

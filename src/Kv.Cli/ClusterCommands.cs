@@ -59,6 +59,13 @@ public static class ClusterCommands
                     stdout.WriteLine();
                 }
             }
+            case "hints":
+            {
+                a.Done(0);
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                PrintHints(await client.GetHintsAsync().ConfigureAwait(false), stdout);
+                return ExitCodes.Ok;
+            }
             case "leave":
             case "down":
             {
@@ -77,7 +84,7 @@ public static class ClusterCommands
                 return ExitCodes.Ok;
             }
             default:
-                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, leave, down)");
+                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, hints, leave, down)");
         }
     }
 
@@ -135,6 +142,28 @@ public static class ClusterCommands
         }
         foreach (var m in status.Members.Where(m => m.Status == "Up" && !ring.Members.Contains(m.Address)))
             yield return $"{m.Address} is Up but owns no partitions yet";
+    }
+
+    /// <summary>Per holder and target: hints held, bytes, the oldest's age, state, dropped and delivered so far.</summary>
+    public static void PrintHints(Kv.Actors.Hints.ClusterHints hints, TextWriter stdout)
+    {
+        stdout.WriteLine($"{"holder",-32} {"target",-32} {"hints",7} {"bytes",10} {"oldest",8} {"state",-13} {"dropped",7} {"delivered",9}");
+        long total = 0;
+        foreach (var node in hints.Nodes)
+        {
+            if (node.Status is null)
+            {
+                stdout.WriteLine($"{node.Node,-32} {node.Error}");
+                continue;
+            }
+            foreach (var t in node.Status.Targets)
+            {
+                total += t.Count;
+                string age = t.Count == 0 ? "-" : TimeSpan.FromMilliseconds(t.OldestAgeMs).TotalSeconds < 60 ? $"{t.OldestAgeMs / 1000}s" : $"{t.OldestAgeMs / 60_000}m";
+                stdout.WriteLine($"{node.Node,-32} {t.Target,-32} {t.Count,7} {t.Bytes,10} {age,8} {t.State,-13} {t.Dropped,7} {t.Delivered,9}");
+            }
+        }
+        stdout.WriteLine(total == 0 ? "no hints held" : $"{total} hints held");
     }
 
     private static int PrintTransfers(ClusterTransfers transfers, ClusterStatus status, TextWriter stdout)

@@ -154,6 +154,9 @@ public sealed class KvClient : IAsyncDisposable
     /// <summary>Handoff progress of every member.</summary>
     public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(ClientCall.For(new AdminRequest(GetTransfers.Instance)));
 
+    /// <summary>Every member's hint store: per holder and target, the hints held, their bytes, the oldest's age, the state.</summary>
+    public Task<Kv.Actors.Hints.ClusterHints> GetHintsAsync() => Call<Kv.Actors.Hints.ClusterHints>(ClientCall.For(new AdminRequest(Kv.Actors.Hints.GetClusterHints.Instance)));
+
     /// <summary>Asks <paramref name="node"/> (host:port or address) to hand off and leave.</summary>
     public Task<AdminReply> LeaveAsync(string node) => Call<AdminReply>(ClientCall.For(new AdminRequest(new LeaveNode(node))));
 

@@ -346,6 +346,14 @@ public sealed record NodeSettings(
                 RetryDelay = s.Duration("kv.handoff.retry-delay", Ms, Day),
                 ForwardingGrace = s.Duration("kv.handoff.forwarding-grace", TimeSpan.Zero, Day),
             },
+            Hints = new Kv.Actors.Hints.HintOptions
+            {
+                MaxBytesPerTarget = s.Size("kv.hints.max-size-per-target", 0, 1024 * GiB),
+                Window = s.Duration("kv.hints.window", TimeSpan.Zero, Week * 52),
+                DeliveryInterval = s.Duration("kv.hints.delivery-interval", Ms, Day),
+                BatchSize = s.Int("kv.hints.batch-size", 1, 100_000),
+                AckTimeout = s.Duration("kv.hints.ack-timeout", Ms, Day),
+            },
         };
         try
         {
@@ -388,6 +396,7 @@ public sealed record NodeSettings(
             PW = Int("pw", inherited.PW),
             NotFoundOk = Bool("notfound-ok", inherited.NotFoundOk),
             BasicQuorum = Bool("basic-quorum", inherited.BasicQuorum),
+            SloppyQuorum = Bool("sloppy-quorum", inherited.SloppyQuorum),
             AllowMult = Bool("allow-mult", inherited.AllowMult),
             LastWriteWins = Bool("last-write-wins", inherited.LastWriteWins),
             SiblingsWarn = !inherit || s.Has(p + "siblings-warn") ? s.Int(p + "siblings-warn", 1, 100_000) : inherited.SiblingsWarn,

@@ -21,6 +21,10 @@ public sealed class KvMultiNodeSpecs(ITestOutputHelper output)
     [Fact]
     public Task Nodes_join_and_leave_under_write_load_with_handoff_and_lose_nothing() =>
         MultiNodeTestRunner.RunAsync<KvJoinLeaveSpec>(output);
+
+    [Fact]
+    public Task Writes_go_on_with_two_nodes_down_and_their_hints_reach_every_primary_without_reads() =>
+        MultiNodeTestRunner.RunAsync<KvHintedHandoffSpec>(output);
 }
 
 /// <summary>Shared helpers of the store's multi-node specs.</summary>
@@ -411,4 +415,95 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
 
     private static string Describe(HandoffStatus s) =>
         s.Transfers.Count == 0 ? "none" : string.Join("; ", s.Transfers.Select(t => $"p{t.Partition}->{t.Target.Split(':')[^1]} {t.State} {t.Keys} keys {t.Bytes} B"));
+}
+
+/// <summary>
+/// Sloppy quorum and hinted handoff on five node processes: two nodes are killed (-9); 1,000 writes
+/// at W=2 all succeed, fallbacks keeping hints for the primaries that are away; the two come back;
+/// with no reads (which would repair), every key is on all three of its primaries (asked per
+/// vnode) within 60 s, and every hint store is empty.
+/// </summary>
+public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
+{
+    private const int Keys = 1000;
+
+    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3", "n4", "n5"];
+
+    public override TimeSpan Timeout => TimeSpan.FromMinutes(4);
+
+    public override TimeSpan BarrierTimeout => TimeSpan.FromMinutes(3);
+
+    // The split-brain resolver must not down the two while they are away (the claim would move
+    // their partitions, which is not what this spec is about).
+    public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "120s");
+
+    public override async Task RunAsync(MultiNodeContext ctx)
+    {
+        var node = Start(ctx, "n1", "n2");
+        await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(90));
+        if (ctx.Incarnation > 1)
+        {
+            await ctx.EnterBarrier("restarted");
+            await ctx.EnterBarrier("verified");
+            return;
+        }
+        await ctx.EnterBarrier("ready");
+        if (ctx.Role is "n4" or "n5")
+        {
+            await ctx.EnterBarrier("before-kill");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
+        }
+        await ctx.EnterBarrier("before-kill");
+        await ctx.RunOn("n1", async () =>
+        {
+            string n4 = ctx.AddressOf("n4").ToString(), n5 = ctx.AddressOf("n5").ToString();
+            await ctx.Kill("n4");
+            await ctx.Kill("n5");
+            await Await(ctx, () => Task.FromResult(ClusterExt.Get(ctx.System).State.Unreachable.Count(m => m.Address.ToString() is var a && (a == n4 || a == n5)) == 2),
+                TimeSpan.FromSeconds(20), "n4 and n5 unreachable");
+            var ring = (await node.GetRingAsync())!;
+            int bothAway = Enumerable.Range(0, Keys).Count(i => ring.PreferenceList(B("default"), B($"h{i}"), 3).Count(r => r.Node == n4 || r.Node == n5) == 2);
+            for (int i = 0; i < Keys; i++)
+                Is<PutSucceeded>(await node.PutAsync("default", $"h{i}", B($"v{i}"), options: new RequestOptions { W = 2, DW = 2 }), $"put h{i} with n4 and n5 down");
+            long held = 0;
+            foreach (var live in new[] { "n1", "n2", "n3" })
+                held += (await KvPaths.On(ctx.System, ctx.AddressOf(live).ToString(), KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, TimeSpan.FromSeconds(5))).Targets.Sum(t => t.Count);
+            Expect(held > 0, "fallbacks hold hints");
+            ctx.Log($"{Keys} writes at W=2 with n4 and n5 down all succeeded ({bothAway} keys had two primaries away); {held} hints held");
+            await Task.WhenAll(ctx.Restart("n4"), ctx.Restart("n5"));
+        });
+        await ctx.EnterBarrier("restarted");
+        await ctx.RunOn("n1", async () =>
+        {
+            var ring = (await node.GetRingAsync())!;
+            var started = DateTime.UtcNow;
+            string missing = "";
+            async Task<bool> AllOnPrimaries()
+            {
+                int absent = 0;
+                string? first = null;
+                for (int i = 0; i < Keys; i++)
+                {
+                    foreach (var r in ring.PreferenceList(B("default"), B($"h{i}"), 3))
+                    {
+                        var reply = await KvPaths.Vnode(ctx.System, r.Node, r.Partition).Ask<VnodeGetReply>(new VnodeGet(B("default"), B($"h{i}"), 1), TimeSpan.FromSeconds(5));
+                        if (!reply.Found || Encoding.UTF8.GetString(reply.Object!.Values.Single().Value) != $"v{i}")
+                        {
+                            absent++;
+                            first ??= $"h{i} on partition {r.Partition} ({r.Node})";
+                        }
+                    }
+                }
+                missing = $"{absent} replicas missing, first {first}";
+                return absent == 0;
+            }
+            await Await(ctx, AllOnPrimaries, TimeSpan.FromSeconds(60), "every key on all three primaries, with no reads");
+            long held = 0;
+            foreach (var role in Roles)
+                held += (await KvPaths.On(ctx.System, ctx.AddressOf(role).ToString(), KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, TimeSpan.FromSeconds(5))).Targets.Sum(t => t.Count);
+            Expect(held == 0, $"every hint store empty ({held} hints left)");
+            ctx.Log($"all {Keys} keys on all three primaries {(DateTime.UtcNow - started).TotalSeconds:0.0} s after n4 and n5 were back; hint stores empty ({missing})");
+        });
+        await ctx.EnterBarrier("verified");
+    }
 }

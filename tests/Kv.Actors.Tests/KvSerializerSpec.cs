@@ -27,6 +27,11 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     private static readonly Ring.Ring ARing = Ring.Ring.Create(RingStateSpec.Three, 8).WithLeaving("b");
     private static readonly HandoffStatus Status = new([new HandoffProgress(3, "akka.tcp://kv@h:2", HandoffState.Sending, 10, 2048, "slow")], [1, 3], [1]);
 
+    private static readonly Hints.HintAdded HintSample = new("akka.tcp://kv@h:2", 3, Ns, Key, KvObjectCodec.Encode(Obj), 1_765_000_000_000);
+
+    private static readonly Hints.HintStatus HintStatusSample = new("akka.tcp://kv@h:1",
+        [new Hints.HintTargetStatus("akka.tcp://kv@h:2", 10, 4096, 1500, "waiting", 1, 20)]);
+
     /// <summary>One message of every wire type, with the manifest (type id) it must travel under.</summary>
     public static readonly (object Message, string Manifest)[] Samples =
     [
@@ -65,6 +70,15 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (new FillRequest(5, 6, "akka.tcp://kv@h:1"), "240"),
         (new FillDone(5, 6), "241"),
         (new ChaosSetFaults(["akka.tcp://kv@h:2"]), "246"),
+        (new Hints.HintApply(3, "akka.tcp://kv@h:2", Ns, Key, Obj, 11), "208"),
+        (new Hints.HintGet(3, Ns, Key, 12), "209"),
+        (Hints.GetHintStatus.Instance, "216"),
+        (HintStatusSample, "217"),
+        (Hints.GetClusterHints.Instance, "218"),
+        (new Hints.ClusterHints([new Hints.NodeHints("akka.tcp://kv@h:1", HintStatusSample, null), new Hints.NodeHints("akka.tcp://kv@h:3", null, "no answer")]), "219"),
+        (HintSample, "242"),
+        (new Hints.HintsDelivered([4, 5, 9]), "243"),
+        (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
     ];
 
     private Serialization Serialization => Sys.Serialization;

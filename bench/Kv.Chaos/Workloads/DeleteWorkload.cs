@@ -9,8 +9,10 @@ namespace Kv.Chaos.Workloads;
 /// causal context, deletes it if the client believes it exists, or writes a new value
 /// (key-generation, unique) if not. <see cref="DeleteChecker"/> judges it.
 /// </summary>
-public sealed class DeleteWorkload : IWorkload
+public sealed class DeleteWorkload(Kv.Actors.Coordinators.RequestOptions? write = null) : IWorkload
 {
+    private readonly Kv.Actors.Coordinators.RequestOptions _write = write ?? Requests.Write;
+
     public const int KeysPerClient = 8;
 
     public string Name => "delete";
@@ -33,13 +35,13 @@ public sealed class DeleteWorkload : IWorkload
             if (exists[k])
             {
                 outcome = await Requests.WriteAsync(history, name, "delete", key, null,
-                    () => kv.DeleteAsync(Requests.Namespace, key, obj.Context, Requests.Write)).ConfigureAwait(false);
+                    () => kv.DeleteAsync(Requests.Namespace, key, obj.Context, _write)).ConfigureAwait(false);
             }
             else
             {
                 string value = $"{key}-g{++generation[k]}";
                 outcome = await Requests.WriteAsync(history, name, "put", key, value,
-                    () => kv.PutAsync(Requests.Namespace, key, value, obj.Context, Requests.Write)).ConfigureAwait(false);
+                    () => kv.PutAsync(Requests.Namespace, key, value, obj.Context, _write)).ConfigureAwait(false);
             }
             if (outcome != Outcome.Fail)
                 exists[k] = !exists[k];

@@ -7,8 +7,10 @@ namespace Kv.Chaos.Workloads;
 /// Each client writes keys of its own, each once, with a value unique to it, at W=2 DW=2, and the
 /// history remembers which writes were acknowledged. <see cref="RegisterChecker"/> judges it.
 /// </summary>
-public sealed class RegisterWorkload : IWorkload
+public sealed class RegisterWorkload(Kv.Actors.Coordinators.RequestOptions? write = null) : IWorkload
 {
+    private readonly Kv.Actors.Coordinators.RequestOptions _write = write ?? Requests.Write;
+
     public string Name => "register";
 
     public async Task RunClientAsync(int client, KvClient kv, History history, Pacer pacer, Random random, CancellationToken stop)
@@ -21,7 +23,7 @@ public sealed class RegisterWorkload : IWorkload
             string key = $"r{client}-{i}";
             string value = $"v{client}-{i}-{random.Next(1_000_000):D6}";
             await Requests.WriteAsync(history, name, "write", key, value,
-                () => kv.PutAsync(Requests.Namespace, key, value, null, Requests.Write)).ConfigureAwait(false);
+                () => kv.PutAsync(Requests.Namespace, key, value, null, _write)).ConfigureAwait(false);
         }
     }
 

@@ -9,8 +9,10 @@ namespace Kv.Chaos.Workloads;
 /// element and writes with the read's causal context at W=2 DW=2. The reads are in the history
 /// too (for stale reads). <see cref="SetChecker"/> judges it.
 /// </summary>
-public sealed class SetWorkload : IWorkload
+public sealed class SetWorkload(Kv.Actors.Coordinators.RequestOptions? write = null) : IWorkload
 {
+    private readonly Kv.Actors.Coordinators.RequestOptions _write = write ?? Requests.Write;
+
     public const int Keys = 5;
 
     public string Name => "set";
@@ -30,7 +32,7 @@ public sealed class SetWorkload : IWorkload
             var union = new SortedSet<string>(Elements(obj), StringComparer.Ordinal) { element };
             string value = string.Join(',', union);
             await Requests.WriteAsync(history, name, "add", key, element,
-                () => kv.PutAsync(Requests.Namespace, key, value, obj.Context, Requests.Write)).ConfigureAwait(false);
+                () => kv.PutAsync(Requests.Namespace, key, value, obj.Context, _write)).ConfigureAwait(false);
         }
     }
 

@@ -31,6 +31,7 @@ public sealed class NodeAdmin : RingFollower
         Receive<GetRing>(_ => Sender.Tell(new CurrentRing(KnownRing), Self));
         Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
         ReceiveAsync<GetTransfers>(OnGetTransfers);
+        ReceiveAsync<Hints.GetClusterHints>(OnGetHints);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
         ReceiveAsync<ChaosSetFaults>(OnChaosSetFaults);
@@ -67,6 +68,29 @@ public sealed class NodeAdmin : RingFollower
         }).ToList();
         var results = await Task.WhenAll(asks).ConfigureAwait(true);
         replyTo.Tell(new ClusterTransfers(results), Self);
+    }
+
+    private async Task OnGetHints(Hints.GetClusterHints _)
+    {
+        var replyTo = Sender;
+        var nodes = ClusterExt.Get(Context.System).State.Members
+            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
+            .Select(m => m.Address.ToString())
+            .ToList();
+        var asks = nodes.Select(async node =>
+        {
+            try
+            {
+                var status = await KvPaths.On(Context.System, node, KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, PeerTimeout).ConfigureAwait(false);
+                return new Hints.NodeHints(node, status, null);
+            }
+            catch (AskTimeoutException)
+            {
+                return new Hints.NodeHints(node, null, $"no answer within {PeerTimeout.TotalSeconds:0} s");
+            }
+        }).ToList();
+        var results = await Task.WhenAll(asks).ConfigureAwait(true);
+        replyTo.Tell(new Hints.ClusterHints(results), Self);
     }
 
     /// <summary>The member named by <paramref name="node"/>: its full address, or host:port.</summary>

@@ -22,6 +22,12 @@ namespace Kv.Actors.Coordinators;
 /// against it; when only such answers keep a read short of R, the values the others found are the
 /// answer (and read repair gives them to the unsynced replicas).
 /// </para>
+/// <para>
+/// A fallback (sloppy quorum: the primary's node is away) is asked for what its hint store holds for
+/// the key: a value counts toward R, a not-found abstains (like an unsynced vnode), and it is not
+/// read-repaired (hinted handoff gives its hints to the primary). A fallback answers for the
+/// partition it stands in for, so answers stay matched by partition, one replica per partition.
+/// </para>
 /// </summary>
 public sealed class GetCoordinator : ReceiveActor, IWithTimers
 {
@@ -57,7 +63,7 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     {
         Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _props.Timeout);
         foreach (var replica in _replicas)
-            replica.Vnode.Tell(new VnodeGet(_ns, _key, _requestId), Self);
+            replica.Vnode.Tell(replica.IsFallback ? new Hints.HintGet(replica.Partition, _ns, _key, _requestId) : new VnodeGet(_ns, _key, _requestId), Self);
     }
 
     private void OnReply(VnodeGetReply reply)
@@ -201,8 +207,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
             int repaired = 0;
             foreach (var replica in _replicas)
             {
-                if (!_answers.TryGetValue(replica.Partition, out var answer))
-                    continue;
+                if (replica.IsFallback || !_answers.TryGetValue(replica.Partition, out var answer))
+                    continue; // a fallback's hints go to the primary by hinted handoff
                 if (!answer.Found || (stored is null && answer.Object is { } obj && !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged))))
                 {
                     replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), ActorRefs.NoSender);

@@ -14,6 +14,8 @@ public sealed record NamespaceProps
     public int PW { get; init; }
     public bool NotFoundOk { get; init; } = true;
     public bool BasicQuorum { get; init; }
+    /// <summary>Fallbacks stand in for unreachable primaries (Riak's sloppy quorum).</summary>
+    public bool SloppyQuorum { get; init; } = true;
     public bool AllowMult { get; init; } = true;
     public bool LastWriteWins { get; init; }
     public int SiblingsWarn { get; init; } = 25;

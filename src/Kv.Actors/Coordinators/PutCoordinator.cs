@@ -11,7 +11,8 @@ namespace Kv.Actors.Coordinators;
 /// arrives, so they commit while the coordinating vnode does. The caller gets
 /// <see cref="PutSucceeded"/> after W acknowledgements with DW of them durable, or
 /// <see cref="QuorumNotMet"/> (how many answered, how many were needed) at the timeout or as soon as
-/// errors make the quorum impossible. A tombstone that succeeded is
+/// errors make the quorum impossible. A fallback (sloppy quorum) gets the new version as a hint for
+/// the primary it stands in for; its durable acknowledgement counts toward W and DW, not toward PW. A tombstone that succeeded is
 /// reported to the parent (<see cref="TombstoneWritten"/>) so it can be reaped later. It stops when
 /// every replica has answered or at the timeout, so late acknowledgements are not dead letters.
 /// </summary>
@@ -32,6 +33,7 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
     private DvvSet<Sibling>? _object;
     private int _acks;
     private int _durable;
+    private int _primaryAcks; // pw counts primaries only
     private int _errors;
     private string? _lastError;
     private bool _finished;
@@ -104,16 +106,24 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
             // The coordinating vnode stamped the new version; replicate it.
             _object = reply.Object;
             for (int r = 1; r < _replicas.Count; r++)
-                _replicas[r].Vnode.Tell(new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId) { Encoded = reply.Encoded }, Self);
+            {
+                var replica = _replicas[r];
+                // A fallback keeps it as a hint for the primary it stands in for (always durably).
+                replica.Vnode.Tell(replica.IsFallback
+                    ? new Hints.HintApply(replica.Partition, replica.HintFor!, _ns, _key, _object, _requestId)
+                    : new VnodeApply(_ns, _key, _object, Durable: _props.DW > 1, _requestId) { Encoded = reply.Encoded }, Self);
+            }
         }
         if (!_acked[i])
         {
             _acked[i] = true;
             _acks++;
+            if (!_replicas[i].IsFallback)
+                _primaryAcks++;
         }
         if (reply.Durable)
             _durable++;
-        if (_acks >= _props.W && _durable >= _props.DW)
+        if (_acks >= _props.W && _durable >= _props.DW && _primaryAcks >= _props.PW)
         {
             if (_value.Deleted)
                 Context.Parent.Tell(new TombstoneWritten(_ns, _key), Self);
@@ -134,17 +144,21 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
     /// <summary>Whether the answers still to come can make both W and DW (replicas apply durably only when DW > 1).</summary>
     private bool Reachable()
     {
-        int acks = _acks, durable = _durable;
+        int acks = _acks, durable = _durable, primaries = _primaryAcks;
         for (int i = 0; i < _replicas.Count; i++)
         {
             if (_done[i])
                 continue;
             if (!_acked[i])
+            {
                 acks++;
-            if (i == 0 || _props.DW > 1)
+                if (!_replicas[i].IsFallback)
+                    primaries++;
+            }
+            if (i == 0 || _props.DW > 1 || _replicas[i].IsFallback)
                 durable++;
         }
-        return acks >= _props.W && durable >= _props.DW;
+        return acks >= _props.W && durable >= _props.DW && primaries >= _props.PW;
     }
 
     private void Finish(object result)

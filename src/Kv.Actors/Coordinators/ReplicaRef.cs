@@ -5,5 +5,10 @@ namespace Kv.Actors.Coordinators;
 /// <summary>
 /// One replica of a request: the partition, its node, and the vnode serving it there (a selection of
 /// whatever vnode runs there now, see <see cref="KvPaths.Vnode"/>; tests may give an actor ref).
+/// A fallback (sloppy quorum) stands in for the partition's primary <see cref="HintFor"/>, which is
+/// away: <see cref="Node"/> is the fallback node and <see cref="Vnode"/> its hint store.
 /// </summary>
-public sealed record ReplicaRef(int Partition, string Node, ICanTell Vnode);
+public sealed record ReplicaRef(int Partition, string Node, ICanTell Vnode, string? HintFor = null)
+{
+    public bool IsFallback => HintFor is not null;
+}

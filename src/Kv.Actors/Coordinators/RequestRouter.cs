@@ -95,13 +95,53 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         return props;
     }
 
-    private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n)
+    private List<ReplicaRef> Replicas(byte[] ns, byte[] key, int n, bool sloppy = false)
     {
-        var list = KnownRing!.PreferenceList(ns, key, n);
+        IReadOnlyList<Replica> list = KnownRing!.PreferenceList(ns, key, n);
+        if (sloppy && Away(list) is { } away)
+            list = KnownRing.WithFallbacks(list, away);
         var replicas = new List<ReplicaRef>(list.Count);
         foreach (var r in list)
-            replicas.Add(new ReplicaRef(r.Partition, r.Node, VnodeRef(r.Node, r.Partition)));
+        {
+            replicas.Add(r.Fallback
+                ? new ReplicaRef(r.Partition, r.Node, HintStoreRef(r.Node), HintFor: KnownRing.Owners[r.Partition])
+                : new ReplicaRef(r.Partition, r.Node, VnodeRef(r.Node, r.Partition)));
+        }
         return replicas;
+    }
+
+    /// <summary>
+    /// The nodes of the ring a coordinator should not wait for: unreachable, or no longer members
+    /// (down, removed); null when every primary of <paramref name="primaries"/> is fine (the common case).
+    /// </summary>
+    private HashSet<string>? Away(IReadOnlyList<Replica> primaries)
+    {
+        var state = ClusterExt.Get(Context.System).State;
+        HashSet<string>? away = null;
+        foreach (var r in primaries)
+        {
+            if (!Reachable(r.Node) || !state.Members.Any(m => m.Address.ToString() == r.Node && m.Status is not (MemberStatus.Down or MemberStatus.Removed)))
+                (away ??= new HashSet<string>(StringComparer.Ordinal)).Add(r.Node);
+        }
+        if (away is null)
+            return null;
+        foreach (var m in state.Unreachable)
+            away.Add(m.Address.ToString());
+        foreach (var owner in KnownRing!.Owners.Distinct())
+        {
+            if (!state.Members.Any(m => m.Address.ToString() == owner && m.Status is not (MemberStatus.Down or MemberStatus.Removed)))
+                away.Add(owner);
+        }
+        return away;
+    }
+
+    private readonly Dictionary<string, IActorRef> _hintStores = [];
+
+    private IActorRef HintStoreRef(string node)
+    {
+        if (!_hintStores.TryGetValue(node, out var hints))
+            _hintStores[node] = hints = KvPaths.On(Context.System, node, KvPaths.HintStore);
+        return hints;
     }
 
     // Building a vnode's selection (path built and parsed) per request cost CPU on a busy node: one
@@ -153,12 +193,21 @@ public sealed class RequestRouter : RingFollower, IWithTimers
             Sender.Tell(new QuorumNotMet("put", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
             return;
         }
-        int local = replicas.FindIndex(r => r.Node == _self);
+        if (props.SloppyQuorum)
+            replicas = Replicas(put.Namespace, put.Key, props.NVal, sloppy: true);
+        if (!replicas.Any(r => !r.IsFallback))
+        {
+            // Only fallbacks left: a new version needs a primary vnode to stamp its dot.
+            _stats.Fail();
+            Sender.Tell(new QuorumNotMet("put", 0, props.W, 0, props.DW, "no primary replica of the key is reachable to coordinate the write"), Self);
+            return;
+        }
+        int local = replicas.FindIndex(r => r.Node == _self && !r.IsFallback);
         if (local < 0 && put.Options.Hops == 0)
         {
             // Coordinate on a node that holds a replica: the first one that is Up and reachable.
-            var target = replicas.FirstOrDefault(r => Up(r.Node) && Reachable(r.Node))
-                ?? replicas.FirstOrDefault(r => Reachable(r.Node)) ?? replicas[0];
+            var target = replicas.FirstOrDefault(r => !r.IsFallback && Up(r.Node) && Reachable(r.Node))
+                ?? replicas.FirstOrDefault(r => !r.IsFallback && Reachable(r.Node)) ?? replicas.First(r => !r.IsFallback);
             object forwarded = original switch
             {
                 KvDelete d => d with { Options = d.Options with { Hops = 1 } },
@@ -168,6 +217,8 @@ public sealed class RequestRouter : RingFollower, IWithTimers
             KvPaths.On(Context.System, target.Node, KvPaths.Router).Forward(forwarded);
             return;
         }
+        if (local < 0)
+            local = replicas.FindIndex(r => !r.IsFallback); // forwarded here already: coordinate on the first primary
         if (local > 0)
             (replicas[0], replicas[local]) = (replicas[local], replicas[0]);
         long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
@@ -188,14 +239,15 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         var props = Prepare(get.Namespace, get.Key, get.Options);
         if (props is null)
             return;
-        var replicas = Replicas(get.Namespace, get.Key, props.NVal);
-        int reachable = replicas.Count(r => Reachable(r.Node));
+        var primaries = Replicas(get.Namespace, get.Key, props.NVal);
+        int reachable = primaries.Count(r => Reachable(r.Node));
         if (reachable < props.PR)
         {
             _stats.Fail();
             Sender.Tell(new QuorumNotMet("get", reachable, props.PR, 0, 0, $"pr={props.PR} but only {reachable} primaries are reachable"), Self);
             return;
         }
+        var replicas = props.SloppyQuorum && reachable < primaries.Count ? Replicas(get.Namespace, get.Key, props.NVal, sloppy: true) : primaries;
         _stats.Get();
         var replyTo = Sender;
         Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));

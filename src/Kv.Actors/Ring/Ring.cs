@@ -382,6 +382,7 @@ public sealed class Ring : IEquatable<Ring>
     /// <summary>
     /// Sloppy quorum: primaries on unreachable nodes are replaced by the next nodes clockwise (after
     /// the primaries) that are reachable and not already in the list; they keep hints to hand back.
+    /// A primary no node can stand in for stays in the list.
     /// </summary>
     public IReadOnlyList<Replica> WithFallbacks(IReadOnlyList<Replica> primaries, IReadOnlySet<string> unreachable)
     {
@@ -395,16 +396,18 @@ public sealed class Ring : IEquatable<Ring>
                 result.Add(primary);
                 continue;
             }
+            Replica? fallback = null;
             for (int step = 0; step < Size; step++, next = (next + 1) % Size)
             {
                 var owner = Owners[next];
                 if (!unreachable.Contains(owner) && used.Add(owner))
                 {
-                    result.Add(new Replica(primary.Partition, owner, Fallback: true));
+                    fallback = new Replica(primary.Partition, owner, Fallback: true);
                     next = (next + 1) % Size;
                     break;
                 }
             }
+            result.Add(fallback ?? primary); // no node left to stand in: the primary stays (and is waited for)
         }
         return result;
     }

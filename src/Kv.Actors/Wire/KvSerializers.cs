@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Kv.Actors.Admin;
 using Kv.Actors.Coordinators;
+using Kv.Actors.Hints;
 using Kv.Actors.Objects;
 using Kv.Actors.Protos;
 using Kv.Actors.Ring;
@@ -133,6 +134,32 @@ internal static class KvSerializers
         Add<PutRefused, KvFailureData>(registry, 227, m => new KvFailureData { Kind = 2, Detail = m.Reason }, d => new PutRefused(d.Detail));
         Add<RequestFailed, KvFailureData>(registry, 228, m => new KvFailureData { Kind = 3, Detail = m.Reason, Code = (int)m.Code },
             d => new RequestFailed(d.Detail, Enum.IsDefined((FailureCode)d.Code) ? (FailureCode)d.Code : FailureCode.InvalidRequest));
+        Add<HintApply, HintApplyData>(registry, 208,
+            m => new HintApplyData { Partition = m.Partition, Target = m.Target, Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Object = Encode(m.Object), RequestId = m.RequestId },
+            d => new HintApply(d.Partition, d.Target, d.Ns.ToByteArray(), d.Key.ToByteArray(), Decode(d.Object), d.RequestId));
+        Add<HintGet, HintGetData>(registry, 209,
+            m => new HintGetData { Partition = m.Partition, Ns = Bytes(m.Namespace), Key = Bytes(m.Key), RequestId = m.RequestId },
+            d => new HintGet(d.Partition, d.Ns.ToByteArray(), d.Key.ToByteArray(), d.RequestId));
+        Add<GetHintStatus, EmptyData>(registry, 216, _ => new EmptyData(), _ => GetHintStatus.Instance);
+        Add<HintStatus, HintStatusData>(registry, 217, ToWire, FromWire);
+        Add<GetClusterHints, EmptyData>(registry, 218, _ => new EmptyData(), _ => GetClusterHints.Instance);
+        Add<ClusterHints, ClusterHintsData>(registry, 219,
+            m => new ClusterHintsData
+            {
+                Nodes = { m.Nodes.Select(n => new NodeHintsData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
+            },
+            d => new ClusterHints(d.Nodes.Select(n => new NodeHints(n.Node, n.HasStatus ? FromWire(n.Status ?? new HintStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        Add<HintAdded, HintAddedData>(registry, 242, ToWire, FromWire);
+        Add<HintsDelivered, HintsDeliveredData>(registry, 243, m => new HintsDeliveredData { Ids = { m.Ids } }, d => new HintsDelivered(d.Ids.ToList()));
+        Add<HintSnapshot, HintSnapshotData>(registry, 244,
+            m => new HintSnapshotData
+            {
+                Hints = { m.Hints.Select(h => new StoredHintData { Id = h.Id, Hint = ToWire(h.Hint) }) },
+                Dropped = { m.Dropped.ToDictionary() }, Delivered = { m.Delivered.ToDictionary() },
+            },
+            d => new HintSnapshot(
+                d.Hints.Select(h => new StoredHint(h.Id, FromWire(h.Hint ?? throw new FormatException("a stored hint is missing its hint")))).ToList(),
+                d.Dropped.ToDictionary(), d.Delivered.ToDictionary()));
         return registry;
     }
 
@@ -196,6 +223,32 @@ internal static class KvSerializers
     private static int Tri(bool? b) => b is null ? 0 : b.Value ? 2 : 1;
 
     private static bool? Tri(int v) => v switch { 0 => null, 1 => false, 2 => true, _ => throw new FormatException($"bad flag {v}") };
+
+    private static HintAddedData ToWire(HintAdded h) => new()
+    {
+        Target = h.Target, Partition = h.Partition, Ns = Bytes(h.Namespace), Key = Bytes(h.Key), Object = Bytes(h.Object), AtMs = h.AtMs,
+    };
+
+    private static HintAdded FromWire(HintAddedData d)
+    {
+        KvObjectCodec.Validate(d.Object.Span);
+        return new HintAdded(d.Target, d.Partition, d.Ns.ToByteArray(), d.Key.ToByteArray(), d.Object.ToByteArray(), d.AtMs);
+    }
+
+    private static HintStatusData ToWire(HintStatus s) => new()
+    {
+        Holder = s.Holder,
+        Targets =
+        {
+            s.Targets.Select(t => new HintTargetStatusData
+            {
+                Target = t.Target, Count = t.Count, Bytes = t.Bytes, OldestAgeMs = t.OldestAgeMs, State = t.State, Dropped = t.Dropped, Delivered = t.Delivered,
+            }),
+        },
+    };
+
+    private static HintStatus FromWire(HintStatusData d) =>
+        new(d.Holder, d.Targets.Select(t => new HintTargetStatus(t.Target, t.Count, t.Bytes, t.OldestAgeMs, t.State, t.Dropped, t.Delivered)).ToList());
 
     private static HandoffStatusData ToWire(HandoffStatus s) => new()
     {
