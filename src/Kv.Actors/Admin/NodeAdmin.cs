@@ -50,47 +50,36 @@ public sealed class NodeAdmin : RingFollower
     private async Task OnGetTransfers(GetTransfers _)
     {
         var replyTo = Sender;
-        var nodes = ClusterExt.Get(Context.System).State.Members
-            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
-            .Select(m => m.Address.ToString())
-            .ToList();
-        var asks = nodes.Select(async node =>
-        {
-            try
-            {
-                var status = await KvPaths.On(Context.System, node, KvPaths.VnodeManager).Ask<HandoffStatus>(GetHandoffStatus.Instance, PeerTimeout).ConfigureAwait(false);
-                return new NodeTransfers(node, status, null);
-            }
-            catch (AskTimeoutException)
-            {
-                return new NodeTransfers(node, null, $"no answer within {PeerTimeout.TotalSeconds:0} s");
-            }
-        }).ToList();
-        var results = await Task.WhenAll(asks).ConfigureAwait(true);
-        replyTo.Tell(new ClusterTransfers(results), Self);
+        var results = await AskEveryMember<HandoffStatus>(KvPaths.VnodeManager, GetHandoffStatus.Instance).ConfigureAwait(true);
+        replyTo.Tell(new ClusterTransfers(results.Select(r => new NodeTransfers(r.Node, r.Answer, r.Error)).ToList()), Self);
     }
 
     private async Task OnGetHints(Hints.GetClusterHints _)
     {
         var replyTo = Sender;
+        var results = await AskEveryMember<Hints.HintStatus>(KvPaths.HintStore, Hints.GetHintStatus.Instance).ConfigureAwait(true);
+        replyTo.Tell(new Hints.ClusterHints(results.Select(r => new Hints.NodeHints(r.Node, r.Answer, r.Error)).ToList()), Self);
+    }
+
+    /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>
+    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question) where T : class
+    {
         var nodes = ClusterExt.Get(Context.System).State.Members
             .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
             .Select(m => m.Address.ToString())
             .ToList();
-        var asks = nodes.Select(async node =>
+        var system = Context.System;
+        return await Task.WhenAll(nodes.Select(async node =>
         {
             try
             {
-                var status = await KvPaths.On(Context.System, node, KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, PeerTimeout).ConfigureAwait(false);
-                return new Hints.NodeHints(node, status, null);
+                return (node, await KvPaths.On(system, node, name).Ask<T>(question, PeerTimeout).ConfigureAwait(false), (string?)null);
             }
             catch (AskTimeoutException)
             {
-                return new Hints.NodeHints(node, null, $"no answer within {PeerTimeout.TotalSeconds:0} s");
+                return (node, (T?)null, $"no answer within {PeerTimeout.TotalSeconds:0} s");
             }
-        }).ToList();
-        var results = await Task.WhenAll(asks).ConfigureAwait(true);
-        replyTo.Tell(new Hints.ClusterHints(results), Self);
+        })).ConfigureAwait(true);
     }
 
     /// <summary>The member named by <paramref name="node"/>: its full address, or host:port.</summary>

@@ -193,7 +193,7 @@ public sealed class RequestRouter : RingFollower, IWithTimers
             Sender.Tell(new QuorumNotMet("put", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
             return;
         }
-        if (props.SloppyQuorum)
+        if (props.SloppyQuorum && reachable < replicas.Count)
             replicas = Replicas(put.Namespace, put.Key, props.NVal, sloppy: true);
         if (!replicas.Any(r => !r.IsFallback))
         {
