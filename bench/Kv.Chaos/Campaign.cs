@@ -27,6 +27,7 @@ public static class Campaign
         "pause" => new PauseNemesis(context),
         "partition" => new PartitionNemesis(context),
         "churn" => new ChurnNemesis(context),
+        "wipe" => new WipeNemesis(context),
         _ => throw new ArgumentException($"unknown nemesis '{name}'"),
     };
 

@@ -4,12 +4,12 @@ namespace Kv.Chaos;
 public sealed record CampaignOptions
 {
     public static readonly IReadOnlyList<string> Workloads = ["register", "set", "delete"];
-    public static readonly IReadOnlyList<string> NemesisNames = ["kill", "pause", "partition", "churn"];
+    public static readonly IReadOnlyList<string> NemesisNames = ["kill", "pause", "partition", "churn", "wipe"];
 
     /// <summary>register, set or delete.</summary>
     public string Workload { get; init; } = "register";
 
-    /// <summary>Any of kill, pause, partition, churn (one fault at a time, picked at random from these).</summary>
+    /// <summary>Any of kill, pause, partition, churn, wipe (one fault at a time, picked at random from these).</summary>
     public IReadOnlyList<string> Nemeses { get; init; } = ["kill"];
 
     /// <summary>Nodes in the cluster (churn starts one more, the spare, during the run).</summary>

@@ -421,7 +421,9 @@ public sealed class KvJoinLeaveSpec : KvMultiNodeSpecBase
 /// Sloppy quorum and hinted handoff on five node processes: two nodes are killed (-9); 1,000 writes
 /// at W=2 all succeed, fallbacks keeping hints for the primaries that are away; the two come back;
 /// with no reads (which would repair), every key is on all three of its primaries (asked per
-/// vnode) within 60 s, and every hint store is empty.
+/// vnode) within 60 s, and every hint store is empty. Then n5 loses its disk (killed, data
+/// directory deleted, started again empty): its vnodes fill themselves, and again every key is on
+/// all three primaries within 60 s without reads.
 /// </summary>
 public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
 {
@@ -441,10 +443,22 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
     {
         var node = Start(ctx, "n1", "n2");
         await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(90));
-        if (ctx.Incarnation > 1)
+        if (ctx.Incarnation == 3)
+        {
+            // n5, started again with no data at all.
+            await ctx.EnterBarrier("wiped");
+            await ctx.EnterBarrier("wipe-verified");
+            return;
+        }
+        if (ctx.Incarnation == 2)
         {
             await ctx.EnterBarrier("restarted");
             await ctx.EnterBarrier("verified");
+            await ctx.EnterBarrier("before-wipe");
+            if (ctx.Role == "n5")
+                await Task.Delay(System.Threading.Timeout.Infinite); // killed and wiped here
+            await ctx.EnterBarrier("wiped");
+            await ctx.EnterBarrier("wipe-verified");
             return;
         }
         await ctx.EnterBarrier("ready");
@@ -473,8 +487,28 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
             await Task.WhenAll(ctx.Restart("n4"), ctx.Restart("n5"));
         });
         await ctx.EnterBarrier("restarted");
+        await ctx.RunOn("n1", () => AllOnAllPrimaries(ctx, node, "n4 and n5 were back"));
+        await ctx.EnterBarrier("verified");
+
+        // n5 loses its disk: killed, its data directory deleted, started again empty. Its vnodes
+        // fill themselves from their neighbours: with no reads, every key is on all three again.
+        await ctx.EnterBarrier("before-wipe");
         await ctx.RunOn("n1", async () =>
         {
+            await ctx.Kill("n5");
+            Directory.Delete(Path.Combine(ctx.DataDirectory, "..", "n5"), recursive: true);
+            await ctx.Restart("n5");
+        });
+        await ctx.EnterBarrier("wiped");
+        await ctx.RunOn("n1", () => AllOnAllPrimaries(ctx, node, "n5 came back with no data"));
+        await ctx.EnterBarrier("wipe-verified");
+    }
+
+    /// <summary>Waits (60 s at most) until every key is on all three of its primaries, asked per vnode (no read, so no read repair), and every hint store is empty.</summary>
+    private async Task AllOnAllPrimaries(MultiNodeContext ctx, KvNode node, string since)
+    {
+        {
+            await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(60));
             var ring = (await node.GetRingAsync())!;
             var started = DateTime.UtcNow;
             string missing = "";
@@ -502,8 +536,7 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
             foreach (var role in Roles)
                 held += (await KvPaths.On(ctx.System, ctx.AddressOf(role).ToString(), KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, TimeSpan.FromSeconds(5))).Targets.Sum(t => t.Count);
             Expect(held == 0, $"every hint store empty ({held} hints left)");
-            ctx.Log($"all {Keys} keys on all three primaries {(DateTime.UtcNow - started).TotalSeconds:0.0} s after n4 and n5 were back; hint stores empty ({missing})");
-        });
-        await ctx.EnterBarrier("verified");
+            ctx.Log($"all {Keys} keys on all three primaries {(DateTime.UtcNow - started).TotalSeconds:0.0} s after {since}; hint stores empty ({missing})");
+        }
     }
 }

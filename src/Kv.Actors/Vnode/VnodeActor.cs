@@ -818,15 +818,21 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
     /// <summary>
     /// The first ring after an empty start decides whether this vnode is unsynced: it owns a
     /// partition the ring lists as lost (taken over when its previous owner was gone, nothing
-    /// handed off). A new cluster's vnodes and handoff targets are synced (nothing to fill, or
-    /// filled by the handoff). The decision is kept in a file until the vnode has filled itself.
+    /// handed off), or one the ring gave this node before (any ring after the first: its data
+    /// directory was lost or wiped). A new cluster's vnodes and handoff targets are synced
+    /// (nothing to fill, or filled by the handoff). The decision is kept in a file until the vnode has filled itself.
     /// </summary>
     private void CheckSync(Ring.Ring ring)
     {
         if (_freshStart && !_syncDecided && _engine is not null)
         {
             _syncDecided = true;
-            if (ring.Owners[_partition] == _self && ring.Lost.Contains(_partition))
+            bool lost = ring.Lost.Contains(_partition);
+            // Owned here in a ring after the cluster's first one, yet no directory:
+            // this node's data was lost or wiped (a new cluster's first ring gives empty vnodes,
+            // and a partition a node joins for arrives by handoff, pending first).
+            bool wiped = !lost && ring.Version > 1;
+            if (ring.Owners[_partition] == _self && (lost || wiped))
             {
                 try
                 {
@@ -838,7 +844,9 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
                     Log.Warning($"vnode {_partition}: could not store the unsynced mark ({e.Message}); unsynced for this run");
                 }
                 _filling = [];
-                Log.Info($"vnode {_partition}: took the partition over without its data (ring v{ring.Version}); its not-founds do not count until it has filled itself from its neighbours");
+                Log.Info(lost
+                    ? $"vnode {_partition}: took the partition over without its data (ring v{ring.Version}); its not-founds do not count until it has filled itself from its neighbours"
+                    : $"vnode {_partition}: started empty on a partition ring v{ring.Version} already gave this node (its data was lost or wiped); its not-founds do not count until it has filled itself from its neighbours");
             }
         }
         if (_filling is { Count: 0 })

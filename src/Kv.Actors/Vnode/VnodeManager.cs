@@ -53,6 +53,11 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
     {
         (_options, _self, _environment) = (options, selfNode, environment);
         Receive<RingChanged>(m => OnRing(m.Ring));
+        Receive<CurrentRing>(m =>
+        {
+            if (m.Ring is not null)
+                OnRing(m.Ring);
+        });
         Receive<HandoffBatch>(OnBatch);
         Receive<RequestHandoffSlot>(_ => OnRequestSlot());
         Receive<ReleaseHandoffSlot>(_ => ReleaseSlot(Sender));
@@ -82,6 +87,9 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(RingChanged));
+        // The ring manager publishes the ring it stored when it starts, maybe before this actor
+        // subscribed: ask for it (without a ring, a vnode that failed would never be started again).
+        Context.System.ActorSelection("/user/" + KvPaths.RingManager).Tell(GetRing.Instance, Self);
         // Partitions with data on disk start at once (their data must be served or handed off).
         Directory.CreateDirectory(VnodesDirectory);
         foreach (var dir in Directory.EnumerateDirectories(VnodesDirectory))
