@@ -14,7 +14,7 @@ echo "| workload | nemesis | nemesis actions | operations (ok / fail / info) | a
 echo "|---|---|---|---|---|---|---|---|---|" >> "$table"
 status=0
 for workload in register set delete; do
-  for nemesis in kill pause partition churn; do
+  for nemesis in kill pause partition churn wipe; do
     dir="$root/$workload-$nemesis"
     start=$(date +%s)
     dotnet bench/Kv.Chaos/bin/Release/net10.0/Kv.Chaos.dll run --workload "$workload" --nemesis "$nemesis" --dir "$dir" "$@" > "$root/$workload-$nemesis.out" 2>&1
