@@ -53,6 +53,7 @@ public sealed class KvNode
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
         Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
+        system.ActorOf(KvProps.Of(() => new Aae.AaeSync(options.Aae, Self, options.Namespaces.Values.Select(n => n.NVal))), KvPaths.Aae);
         // A persistent actor stops when its journal fails a write: started again after a pause
         // (Akka's backoff supervisor, which forwards what is sent to /user/kv-hints to it), it
         // recovers its hints from the journal.

@@ -70,6 +70,17 @@ public sealed record KvNodeOptions
     /// </summary>
     public TimeSpan ReapedClockRetention { get; init; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long a ring member may stay unreachable or out of the cluster (downed) before it is
+    /// removed for good: until then its partitions stay its own (fallbacks keep hints for it, and it
+    /// comes back to them); after it, the claimant downs it if it is still a member and gives its
+    /// partitions to the others, whose new vnodes fill themselves from the surviving replicas.
+    /// </summary>
+    public TimeSpan PermanentFailureAfter { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Active anti-entropy: Merkle trees per vnode and their exchanges.</summary>
+    public Aae.AaeOptions Aae { get; init; } = new();
+
     /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -117,7 +128,10 @@ public sealed record KvNodeOptions
             throw new ArgumentOutOfRangeException(nameof(TombstoneSweepInterval), TombstoneSweepInterval, "kv.tombstone-sweep-interval must be > 0");
         if (ReapedClockRetention <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ReapedClockRetention), ReapedClockRetention, "kv.reaped-clock-retention must be > 0");
+        if (PermanentFailureAfter < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(PermanentFailureAfter), PermanentFailureAfter, "kv.cluster.permanent-failure-after must be >= 0");
         Handoff.Validate();
+        Aae.Validate();
         return this;
     }
 }

@@ -10,6 +10,7 @@ public static class KvPaths
     public const string VnodeManager = "kv-vnodes";
     public const string Admin = "kv-admin";
     public const string HintStore = "kv-hints";
+    public const string Aae = "kv-aae";
 
     public static string VnodeName(int partition) => "vnode-" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -5,13 +5,13 @@ using Kv.Client;
 
 namespace Kv.Cli;
 
-/// <summary>`kv cluster status|ring|transfers|leave|down`.</summary>
+/// <summary>`kv cluster status|ring|transfers|hints|aae|leave|down`.</summary>
 public static class ClusterCommands
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0)
-            throw new CliException("usage: kv cluster status|ring|transfers|leave NODE|down NODE [--nodes host:port,...]");
+            throw new CliException("usage: kv cluster status|ring|transfers|hints|aae|leave NODE|down NODE [--nodes host:port,...]");
         var a = CliArgs.Parse(args[1..], "watch", "wait");
         var options = ClientArgs.Options(a);
         switch (args[0])
@@ -66,6 +66,13 @@ public static class ClusterCommands
                 PrintHints(await client.GetHintsAsync().ConfigureAwait(false), stdout);
                 return ExitCodes.Ok;
             }
+            case "aae":
+            {
+                a.Done(0);
+                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+                PrintAae(await client.GetAaeAsync().ConfigureAwait(false), stdout);
+                return ExitCodes.Ok;
+            }
             case "leave":
             case "down":
             {
@@ -84,7 +91,7 @@ public static class ClusterCommands
                 return ExitCodes.Ok;
             }
             default:
-                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, hints, leave, down)");
+                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, hints, aae, leave, down)");
         }
     }
 
@@ -164,6 +171,34 @@ public static class ClusterCommands
             }
         }
         stdout.WriteLine(total == 0 ? "no hints held" : $"{total} hints held");
+    }
+
+    /// <summary>Per node: each vnode's trees (age, keys), then the last exchange of each pair it starts (age, keys repaired, outcome).</summary>
+    public static void PrintAae(Kv.Actors.Aae.ClusterAae aae, TextWriter stdout)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        static string Age(long ms) => ms < 120_000 ? $"{ms / 1000}s" : ms < 7_200_000 ? $"{ms / 60_000}m" : $"{ms / 3_600_000}h";
+        long repaired = 0;
+        int exchanges = 0;
+        foreach (var node in aae.Nodes)
+        {
+            if (node.Status is null)
+            {
+                stdout.WriteLine($"{node.Node}: {node.Error}");
+                continue;
+            }
+            var trees = node.Status.Trees;
+            stdout.WriteLine($"{node.Node}: {trees.Count(t => t.BuiltMs > 0)} of {trees.Count} vnodes with trees built, {trees.Count(t => t.Building)} building");
+            foreach (var t in trees)
+                stdout.WriteLine($"  tree  partition {t.Partition,4}: {(t.BuiltMs > 0 ? "built " + Age(now - t.BuiltMs) + " ago" : "not built"),-18} {t.Keys,8} keys{(t.Building ? ", building" : "")}");
+            foreach (var e in node.Status.Exchanges)
+            {
+                exchanges++;
+                repaired += e.TotalRepaired;
+                stdout.WriteLine($"  exchange {e.Partition,4} <-> {e.PeerPartition,4} on {e.PeerNode} (list {e.Pref}, n {e.N}): {Age(now - e.EndedMs)} ago, {e.KeysRepaired} repaired ({e.TotalRepaired} in all): {e.Outcome}");
+            }
+        }
+        stdout.WriteLine($"{exchanges} pairs exchanged; {repaired} keys repaired since the nodes started");
     }
 
     private static int PrintTransfers(ClusterTransfers transfers, ClusterStatus status, TextWriter stdout)

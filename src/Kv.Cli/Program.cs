@@ -28,7 +28,9 @@ public static class Program
         cluster:
           kv cluster status                           members, reachability, partitions owned, warnings
           kv cluster ring                             partition -> owner (-> pending owner)
-          kv cluster transfers [--watch]              handoff progress (--watch: until none are left)
+          kv cluster transfers [--watch]              handoff and fill progress (--watch: until none are left)
+          kv cluster hints                            hints held per holder and target (count, bytes, oldest, state)
+          kv cluster aae                              anti-entropy: tree age per vnode, last exchange per pair, keys repaired
           kv cluster leave NODE [--wait]              NODE hands off its partitions and leaves (host:port)
           kv cluster down NODE                        mark an unreachable NODE down
 

@@ -157,6 +157,9 @@ public sealed class KvClient : IAsyncDisposable
     /// <summary>Every member's hint store: per holder and target, the hints held, their bytes, the oldest's age, the state.</summary>
     public Task<Kv.Actors.Hints.ClusterHints> GetHintsAsync() => Call<Kv.Actors.Hints.ClusterHints>(ClientCall.For(new AdminRequest(Kv.Actors.Hints.GetClusterHints.Instance)));
 
+    /// <summary>Active anti-entropy on every member: the last exchange of each pair of vnodes, keys repaired, and each vnode's tree age.</summary>
+    public Task<Kv.Actors.Aae.ClusterAae> GetAaeAsync() => Call<Kv.Actors.Aae.ClusterAae>(ClientCall.For(new AdminRequest(Kv.Actors.Aae.GetClusterAae.Instance)));
+
     /// <summary>Asks <paramref name="node"/> (host:port or address) to hand off and leave.</summary>
     public Task<AdminReply> LeaveAsync(string node) => Call<AdminReply>(ClientCall.For(new AdminRequest(new LeaveNode(node))));
 

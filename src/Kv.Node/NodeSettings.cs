@@ -334,6 +334,17 @@ public sealed record NodeSettings(
             CommitLogTotalBytes = s.Size("kv.storage.commit-log-total-size", 128 * 1024, 1024 * GiB),
             CommitLogGroupWindow = s.Duration("kv.storage.commit-log-group-window", TimeSpan.Zero, TimeSpan.FromSeconds(1)),
             LeaveTimeout = s.Duration("kv.leave-timeout", TimeSpan.FromSeconds(1), Week),
+            PermanentFailureAfter = s.Duration("kv.cluster.permanent-failure-after", TimeSpan.Zero, 52 * Week),
+            Aae = new Kv.Actors.Aae.AaeOptions
+            {
+                Enabled = s.Bool("kv.aae.enabled"),
+                ExchangeInterval = s.Duration("kv.aae.exchange-interval", Ms, Week),
+                Concurrency = s.Int("kv.aae.concurrency", 1, 64),
+                TreeRebuildInterval = s.Duration("kv.aae.tree-rebuild-interval", TimeSpan.FromSeconds(1), 52 * Week),
+                BuildBytesPerSecond = s.Size("kv.aae.build-rate", 0, 1024 * GiB),
+                MaxKeysPerExchange = s.Int("kv.aae.max-keys-per-exchange", 1, 1_000_000),
+                ScrubInterval = s.Duration("kv.aae.scrub-interval", TimeSpan.FromSeconds(1), 52 * Week),
+            },
             ChaosEnabled = chaos,
             Namespaces = namespaces,
             Storage = storage,

@@ -25,6 +25,10 @@ public sealed class KvMultiNodeSpecs(ITestOutputHelper output)
     [Fact]
     public Task Writes_go_on_with_two_nodes_down_and_their_hints_reach_every_primary_without_reads() =>
         MultiNodeTestRunner.RunAsync<KvHintedHandoffSpec>(output);
+
+    [Fact]
+    public Task Anti_entropy_completes_replicas_past_the_hint_cap_and_a_node_gone_for_good_is_replaced() =>
+        MultiNodeTestRunner.RunAsync<KvSelfHealingSpec>(output);
 }
 
 /// <summary>Shared helpers of the store's multi-node specs.</summary>
@@ -39,10 +43,43 @@ public abstract class KvMultiNodeSpecBase : MultiNodeSpec
     // blackhole is not a partition to resolve.
     public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "4s");
 
-    protected static KvNode Start(MultiNodeContext ctx, params string[] seeds)
+    protected static KvNode Start(MultiNodeContext ctx, params string[] seeds) => Start(ctx, o => o, seeds);
+
+    protected static KvNode Start(MultiNodeContext ctx, Func<KvNodeOptions, KvNodeOptions> tweak, params string[] seeds)
     {
         ClusterExt.Get(ctx.System).JoinSeedNodes(seeds.Select(ctx.AddressOf));
-        return KvNode.Start(ctx.System, KvNodeSpec.TestOptions(ctx.DataDirectory) with { RingSize = 32 });
+        return KvNode.Start(ctx.System, tweak(KvNodeSpec.TestOptions(ctx.DataDirectory) with { RingSize = 32 }));
+    }
+
+    /// <summary>
+    /// How many (key, replica) pairs of these keys are missing or hold another value than "v{i}",
+    /// asked per vnode (no read, so no read repair), over <paramref name="ring"/>'s preference lists,
+    /// and the first one missing.
+    /// </summary>
+    protected static async Task<(int Absent, string? First)> MissingReplicas(MultiNodeContext ctx, Ring.Ring ring, string prefix, int keys)
+    {
+        int absent = 0;
+        string? first = null;
+        for (int i = 0; i < keys; i++)
+        {
+            foreach (var r in ring.PreferenceList(B("default"), B($"{prefix}{i}"), 3))
+            {
+                VnodeGetReply? reply = null;
+                try
+                {
+                    reply = await KvPaths.Vnode(ctx.System, r.Node, r.Partition).Ask<VnodeGetReply>(new VnodeGet(B("default"), B($"{prefix}{i}"), 1), TimeSpan.FromSeconds(5));
+                }
+                catch (AskTimeoutException)
+                {
+                }
+                if (reply is not { Found: true } || Encoding.UTF8.GetString(reply.Object!.Values.Single().Value) != $"v{i}")
+                {
+                    absent++;
+                    first ??= $"{prefix}{i} on partition {r.Partition} ({r.Node})";
+                }
+            }
+        }
+        return (absent, first);
     }
 
     protected static Task Await(MultiNodeContext ctx, Func<Task<bool>> condition, TimeSpan timeout, string what) =>
@@ -514,20 +551,7 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
             string missing = "";
             async Task<bool> AllOnPrimaries()
             {
-                int absent = 0;
-                string? first = null;
-                for (int i = 0; i < Keys; i++)
-                {
-                    foreach (var r in ring.PreferenceList(B("default"), B($"h{i}"), 3))
-                    {
-                        var reply = await KvPaths.Vnode(ctx.System, r.Node, r.Partition).Ask<VnodeGetReply>(new VnodeGet(B("default"), B($"h{i}"), 1), TimeSpan.FromSeconds(5));
-                        if (!reply.Found || Encoding.UTF8.GetString(reply.Object!.Values.Single().Value) != $"v{i}")
-                        {
-                            absent++;
-                            first ??= $"h{i} on partition {r.Partition} ({r.Node})";
-                        }
-                    }
-                }
+                var (absent, first) = await MissingReplicas(ctx, ring, "h", Keys);
                 missing = $"{absent} replicas missing, first {first}";
                 return absent == 0;
             }
@@ -538,5 +562,137 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
             Expect(held == 0, $"every hint store empty ({held} hints left)");
             ctx.Log($"all {Keys} keys on all three primaries {(DateTime.UtcNow - started).TotalSeconds:0.0} s after {since}; hint stores empty ({missing})");
         }
+    }
+}
+
+/// <summary>
+/// Anti-entropy and re-replication on five node processes. (b) n5 is killed; 600 writes at W=2 go
+/// on, but each fallback keeps at most 8 KiB of hints for n5: past it hints are dropped and counted;
+/// n5 comes back, and with no reads every key is on all three primaries again (the hints that were
+/// kept, and Merkle-tree exchanges for the rest). (d) n4 is killed for good: after
+/// permanent-failure-after (20 s here) it is downed and removed, its partitions go to the others,
+/// and with no reads every key is on three distinct live nodes again.
+/// </summary>
+public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
+{
+    private const int Keys = 600;
+    private static readonly TimeSpan PermanentFailureAfter = TimeSpan.FromSeconds(20);
+
+    public override IReadOnlyList<string> Roles => ["n1", "n2", "n3", "n4", "n5"];
+
+    public override TimeSpan Timeout => TimeSpan.FromMinutes(4);
+
+    public override TimeSpan BarrierTimeout => TimeSpan.FromMinutes(3);
+
+    // The split-brain resolver does not down the nodes that are away: permanent-failure-after does.
+    public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "300s");
+
+    private static KvNodeOptions Options(KvNodeOptions o) => o with
+    {
+        PermanentFailureAfter = PermanentFailureAfter,
+        Hints = o.Hints with { MaxBytesPerTarget = 8 * 1024 },
+        Aae = new Aae.AaeOptions { ExchangeInterval = TimeSpan.FromMilliseconds(100), Concurrency = 2, TreeRebuildInterval = TimeSpan.FromMinutes(30) },
+    };
+
+    public override async Task RunAsync(MultiNodeContext ctx)
+    {
+        var node = Start(ctx, Options, "n1", "n2");
+        if (ctx.Incarnation == 2)
+        {
+            // n5, back after missing most of its hints.
+            await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(60));
+            await ctx.EnterBarrier("back");
+            await ctx.EnterBarrier("repaired");
+            await ctx.EnterBarrier("before-loss");
+            await ctx.EnterBarrier("replaced");
+            return;
+        }
+        await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(90));
+        await ctx.EnterBarrier("ready");
+        if (ctx.Role == "n5")
+        {
+            await ctx.EnterBarrier("before-kill");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
+        }
+        await ctx.EnterBarrier("before-kill");
+        await ctx.RunOn("n1", async () =>
+        {
+            string n5 = ctx.AddressOf("n5").ToString();
+            await ctx.Kill("n5");
+            await Await(ctx, () => Task.FromResult(ClusterExt.Get(ctx.System).State.Unreachable.Any(m => m.Address.ToString() == n5)), TimeSpan.FromSeconds(20), "n5 unreachable");
+            for (int i = 0; i < Keys; i++)
+                Is<PutSucceeded>(await node.PutAsync("default", $"b{i}", B($"v{i}"), options: new RequestOptions { W = 2, DW = 2 }), $"put b{i} with n5 down");
+            long held = 0, dropped = 0, bytes = 0;
+            foreach (var live in new[] { "n1", "n2", "n3", "n4" })
+            {
+                var status = await KvPaths.On(ctx.System, ctx.AddressOf(live).ToString(), KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, TimeSpan.FromSeconds(5));
+                foreach (var t in status.Targets.Where(t => t.Target == n5))
+                {
+                    held += t.Count;
+                    dropped += t.Dropped;
+                    bytes = Math.Max(bytes, t.Bytes);
+                    Expect(t.Bytes <= 8 * 1024, $"hints for n5 on {live} within the 8 KiB cap ({t.Bytes} bytes)");
+                }
+            }
+            Expect(held > 0 && dropped > 0, $"hints for n5 stopped at the cap and the rest were counted ({held} held, {dropped} dropped)");
+            ctx.Log($"{Keys} writes at W=2 with n5 down: {held} hints held for it (at most {bytes} bytes on one holder), {dropped} dropped past the cap");
+            await ctx.Restart("n5");
+        });
+        await ctx.EnterBarrier("back");
+        await ctx.RunOn("n1", async () =>
+        {
+            var started = DateTime.UtcNow;
+            var ring = (await node.GetRingAsync())!;
+            string missing = "";
+            await Await(ctx, async () =>
+            {
+                var (absent, first) = await MissingReplicas(ctx, ring, "b", Keys);
+                missing = $"{absent} replicas missing, first {first}";
+                return absent == 0;
+            }, TimeSpan.FromSeconds(90), "every key on all three primaries after n5 came back, with no reads");
+            long repaired = 0;
+            foreach (var role in Roles)
+                repaired += (await KvPaths.On(ctx.System, ctx.AddressOf(role).ToString(), KvPaths.Aae).Ask<Aae.AaeStatus>(Aae.GetAaeStatus.Instance, TimeSpan.FromSeconds(5))).Exchanges.Sum(e => e.TotalRepaired);
+            Expect(repaired > 0, "anti-entropy repaired keys");
+            Expect(node.Stats.ReadRepairs == 0, "no read repair on the coordinator");
+            ctx.Log($"all {Keys} keys on all three primaries {(DateTime.UtcNow - started).TotalSeconds:0.0} s after n5 was back; anti-entropy repaired {repaired} keys");
+        });
+        await ctx.EnterBarrier("repaired");
+
+        // (d) n4 is killed and never comes back.
+        if (ctx.Role == "n4")
+        {
+            await ctx.EnterBarrier("before-loss");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here, for good
+        }
+        await ctx.EnterBarrier("before-loss");
+        await ctx.RunOn("n1", async () =>
+        {
+            string n4 = ctx.AddressOf("n4").ToString();
+            var killed = DateTime.UtcNow;
+            await ctx.Kill("n4");
+            // Until permanent-failure-after the ring keeps n4's partitions.
+            await Task.Delay(PermanentFailureAfter / 2);
+            Expect((await node.GetRingAsync())!.Members.Contains(n4), "n4 still owns its partitions before permanent-failure-after");
+            var live = new[] { "n1", "n2", "n3", "n5" };
+            await AwaitSettledRing(ctx, node, live, TimeSpan.FromSeconds(90));
+            var removed = DateTime.UtcNow;
+            var ring = (await node.GetRingAsync())!;
+            Expect(!ring.Owners.Contains(n4), "n4 owns nothing");
+            string missing = "";
+            await Await(ctx, async () =>
+            {
+                var (absent, first) = await MissingReplicas(ctx, ring, "b", Keys);
+                missing = $"{absent} replicas missing, first {first}";
+                return absent == 0;
+            }, TimeSpan.FromSeconds(90), "every key on three distinct live nodes, with no reads");
+            for (int i = 0; i < Keys; i++)
+            {
+                var nodes = ring.PreferenceList(B("default"), B($"b{i}"), 3).Select(r => r.Node).Distinct().Count();
+                Expect(nodes == 3, $"b{i} on three distinct nodes ({nodes})");
+            }
+            ctx.Log($"n4 removed {(removed - killed).TotalSeconds:0.0} s after it was killed; every key on three distinct live nodes {(DateTime.UtcNow - removed).TotalSeconds:0.0} s after that");
+        });
+        await ctx.EnterBarrier("replaced");
     }
 }

@@ -126,6 +126,70 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
     }
 
     [Fact]
+    public async Task Anti_entropy_exchanges_trees_and_repairs_replicas_that_missed_writes_without_reads()
+    {
+        var (system, node, dir) = await StartAsync(tweak: o => o with
+        {
+            Aae = new Aae.AaeOptions { ExchangeInterval = TimeSpan.FromMilliseconds(50), Concurrency = 2, TreeRebuildInterval = TimeSpan.FromHours(1) },
+        });
+        try
+        {
+            var aae = KvPaths.On(system, node.Self, KvPaths.Aae);
+            await AwaitConditionAsync(async () => (await aae.Ask<Aae.AaeStatus>(Aae.GetAaeStatus.Instance, TimeSpan.FromSeconds(5))).Trees.Count(t => t.BuiltMs > 0) == 16,
+                TimeSpan.FromSeconds(15), "every vnode's trees built");
+            var ring = (await node.GetRingAsync())!;
+            byte[] ns = "default"u8.ToArray();
+            // 60 keys written to one replica only (the first, second or third of the list), as if the
+            // others had missed them; and one key with a different version on each of two replicas.
+            var keys = Enumerable.Range(0, 60).Select(i => "aae" + i).ToList();
+            for (int i = 0; i < keys.Count; i++)
+            {
+                var replica = ring.PreferenceList(ns, Encoding.UTF8.GetBytes(keys[i]), 3)[i % 3];
+                var obj = Objects.DvvSet<Objects.Sibling>.Create(Objects.DvvSet<Objects.Sibling>.New(new Objects.Sibling(Encoding.UTF8.GetBytes(keys[i]), "", 1, false)), "test-writer");
+                var reply = await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodePutReply>(new VnodeApply(ns, Encoding.UTF8.GetBytes(keys[i]), obj, true, 1), TimeSpan.FromSeconds(5));
+                Assert.Null(reply.Error);
+            }
+            var split = ring.PreferenceList(ns, "split"u8, 3);
+            foreach (var (replica, writer) in new[] { (split[0], "writer-a"), (split[2], "writer-b") })
+            {
+                var obj = Objects.DvvSet<Objects.Sibling>.Create(Objects.DvvSet<Objects.Sibling>.New(new Objects.Sibling(Encoding.UTF8.GetBytes(writer), "", 1, false)), writer);
+                await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodePutReply>(new VnodeApply(ns, "split"u8.ToArray(), obj, true, 1), TimeSpan.FromSeconds(5));
+            }
+
+            // With no reads, every replica ends with every key, and both versions of the split key (merged, nothing dropped).
+            async Task<int> Missing()
+            {
+                int missing = 0;
+                foreach (var key in keys.Append("split"))
+                {
+                    foreach (var replica in ring.PreferenceList(ns, Encoding.UTF8.GetBytes(key), 3))
+                    {
+                        var got = await KvPaths.Vnode(system, replica.Node, replica.Partition).Ask<VnodeGetReply>(new VnodeGet(ns, Encoding.UTF8.GetBytes(key), 1), TimeSpan.FromSeconds(5));
+                        if (!got.Found || got.Object!.Values.Count != (key == "split" ? 2 : 1))
+                            missing++;
+                    }
+                }
+                return missing;
+            }
+            await AwaitConditionAsync(async () => await Missing() == 0, TimeSpan.FromSeconds(30), "every replica repaired by anti-entropy");
+            var status = await aae.Ask<Aae.AaeStatus>(Aae.GetAaeStatus.Instance, TimeSpan.FromSeconds(5));
+            long repaired = status.Exchanges.Sum(e => e.TotalRepaired);
+            Assert.InRange(repaired, 61, 1000); // each key repaired by at least one exchange
+            Assert.Equal(0, node.Stats.ReadRepairs);
+            Sys.Log.Info($"{status.Exchanges.Count} pairs exchanged, {repaired} keys repaired");
+
+            // Later exchanges find the trees equal (the repairs updated them).
+            await AwaitConditionAsync(async () => (await aae.Ask<Aae.AaeStatus>(Aae.GetAaeStatus.Instance, TimeSpan.FromSeconds(5))).Exchanges
+                .Count(e => e.Outcome == "in sync") >= status.Exchanges.Count / 2, TimeSpan.FromSeconds(20), "later exchanges in sync");
+        }
+        finally
+        {
+            await system.Terminate();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_write_after_a_reap_is_not_dropped_by_an_old_context_kv679()
     {
         // Issue 26 / Riak's kv679: once the tombstone was reaped, the next put used to get the dot
@@ -420,9 +484,9 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
         {
             var clusterA = ClusterExt.Get(a);
             clusterA.Join(clusterA.SelfAddress);
-            var nodeA = KvNode.Start(a, TestOptions(dirA));
+            var nodeA = KvNode.Start(a, TestOptions(dirA) with { PermanentFailureAfter = TimeSpan.FromSeconds(2) });
             ClusterExt.Get(b).Join(clusterA.SelfAddress);
-            var nodeB = KvNode.Start(b, TestOptions(dirB));
+            var nodeB = KvNode.Start(b, TestOptions(dirB) with { PermanentFailureAfter = TimeSpan.FromSeconds(2) });
             string[] both = [nodeA.Self, nodeB.Self];
             Array.Sort(both, StringComparer.Ordinal);
             await AwaitConditionAsync(async () => await nodeA.GetRingAsync() is { Settled: true } r && r.Members.SequenceEqual(both), TimeSpan.FromSeconds(30), "a settled ring of both nodes");
@@ -431,8 +495,9 @@ public sealed class KvNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.T
             foreach (var key in keys)
                 Assert.IsType<PutSucceeded>(await nodeA.PutAsync("default", key, Encoding.UTF8.GetBytes(key), options: new RequestOptions { W = 3, DW = 3 }));
 
-            // b is downed (as after a crash; a stopping node would hand its data off first): its
-            // partitions go to a at once, into new, empty vnodes.
+            // b is downed (as after a crash; a stopping node would hand its data off first): once it
+            // has been away for permanent-failure-after (2 s here) its partitions go to a, into new,
+            // empty vnodes.
             // Exactly b's 8 partitions are taken over empty, and each of them fills itself.
             await filter.Info(contains: "filled from its neighbours; synced").ExpectAsync(8, () =>
                 filter.Info(contains: "took the partition over without its data").ExpectAsync(8, async () =>

@@ -29,6 +29,10 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
 
     private static readonly Hints.HintAdded HintSample = new("akka.tcp://kv@h:2", 3, Ns, Key, KvObjectCodec.Encode(Obj), 1_765_000_000_000);
 
+    private static readonly Aae.AaeStatus AaeStatusSample = new("akka.tcp://kv@h:1",
+        [new Aae.AaeExchangeInfo(3, "akka.tcp://kv@h:2", 4, 2, 3, 1_700_000_000_000, 12, 40, "12 keys differed in 3 segments; 12 repaired")],
+        [new Aae.AaeTreeInfo(3, 1_700_000_000_000, 1234, false), new Aae.AaeTreeInfo(4, 0, 0, true)]);
+
     private static readonly Hints.HintStatus HintStatusSample = new("akka.tcp://kv@h:1",
         [new Hints.HintTargetStatus("akka.tcp://kv@h:2", 10, 4096, 1500, "waiting", 1, 20)]);
 
@@ -78,6 +82,12 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (new Hints.ClusterHints([new Hints.NodeHints("akka.tcp://kv@h:1", HintStatusSample, null), new Hints.NodeHints("akka.tcp://kv@h:3", null, "no answer")]), "219"),
         (HintSample, "242"),
         (new Hints.HintsDelivered([4, 5, 9]), "243"),
+        (new Aae.AaeTreeRequest(5, 4, 3, 2, [0, 7, 31], 11), "250"),
+        (new Aae.AaeTreeReply(5, 11, true, [1UL, ulong.MaxValue, 0UL], [new Aae.AaeKeyHash([0, 1, 97, 98], 0xDEADBEEFUL)], null), "251"),
+        (Aae.GetAaeStatus.Instance, "252"),
+        (AaeStatusSample, "253"),
+        (Aae.GetClusterAae.Instance, "254"),
+        (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
     ];
 

@@ -32,6 +32,7 @@ public sealed class NodeAdmin : RingFollower
         Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<Hints.GetClusterHints>(OnGetHints);
+        ReceiveAsync<Aae.GetClusterAae>(OnGetAae);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
         ReceiveAsync<ChaosSetFaults>(OnChaosSetFaults);
@@ -59,6 +60,13 @@ public sealed class NodeAdmin : RingFollower
         var replyTo = Sender;
         var results = await AskEveryMember<Hints.HintStatus>(KvPaths.HintStore, Hints.GetHintStatus.Instance).ConfigureAwait(true);
         replyTo.Tell(new Hints.ClusterHints(results.Select(r => new Hints.NodeHints(r.Node, r.Answer, r.Error)).ToList()), Self);
+    }
+
+    private async Task OnGetAae(Aae.GetClusterAae _)
+    {
+        var replyTo = Sender;
+        var results = await AskEveryMember<Aae.AaeStatus>(KvPaths.Aae, Aae.GetAaeStatus.Instance).ConfigureAwait(true);
+        replyTo.Tell(new Aae.ClusterAae(results.Select(r => new Aae.NodeAae(r.Node, r.Answer, r.Error)).ToList()), Self);
     }
 
     /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>

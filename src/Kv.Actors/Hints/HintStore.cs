@@ -42,6 +42,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
     {
         public long Count;
         public long Bytes;
+        public long Persisting; // bytes of hints accepted and still being written
         public long Dropped;
         public long Delivered;
         public int InFlight;
@@ -171,10 +172,12 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
         var sender = Sender;
         var t = Target(apply.Target);
         _awaySince.TryAdd(apply.Target, Now); // the coordinator saw it away; so do we, from now at the latest
+        var encoded = KvObjectCodec.Encode(apply.Object);
+        long size = encoded.Length + apply.Key.Length;
         string? refused = WindowPassed(apply.Target)
             ? $"hint for {apply.Target} dropped: away longer than the hint window ({_options.Window})"
-            : t.Bytes >= _options.MaxBytesPerTarget
-                ? $"hint for {apply.Target} dropped: {t.Bytes} bytes of hints held for it (cap {_options.MaxBytesPerTarget})"
+            : t.Bytes + t.Persisting + size > _options.MaxBytesPerTarget
+                ? $"hint for {apply.Target} dropped: {t.Bytes + t.Persisting} bytes of hints held for it, {size} more would pass the cap ({_options.MaxBytesPerTarget})"
                 : null;
         if (refused is not null)
         {
@@ -182,9 +185,11 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
             sender.Tell(new VnodePutReply(apply.Partition, apply.RequestId, null, false, refused), Self);
             return;
         }
-        var hint = new HintAdded(apply.Target, apply.Partition, apply.Namespace, apply.Key, KvObjectCodec.Encode(apply.Object), Now);
+        var hint = new HintAdded(apply.Target, apply.Partition, apply.Namespace, apply.Key, encoded, Now);
+        t.Persisting += size;
         PersistAsync(hint, e =>
         {
+            t.Persisting -= size;
             Add(LastSequenceNr, e);
             sender.Tell(new VnodePutReply(apply.Partition, apply.RequestId, null, Durable: true, null), Self);
             MaybeSnapshot();

@@ -46,6 +46,9 @@ public sealed class RingManager : ReceiveActor, IWithTimers
     private bool _selfUp; // this incarnation has been an Up member
     private bool _ringFromCluster; // since then a ring came from another Up member, or this node claimed it
     private bool _serving;
+    // Ring members seen unreachable or out of the cluster, since when (by this node's clock): kept
+    // in the claim until kv.cluster.permanent-failure-after has passed.
+    private readonly Dictionary<string, DateTime> _awaySince = new(StringComparer.Ordinal);
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -154,6 +157,7 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         if (_ring is not null && peers.Count > 0)
             RingManagerOn(peers[Random.Shared.Next(peers.Count)]).Tell(new RingGossip(_ring), Self);
         Prune();
+        TrackAway(state);
         if (_selfUp && !_serving)
         {
             PullFromMembers();
@@ -163,6 +167,8 @@ public sealed class RingManager : ReceiveActor, IWithTimers
             && state.Members.Any(m => m.Address.ToString() == _self && m.Status == MemberStatus.Up))
             _rejoinRequests.Add(_self);
         string? leader = state.Leader?.ToString();
+        if (leader == _self)
+            DownLongUnreachable(state);
         if (leader == _self && ClusterConvergence.Of(state))
         {
             _claimantTicks++;
@@ -198,9 +204,60 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         _rejoinRequests.RemoveWhere(n => !_ring.Leaving.Contains(n));
     }
 
+    /// <summary>Notes since when each ring member has been unreachable or out of the cluster (every node does, so a new claimant knows too).</summary>
+    private void TrackAway(CurrentClusterState state)
+    {
+        if (_ring is null)
+            return;
+        var present = state.Members.Where(m => Alive(m.Status) && !state.Unreachable.Contains(m)).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        var now = DateTime.UtcNow;
+        foreach (var node in _ring.Owners.Concat(_ring.Pending).Distinct())
+        {
+            if (present.Contains(node))
+                _awaySince.Remove(node);
+            else
+                _awaySince.TryAdd(node, now);
+        }
+        foreach (var node in _awaySince.Keys.Where(n => !_ring.Owners.Contains(n) && !_ring.Pending.Contains(n)).ToList())
+            _awaySince.Remove(node);
+    }
+
+    /// <summary>
+    /// Ring members out of the cluster (downed) for less than permanent-failure-after: the claim
+    /// keeps their partitions (fallbacks stand in; a node that comes back finds them).
+    /// </summary>
+    private HashSet<string> Tolerated(IReadOnlySet<string> alive)
+    {
+        var now = DateTime.UtcNow;
+        return _awaySince.Where(a => !alive.Contains(a.Key) && now - a.Value < _options.PermanentFailureAfter).Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The leader downs a ring member that has been unreachable for permanent-failure-after and is
+    /// still a member (the split-brain resolver did not, or is off); the claim then removes it.
+    /// Runs without convergence, which an unreachable member prevents.
+    /// </summary>
+    private void DownLongUnreachable(CurrentClusterState state)
+    {
+        var now = DateTime.UtcNow;
+        foreach (var member in state.Unreachable)
+        {
+            string node = member.Address.ToString();
+            if (member.Status != MemberStatus.Down && _awaySince.TryGetValue(node, out var since) && now - since >= _options.PermanentFailureAfter)
+            {
+                Log.Warning($"{node} has been unreachable for {(now - since).TotalSeconds:0} s (permanent-failure-after {_options.PermanentFailureAfter.TotalSeconds:0} s): downing it");
+                ClusterExt.Get(Context.System).Down(member.Address);
+            }
+        }
+    }
+
     private void Claim(CurrentClusterState state)
     {
         var alive = state.Members.Where(m => Alive(m.Status)).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        // Downed members not yet away for permanent-failure-after count as alive and claimed: their
+        // partitions stay theirs until then.
+        var tolerated = Tolerated(alive);
+        alive.UnionWith(tolerated);
         var up = state.Members.Where(m => m.Status == MemberStatus.Up).Select(m => m.Address.ToString()).ToList();
         if (_ring is null)
         {
@@ -231,7 +288,10 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         var members = ring.Members.ToHashSet(StringComparer.Ordinal);
         var claimNodes = state.Members
             .Where(m => m.Status == MemberStatus.Up || (members.Contains(m.Address.ToString()) && m.Status is MemberStatus.Joining or MemberStatus.WeaklyUp))
-            .Select(m => m.Address.ToString()).Where(n => !ring.Leaving.Contains(n)).Distinct().Order(StringComparer.Ordinal).ToList();
+            .Select(m => m.Address.ToString()).Concat(tolerated.Where(members.Contains))
+            .Where(n => !ring.Leaving.Contains(n)).Distinct().Order(StringComparer.Ordinal).ToList();
+        foreach (var gone in ring.Members.Where(n => !alive.Contains(n) && _awaySince.ContainsKey(n)))
+            Log.Warning($"{gone} has been away for {(DateTime.UtcNow - _awaySince[gone]).TotalSeconds:0} s (permanent-failure-after {_options.PermanentFailureAfter.TotalSeconds:0} s): removed for good; its partitions go to the others, which fill them from the surviving replicas");
         bool changed = claimNodes.Count > 0 && (!ring.Members.SequenceEqual(claimNodes) || ring.Owners.Concat(ring.Pending).Concat(ring.Leaving).Any(o => !alive.Contains(o)));
         if (changed)
             ring = ring.Reclaim(claimNodes, alive, ring.Leaving, _options.TargetNVal, _self);

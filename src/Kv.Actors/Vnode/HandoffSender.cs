@@ -93,11 +93,9 @@ public sealed class HandoffSender : ReceiveActor, IWithTimers
             _manager.Tell(new ReleaseHandoffSlot(_partition), Self);
     }
 
-    private void Report(HandoffState state)
-    {
-        if (_fillFor is null) // a fill is not the partition's transfer
-            _manager.Tell(new HandoffProgress(_partition, _target, state, _keys, _bytes, _lastError), Self);
-    }
+    /// <summary>Progress to the manager; a fill is shown as a transfer to the filling vnode ("node, filling partition q").</summary>
+    private void Report(HandoffState state) =>
+        _manager.Tell(new HandoffProgress(_partition, _fillFor is { } q ? $"{_target}, filling partition {q}" : _target, state, _keys, _bytes, _lastError), Self);
 
     private void OnSlot()
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Kv.Actors.Aae;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
@@ -31,7 +32,7 @@ namespace Kv.Actors.Vnode;
 /// nodes with an older ring for a grace period.
 /// </para>
 /// </summary>
-public sealed class VnodeActor : ReceiveActor, IWithTimers
+public sealed partial class VnodeActor : ReceiveActor, IWithTimers
 {
     private readonly ILoggingAdapter Log = Context.GetLogger();
     private const string IdFile = "VNODE_ID";
@@ -72,6 +73,13 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
     private readonly ReapingOptions _reaping;
     private bool _anyReaped; // some reaped clock is stored: incoming objects are checked against it
     private readonly Dictionary<byte[], (long Next, long Delay)> _reapAttempts = new(ByteArrayComparer.Instance);
+    // Active anti-entropy: the trees (null until the first build is done), the build under way
+    // (trees, and the keys written since its snapshot, fixed up when it ends).
+    private readonly AaeOptions _aae;
+    private VnodeTrees? _trees;
+    private VnodeTrees? _building;
+    private HashSet<byte[]>? _buildDirty;
+    private bool _buildAsked;
 
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -86,9 +94,18 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
         public static readonly SweepTombstones Instance = new();
     }
 
-    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null,
-        ReapingOptions? reaping = null, Func<string, int>? nValOf = null, int maxNVal = 3)
+    private sealed class RebuildTrees
     {
+        public static readonly RebuildTrees Instance = new();
+    }
+
+    /// <summary>A tree build's end: the trees from the snapshot (Error: it failed).</summary>
+    private sealed record TreesBuilt(VnodeTrees Trees, Snapshot Snapshot, Exception? Error);
+
+    public VnodeActor(int partition, string directory, StorageOptions options, string selfNode, HandoffOptions? handoff = null,
+        ReapingOptions? reaping = null, Func<string, int>? nValOf = null, int maxNVal = 3, AaeOptions? aae = null)
+    {
+        _aae = aae ?? new AaeOptions();
         _reaping = reaping ?? ReapingOptions.Default;
         _nValOf = nValOf ?? (_ => 3);
         _maxNVal = maxNVal;
@@ -117,6 +134,10 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
         Receive<FillDone>(OnFillDone);
         Receive<FillTick>(_ => AskFill());
         Receive<SweepTombstones>(_ => OnSweepTombstones());
+        Receive<RebuildTrees>(_ => AskToBuild());
+        Receive<BuildSlotGranted>(_ => StartBuild());
+        Receive<TreesBuilt>(OnTreesBuilt);
+        Receive<AaeTreeRequest>(OnTreeRequest);
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
@@ -281,8 +302,9 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
     /// writes of the key see the new version at once. <paramref name="then"/> runs in the actor when
     /// the engine has committed it (durably if asked) or failed.
     /// </summary>
-    private void StartWrite(byte[] key, DvvSet<Sibling> obj, ReadOnlyMemory<byte> encoded, bool durable, Action<Exception?> then)
+    private void StartWrite(byte[] key, DvvSet<Sibling>? before, DvvSet<Sibling> obj, ReadOnlyMemory<byte> encoded, bool durable, Action<Exception?> then)
     {
+        TreeUpdate(key, before, obj);
         if (_pending.TryGetValue(key, out var pending))
         {
             pending.Object = obj;
@@ -419,7 +441,7 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
             // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
             _dotsInFlight++;
             sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null) { Encoded = encoded }, Self);
-            StartWrite(key, updated, encoded, durable: true, error =>
+            StartWrite(key, current, updated, encoded, durable: true, error =>
             {
                 _dotsInFlight--;
                 if (error is null)
@@ -475,9 +497,9 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
                     Answer(null);
             }
             else if (apply.Encoded is { } encoded && (stored is null || merged.SameAs(apply.Object)))
-                StartWrite(key, merged, encoded, apply.Durable, Answer); // the incoming object as it came: no new encoding
+                StartWrite(key, stored, merged, encoded, apply.Durable, Answer); // the incoming object as it came: no new encoding
             else
-                StartWrite(key, merged, KvObjectCodec.Encode(merged), apply.Durable, Answer);
+                StartWrite(key, stored, merged, KvObjectCodec.Encode(merged), apply.Durable, Answer);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
         {
@@ -500,6 +522,7 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
                     .Delete(key)
                     .Delete(VnodeMetaKeys.Tombstone(key))
                     .Put(VnodeMetaKeys.Reaped(key), VnodeMetaKeys.ReapedRecord(stored, NowMs));
+                TreeUpdate(key, stored, null);
                 await _engine!.WriteAsync(write, durable: true);
                 _anyReaped = true;
                 _reapAttempts.Remove(key);
@@ -547,6 +570,7 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
                     if (VnodeMetaKeys.AllTombstones(merged))
                         write.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs));
                     changed.Add((key, encoded));
+                    TreeUpdate(key, stored, merged);
                 }
             }
             if (write.Count > 0)
@@ -683,6 +707,8 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
             return; // an older ring (the ring manager's answer after a restart may cross a newer one)
         _ring = ring;
         CheckSync(ring);
+        if (!_buildAsked && _trees is null && _engine is not null && _forwardTo is null)
+            AskToBuild();
         if (_awaitingSeen && _forwardTo is null && _target is not null && ring.Owners[_partition] == _target && ring.OwnerSeenByAll(_partition))
         {
             _awaitingSeen = false;
@@ -805,6 +831,9 @@ public sealed class VnodeActor : ReceiveActor, IWithTimers
             else
                 Directory.Delete(_directory, recursive: true);
             _engine = null;
+            _trees = null;
+            _building = null;
+            _buildDirty = null;
         }
         catch (IOException e)
         {

@@ -29,7 +29,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
     private readonly StorageEnvironment _environment;
     private readonly Dictionary<int, IActorRef> _vnodes = [];
     private readonly HashSet<int> _retired = [];
-    private readonly Dictionary<int, HandoffProgress> _progress = [];
+    private readonly Dictionary<(int Partition, string Target), HandoffProgress> _progress = [];
     private readonly HashSet<IActorRef> _slots = [];
     private readonly Queue<IActorRef> _waiting = new();
     private Ring.Ring? _ring;
@@ -61,8 +61,17 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
         Receive<HandoffBatch>(OnBatch);
         Receive<RequestHandoffSlot>(_ => OnRequestSlot());
         Receive<ReleaseHandoffSlot>(_ => ReleaseSlot(Sender));
-        Receive<HandoffProgress>(p => _progress[p.Partition] = p);
-        Receive<GetHandoffStatus>(_ => Sender.Tell(new HandoffStatus(_progress.Values.OrderBy(p => p.Partition).ToList(), _vnodes.Keys.Order().ToList(), _retired.Order().ToList()), Self));
+        Receive<HandoffProgress>(p =>
+        {
+            // The latest transfer of each partition, and each fill it sends: a new transfer replaces the last one.
+            if (!p.Target.Contains(", filling partition ", StringComparison.Ordinal))
+            {
+                foreach (var old in _progress.Keys.Where(k => k.Partition == p.Partition && !k.Target.Contains(", filling partition ", StringComparison.Ordinal)).ToList())
+                    _progress.Remove(old);
+            }
+            _progress[(p.Partition, p.Target)] = p;
+        });
+        Receive<GetHandoffStatus>(_ => Sender.Tell(new HandoffStatus(_progress.Values.OrderBy(p => p.Partition).ThenBy(p => p.Target, StringComparer.Ordinal).ToList(), _vnodes.Keys.Order().ToList(), _retired.Order().ToList()), Self));
         Receive<VnodeRetired>(r =>
         {
             _retired.Add(r.Partition);
@@ -133,7 +142,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
         var storage = _options.Storage with { Environment = _environment };
         var vnode = Context.ActorOf(
             KvProps.Of(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff,
-                new ReapingOptions(_options.TombstoneGrace, _options.TombstoneSweepInterval, _options.ReapedClockRetention), NValOf, MaxNVal)),
+                new ReapingOptions(_options.TombstoneGrace, _options.TombstoneSweepInterval, _options.ReapedClockRetention), NValOf, MaxNVal, _options.Aae)),
             KvPaths.VnodeName(p));
         Context.Watch(vnode);
         _vnodes[p] = vnode;

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Kv.Actors.Aae;
 using Kv.Actors.Admin;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Hints;
@@ -10,7 +11,7 @@ using Kv.Actors.Vnode;
 namespace Kv.Actors.Wire;
 
 /// <summary>
-/// Every message the store sends between nodes and clients, each with a stable type id (200..249)
+/// Every message the store sends between nodes and clients, each with a stable type id (200..255)
 /// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
 /// uses this table.
 /// </summary>
@@ -160,6 +161,26 @@ internal static class KvSerializers
             d => new HintSnapshot(
                 d.Hints.Select(h => new StoredHint(h.Id, FromWire(h.Hint ?? throw new FormatException("a stored hint is missing its hint")))).ToList(),
                 d.Dropped.ToDictionary(), d.Delivered.ToDictionary()));
+        Add<AaeTreeRequest, AaeTreeRequestData>(registry, 250,
+            m => new AaeTreeRequestData { Partition = m.Partition, Pref = m.Pref, N = m.N, Level = m.Level, Indices = { m.Indices }, RequestId = m.RequestId },
+            d => new AaeTreeRequest(d.Partition, d.Pref, d.N, d.Level, d.Indices.ToList(), d.RequestId));
+        Add<AaeTreeReply, AaeTreeReplyData>(registry, 251,
+            m => new AaeTreeReplyData
+            {
+                Partition = m.Partition, RequestId = m.RequestId, Ready = m.Ready, Hashes = { m.Hashes },
+                Keys = { m.Keys.Select(k => new AaeKeyHashData { Key = Bytes(k.Key), Hash = k.Hash }) }, Error = m.Error ?? "", HasError = m.Error is not null,
+            },
+            d => new AaeTreeReply(d.Partition, d.RequestId, d.Ready, d.Hashes.ToList(), d.Keys.Select(k => new AaeKeyHash(k.Key.ToByteArray(), k.Hash)).ToList(),
+                d.HasError ? d.Error : null));
+        Add<GetAaeStatus, EmptyData>(registry, 252, _ => new EmptyData(), _ => GetAaeStatus.Instance);
+        Add<AaeStatus, AaeStatusData>(registry, 253, ToWire, FromWire);
+        Add<GetClusterAae, EmptyData>(registry, 254, _ => new EmptyData(), _ => GetClusterAae.Instance);
+        Add<ClusterAae, ClusterAaeData>(registry, 255,
+            m => new ClusterAaeData
+            {
+                Nodes = { m.Nodes.Select(n => new NodeAaeData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
+            },
+            d => new ClusterAae(d.Nodes.Select(n => new NodeAae(n.Node, n.HasStatus ? FromWire(n.Status ?? new AaeStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
         return registry;
     }
 
@@ -234,6 +255,24 @@ internal static class KvSerializers
         KvObjectCodec.Validate(d.Object.Span);
         return new HintAdded(d.Target, d.Partition, d.Ns.ToByteArray(), d.Key.ToByteArray(), d.Object.ToByteArray(), d.AtMs);
     }
+
+    private static AaeStatusData ToWire(AaeStatus s) => new()
+    {
+        Node = s.Node,
+        Exchanges =
+        {
+            s.Exchanges.Select(e => new AaeExchangeInfoData
+            {
+                Partition = e.Partition, PeerNode = e.PeerNode, PeerPartition = e.PeerPartition, Pref = e.Pref, N = e.N, EndedMs = e.EndedMs,
+                KeysRepaired = e.KeysRepaired, TotalRepaired = e.TotalRepaired, Outcome = e.Outcome,
+            }),
+        },
+        Trees = { s.Trees.Select(t => new AaeTreeInfoData { Partition = t.Partition, BuiltMs = t.BuiltMs, Keys = t.Keys, Building = t.Building }) },
+    };
+
+    private static AaeStatus FromWire(AaeStatusData d) => new(d.Node,
+        d.Exchanges.Select(e => new AaeExchangeInfo(e.Partition, e.PeerNode, e.PeerPartition, e.Pref, e.N, e.EndedMs, e.KeysRepaired, e.TotalRepaired, e.Outcome)).ToList(),
+        d.Trees.Select(t => new AaeTreeInfo(t.Partition, t.BuiltMs, t.Keys, t.Building)).ToList());
 
     private static HintStatusData ToWire(HintStatus s) => new()
     {

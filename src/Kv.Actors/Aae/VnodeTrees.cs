@@ -1,0 +1,93 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+using Kv.Actors.Objects;
+using Kv.Actors.Ring;
+using Kv.Actors.Vnode;
+
+namespace Kv.Actors.Aae;
+
+/// <summary>
+/// One vnode's Merkle trees: a <see cref="HashTree"/> per preference list it holds keys of. A key of
+/// a namespace with n_val n whose own partition is q is on the n partitions q, q+1, .., q+n-1; this
+/// vnode keeps it in the tree (q, n). Two vnodes of one preference list compare their (q, n) trees:
+/// both hold exactly the keys of q whose n covers them both. An item's hash covers the key and its
+/// object's causal clock (every dot and counter, in id order): replicas holding the same versions
+/// have the same item, however their bytes were encoded. Not thread safe: its vnode's, or a build's.
+/// </summary>
+public sealed class VnodeTrees
+{
+    private readonly int _partition;
+    private readonly int _ringSize;
+    private readonly Func<string, int> _nValOf;
+    private readonly int _maxNVal;
+    private readonly Dictionary<(int Pref, int N), HashTree> _trees = [];
+
+    public VnodeTrees(int partition, int ringSize, Func<string, int> nValOf, int maxNVal)
+    {
+        (_partition, _ringSize, _nValOf, _maxNVal) = (partition, ringSize, nValOf, maxNVal);
+    }
+
+    /// <summary>When the build these trees came from started (its snapshot).</summary>
+    public DateTime BuiltAt { get; init; } = DateTime.UtcNow;
+
+    /// <summary>The (preference list, n_val) pairs with a tree.</summary>
+    public IReadOnlyCollection<(int Pref, int N)> Lists => _trees.Keys;
+
+    /// <summary>Keys in all trees.</summary>
+    public long Count => _trees.Values.Sum(t => t.Count);
+
+    /// <summary>The tree of a preference list (null: no key of it here, an empty tree).</summary>
+    public HashTree? Tree(int pref, int n) => _trees.GetValueOrDefault((pref, n));
+
+    /// <summary>The tree a storage key belongs in, or null (a malformed key, or one that is not this vnode's).</summary>
+    public (int Pref, int N, int Segment)? Place(byte[] storageKey)
+    {
+        if (VnodeActor.SplitStorageKey(storageKey) is not { Ns.Length: > 0, Key.Length: > 0 } split)
+            return null;
+        int n = Math.Clamp(_nValOf(Encoding.UTF8.GetString(split.Ns)), 1, _maxNVal);
+        int pref = KeyHash.PartitionOf(split.Ns, split.Key, _ringSize);
+        int distance = ((_partition - pref) % _ringSize + _ringSize) % _ringSize;
+        if (distance >= n)
+            return null;
+        return (pref, n, HashTree.SegmentOf(HashTree.KeyHashOf(storageKey)));
+    }
+
+    /// <summary>A write: the key's old object (null: it was absent) out of its tree, the new one (null: removed) in.</summary>
+    public void Update(byte[] storageKey, DvvSet<Sibling>? before, DvvSet<Sibling>? after)
+    {
+        if ((before is null && after is null) || Place(storageKey) is not { } place)
+            return;
+        if (!_trees.TryGetValue((place.Pref, place.N), out var tree))
+            _trees[(place.Pref, place.N)] = tree = new HashTree();
+        if (before is not null)
+            tree.Toggle(place.Segment, ItemHash(storageKey, before), adding: false);
+        if (after is not null)
+            tree.Toggle(place.Segment, ItemHash(storageKey, after), adding: true);
+    }
+
+    /// <summary>The hash of a key with its object's clock: equal on replicas that hold the same versions.</summary>
+    public static ulong ItemHash(byte[] storageKey, DvvSet<Sibling> obj)
+    {
+        var hash = new XxHash64();
+        hash.Append(storageKey);
+        Span<byte> number = stackalloc byte[8];
+        foreach (var entry in obj.Entries)
+        {
+            hash.Append(Encoding.UTF8.GetBytes(entry.Id));
+            BinaryPrimitives.WriteInt64LittleEndian(number, entry.Counter);
+            hash.Append(number);
+            BinaryPrimitives.WriteInt64LittleEndian(number, entry.Values.Length);
+            hash.Append(number);
+        }
+        // Values without a dot are told apart by their content.
+        foreach (var value in obj.Anonymous)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(number, value.LastModifiedMs);
+            hash.Append(number);
+            hash.Append(value.Value);
+            hash.Append(value.Deleted ? [1] : [0]);
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+}
