@@ -240,6 +240,39 @@ public sealed partial class LsmEngine
         ThrowIfBackgroundError();
     }
 
+    /// <summary>
+    /// Compacts the files of <paramref name="level"/> overlapping [begin, end] (user keys, null =
+    /// open) into the next level, like LevelDB's TEST_CompactRange: for tests that need data in a
+    /// given level.
+    /// </summary>
+    internal void CompactLevel(int level, byte[]? begin = null, byte[]? end = null)
+    {
+        ThrowIfDisposed();
+        lock (_compactionLock)
+        {
+            CompactionPlan? plan;
+            lock (_mutex)
+            {
+                plan = CompactionPlan.ForRange(_versions.Current, level, begin, end, inPlace: false);
+                plan?.Base.Ref();
+            }
+            if (plan is null)
+            {
+                return;
+            }
+            try
+            {
+                Execute(plan);
+            }
+            finally
+            {
+                plan.Base.Unref();
+            }
+            DeleteObsoleteFiles(atOpen: false);
+        }
+        ThrowIfBackgroundError();
+    }
+
     private void Execute(CompactionPlan plan)
     {
         if (plan.IsTrivialMove)
@@ -409,7 +442,7 @@ public sealed partial class LsmEngine
         lock (_mutex)
         {
             _shuttingDown = true;
-            while (_flushScheduled || _compactionScheduled)
+            while (_flushScheduled || _compactionScheduled || _repairsRunning > 0)
             {
                 Monitor.Wait(_mutex, 100);
             }

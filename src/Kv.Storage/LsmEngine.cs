@@ -291,6 +291,8 @@ public sealed partial class LsmEngine : IDisposable
             TrivialMoves = Interlocked.Read(ref _trivialMoves),
             CompactionBytesRead = Interlocked.Read(ref _compactionRead),
             CompactionBytesWritten = Interlocked.Read(ref _compactionWritten),
+            TablesRepaired = Interlocked.Read(ref _tablesRepaired),
+            CorruptBlocksFound = Interlocked.Read(ref _corruptBlocksFound),
             Stalls = Interlocked.Read(ref _stalls),
             StallTime = TimeSpan.FromTicks(Interlocked.Read(ref _stallTicks)),
             Slowdowns = Interlocked.Read(ref _slowdowns),

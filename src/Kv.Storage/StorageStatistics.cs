@@ -17,6 +17,12 @@ public sealed record StorageStatistics
     public long TrivialMoves { get; init; }
     public long CompactionBytesRead { get; init; }
     public long CompactionBytesWritten { get; init; }
+
+    /// <summary>Tables rewritten (or removed) by <see cref="LsmEngine.RepairTable"/>.</summary>
+    public long TablesRepaired { get; init; }
+
+    /// <summary>Bad blocks those repairs found (see <see cref="TableRepairReport.BadBlocks"/>).</summary>
+    public long CorruptBlocksFound { get; init; }
     public long Stalls { get; init; }
     public TimeSpan StallTime { get; init; }
     public long Slowdowns { get; init; }

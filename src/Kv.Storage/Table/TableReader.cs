@@ -19,7 +19,7 @@ internal sealed class TableReader : IDisposable
     private readonly Block _index;
     private readonly byte[]? _filter;
 
-    private TableReader(IRandomAccessFile file, string name, BlockCache cache)
+    private TableReader(IRandomAccessFile file, string name, BlockCache cache, bool salvage)
     {
         _file = file;
         Name = name;
@@ -34,15 +34,25 @@ internal sealed class TableReader : IDisposable
         ReadExactly(length - TableFormat.FooterSize, footer);
         (BlockHandle metaHandle, BlockHandle indexHandle) = TableFormat.ReadFooter(footer, name, length - TableFormat.FooterSize);
         _index = ReadBlock(indexHandle);
-        Block meta = ReadBlock(metaHandle);
-        BlockIterator it = meta.NewIterator();
-        if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.FilterName)))
+        try
         {
-            _filter = ReadContents(DecodeHandle(it.Value, meta));
+            Block meta = ReadBlock(metaHandle);
+            BlockIterator it = meta.NewIterator();
+            if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.FilterName)))
+            {
+                _filter = ReadContents(DecodeHandle(it.Value, meta));
+            }
+            if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.PropertiesName)))
+            {
+                Properties = TableProperties.TryDecode(ReadContents(DecodeHandle(it.Value, meta)));
+            }
         }
-        if (it.SeekExact(Encoding.ASCII.GetBytes(TableFormat.PropertiesName)))
+        catch (StorageCorruptionException e) when (salvage)
         {
-            Properties = TableProperties.TryDecode(ReadContents(DecodeHandle(it.Value, meta)));
+            // Repair rebuilds filter and properties; the data blocks are still reachable.
+            _filter = null;
+            Properties = null;
+            MetaError = e;
         }
     }
 
@@ -50,12 +60,34 @@ internal sealed class TableReader : IDisposable
 
     public TableProperties? Properties { get; }
 
+    /// <summary>Opened with <see cref="OpenForSalvage"/>: why the metaindex, filter or properties block was unreadable, if it was.</summary>
+    public StorageCorruptionException? MetaError { get; }
+
     public static TableReader Open(IFileSystem fs, string path, BlockCache cache)
     {
         IRandomAccessFile file = fs.OpenRead(path);
         try
         {
-            return new TableReader(file, Path.GetFileName(path), cache);
+            return new TableReader(file, Path.GetFileName(path), cache, salvage: false);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a damaged table to read what is left of it (table repair): footer and index must be
+    /// readable, else this throws like <see cref="Open"/>; a bad metaindex, filter or properties
+    /// block is only recorded in <see cref="MetaError"/>, since the data blocks do not need them.
+    /// </summary>
+    public static TableReader OpenForSalvage(IFileSystem fs, string path, BlockCache cache)
+    {
+        IRandomAccessFile file = fs.OpenRead(path);
+        try
+        {
+            return new TableReader(file, Path.GetFileName(path), cache, salvage: true);
         }
         catch
         {
@@ -114,32 +146,96 @@ internal sealed class TableReader : IDisposable
     /// <summary>Reads and checks every data block, reporting each bad one (with its block number) and going on.</summary>
     public IEnumerable<StorageCorruptionException> Verify(Action<long>? onGoodBlock = null)
     {
+        foreach (DataBlock b in DataBlocks())
+        {
+            if (b.Error is null)
+            {
+                onGoodBlock?.Invoke(b.Number);
+            }
+            else
+            {
+                yield return new StorageCorruptionException(b.Error.FileName, b.Error.Offset, $"data block {b.Number}: {b.Error.Detail}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// One data block as <see cref="DataBlocks"/> reads it: its number, its index key (the block's
+    /// last internal key, as the index says), and either the verified block or why it is unusable.
+    /// </summary>
+    internal readonly record struct DataBlock(long Number, byte[] IndexKey, BlockHandle Handle, Block? Block, StorageCorruptionException? Error);
+
+    /// <summary>
+    /// Reads every data block from the file (not the cache) in index order and checks it: trailer
+    /// and CRC, every entry decodable, every key long enough for its tag, keys ascending, above the
+    /// previous block's index key and at most this block's, and (if given) within
+    /// [<paramref name="smallest"/>, <paramref name="largest"/>] (internal keys). A block failing
+    /// any check is yielded with its error, and the walk goes on.
+    /// </summary>
+    internal IEnumerable<DataBlock> DataBlocks(byte[]? smallest = null, byte[]? largest = null)
+    {
         BlockIterator index = _index.NewIterator();
         long number = 0;
+        byte[]? previousIndexKey = null;
         for (index.SeekToFirst(); index.Valid; index.Next(), number++)
         {
+            byte[] indexKey = index.Key.ToArray();
+            bool indexKeyValid = indexKey.Length >= InternalKey.TagSize;
+            BlockHandle handle = default;
+            Block? block = null;
             StorageCorruptionException? error = null;
             try
             {
-                Block b = ReadBlock(DecodeHandle(index.Value, _index));
-                BlockIterator it = b.NewIterator();
-                for (it.SeekToFirst(); it.Valid; it.Next())
+                handle = DecodeHandle(index.Value, _index);
+                block = ReadBlock(handle);
+                if (!indexKeyValid)
                 {
-                    if (it.Key.Length < InternalKey.TagSize)
-                    {
-                        throw b.Corrupt("entry key shorter than its tag");
-                    }
+                    throw _index.Corrupt($"index key of data block {number} shorter than its tag");
                 }
-                onGoodBlock?.Invoke(number);
+                CheckEntries(block, previousIndexKey, indexKey, smallest, largest);
             }
             catch (StorageCorruptionException e)
             {
-                error = new StorageCorruptionException(e.FileName, e.Offset, $"data block {number}: {e.Detail}");
+                block = null;
+                error = e;
             }
-            if (error is not null)
+            yield return new DataBlock(number, indexKey, handle, block, error);
+            if (indexKeyValid)
             {
-                yield return error;
+                previousIndexKey = indexKey;
             }
+        }
+    }
+
+    private static void CheckEntries(Block b, byte[]? above, byte[] atMost, byte[]? smallest, byte[]? largest)
+    {
+        BlockIterator it = b.NewIterator();
+        byte[] previous = new byte[64];
+        int previousLength = -1;
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            ReadOnlySpan<byte> key = it.Key;
+            if (key.Length < InternalKey.TagSize)
+            {
+                throw b.Corrupt("entry key shorter than its tag");
+            }
+            if ((previousLength >= 0 && InternalKey.Compare(key, previous.AsSpan(0, previousLength)) <= 0)
+                || (above is not null && InternalKey.Compare(key, above) <= 0)
+                || InternalKey.Compare(key, atMost) > 0)
+            {
+                throw b.Corrupt("entries out of order");
+            }
+            if ((smallest is not null && InternalKey.Compare(key, smallest) < 0)
+                || (largest is not null && InternalKey.Compare(key, largest) > 0))
+            {
+                throw b.Corrupt("entry outside the table's key range");
+            }
+            if (previous.Length < key.Length)
+            {
+                previous = new byte[Math.Max(key.Length, previous.Length * 2)];
+            }
+            key.CopyTo(previous);
+            previousLength = key.Length;
         }
     }
 

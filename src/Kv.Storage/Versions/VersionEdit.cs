@@ -18,6 +18,7 @@ internal sealed class VersionEdit
     private const uint TagDeletedFile = 6;
     private const uint TagNewFile = 7;
     private const uint TagCommitLogFloor = 9;
+    private const uint TagFileOrder = 10;
 
     public const string ComparatorName = "kv.bytewise.v1";
 
@@ -86,6 +87,13 @@ internal sealed class VersionEdit
             PutVarint(w, (ulong)f.Size);
             PutBytes(w, f.Smallest);
             PutBytes(w, f.Largest);
+            if (f.OrderNumber != f.Number)
+            {
+                // Only repaired level-0 tables have one; older readers refuse the unknown tag.
+                PutVarint(w, TagFileOrder);
+                PutVarint(w, (ulong)f.Number);
+                PutVarint(w, (ulong)f.OrderNumber);
+            }
         }
         return w.WrittenSpan.ToArray();
     }
@@ -96,6 +104,7 @@ internal sealed class VersionEdit
         var e = new VersionEdit();
         int pos = 0;
         error = string.Empty;
+        Dictionary<long, long>? orders = null;
         while (pos < src.Length)
         {
             if (!Coding.TryGetVarint64(src, ref pos, out ulong tag))
@@ -164,6 +173,18 @@ internal sealed class VersionEdit
                     }
                     break;
                 }
+                case TagFileOrder:
+                {
+                    long number = 0;
+                    long order = 0;
+                    ok = GetLong(src, ref pos, out number) && GetLong(src, ref pos, out order);
+                    if (ok)
+                    {
+                        orders ??= [];
+                        orders[number] = order;
+                    }
+                    break;
+                }
                 default:
                     error = $"unknown tag {tag}";
                     return null;
@@ -171,6 +192,23 @@ internal sealed class VersionEdit
             if (!ok)
             {
                 error = $"bad field for tag {tag}";
+                return null;
+            }
+        }
+        if (orders is not null)
+        {
+            // An order number belongs to a file the same edit adds.
+            for (int i = 0; i < e.NewFiles.Count; i++)
+            {
+                (int level, FileMetadata f) = e.NewFiles[i];
+                if (orders.Remove(f.Number, out long order))
+                {
+                    e.NewFiles[i] = (level, new FileMetadata(f.Number, f.Size, f.Smallest, f.Largest, order));
+                }
+            }
+            if (orders.Count > 0)
+            {
+                error = $"order number for file {orders.Keys.First()}, which the edit does not add";
                 return null;
             }
         }

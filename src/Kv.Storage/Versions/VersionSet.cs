@@ -265,7 +265,9 @@ internal sealed class VersionSet : IDisposable
             files[level].RemoveAll(x => x.Number == f.Number);
             files[level].Add(f);
         }
-        files[0].Sort((a, b) => b.Number.CompareTo(a.Number));
+        // Level 0 newest first: by order number (a file's own number unless it is a repaired
+        // table standing in for an older one), then by number.
+        files[0].Sort((a, b) => a.OrderNumber != b.OrderNumber ? b.OrderNumber.CompareTo(a.OrderNumber) : b.Number.CompareTo(a.Number));
         for (int level = 1; level < Version.NumLevels; level++)
         {
             files[level].Sort((a, b) => InternalKey.Compare(a.Smallest, b.Smallest));
