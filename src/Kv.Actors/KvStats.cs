@@ -10,6 +10,8 @@ public sealed class KvStats
     private long _readRepairs;
     private long _reaped;
     private long _failed;
+    private long _corruptReads;
+    private long _tablesRepaired;
 
     public long Puts => Interlocked.Read(ref _puts);
     public long Gets => Interlocked.Read(ref _gets);
@@ -27,6 +29,12 @@ public sealed class KvStats
     /// <summary>Requests refused before they ran (bad arguments, no ring, too few primaries).</summary>
     public long Failed => Interlocked.Read(ref _failed);
 
+    /// <summary>Reads of a vnode that hit a damaged block (answered with an error, never with data).</summary>
+    public long CorruptReads => Interlocked.Read(ref _corruptReads);
+
+    /// <summary>Damaged tables rewritten from their readable blocks (the rest refilled from other replicas).</summary>
+    public long TablesRepaired => Interlocked.Read(ref _tablesRepaired);
+
     internal void Put() => Interlocked.Increment(ref _puts);
     internal void Get() => Interlocked.Increment(ref _gets);
     internal void Delete() => Interlocked.Increment(ref _deletes);
@@ -34,4 +42,6 @@ public sealed class KvStats
     internal void ReadRepair(int replicas) => Interlocked.Add(ref _readRepairs, replicas);
     internal void Reaped() => Interlocked.Increment(ref _reaped);
     internal void Fail() => Interlocked.Increment(ref _failed);
+    internal void CorruptRead() => Interlocked.Increment(ref _corruptReads);
+    internal void TableRepaired() => Interlocked.Increment(ref _tablesRepaired);
 }

@@ -10,12 +10,16 @@ public sealed class KvStatsListener : ReceiveActor
     {
         Receive<ReadRepaired>(r => stats.ReadRepair(r.Replicas));
         Receive<TombstoneReaped>(_ => stats.Reaped());
+        Receive<Vnode.CorruptionFound>(_ => stats.CorruptRead());
+        Receive<Vnode.TableRewritten>(_ => stats.TableRepaired());
     }
 
     protected override void PreStart()
     {
         Context.System.EventStream.Subscribe(Self, typeof(ReadRepaired));
         Context.System.EventStream.Subscribe(Self, typeof(TombstoneReaped));
+        Context.System.EventStream.Subscribe(Self, typeof(Vnode.CorruptionFound));
+        Context.System.EventStream.Subscribe(Self, typeof(Vnode.TableRewritten));
     }
 
     protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);

@@ -597,12 +597,26 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
     public override async Task RunAsync(MultiNodeContext ctx)
     {
         var node = Start(ctx, Options, "n1", "n2");
-        if (ctx.Incarnation == 2)
+        if (ctx.Role == "n5" && ctx.Incarnation == 2)
         {
             // n5, back after missing most of its hints.
             await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(60));
             await ctx.EnterBarrier("back");
             await ctx.EnterBarrier("repaired");
+            await ctx.EnterBarrier("written");
+            await ctx.EnterBarrier("n3-stopped");
+            await ctx.EnterBarrier("damage-repaired");
+            await ctx.EnterBarrier("before-loss");
+            await ctx.EnterBarrier("replaced");
+            return;
+        }
+        if (ctx.Role == "n3" && ctx.Incarnation == 2)
+        {
+            // n3 with a damaged table: reads get an error for this replica, never data; the table is rewritten and refilled.
+            await AwaitSettledRing(ctx, node, Roles, TimeSpan.FromSeconds(60));
+            await ctx.EnterBarrier("damage-repaired");
+            Expect(node.Stats.CorruptReads > 0 && node.Stats.TablesRepaired > 0, $"n3 found the damage and rewrote the table ({node.Stats.CorruptReads} damaged reads, {node.Stats.TablesRepaired} tables rewritten)");
+            ctx.Log($"n3: {node.Stats.CorruptReads} reads hit damaged blocks, {node.Stats.TablesRepaired} tables rewritten");
             await ctx.EnterBarrier("before-loss");
             await ctx.EnterBarrier("replaced");
             return;
@@ -659,6 +673,25 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
         });
         await ctx.EnterBarrier("repaired");
 
+        // (c) Bytes flipped in a table of n3's: no read returns wrong data, and the replica is repaired.
+        await ctx.RunOn("n1", async () =>
+        {
+            for (int i = 0; i < DamageKeys; i++)
+                Is<PutSucceeded>(await node.PutAsync("default", $"c{i}", B($"v{i}"), options: new RequestOptions { W = 3, DW = 3 }), $"put c{i}");
+        });
+        await ctx.EnterBarrier("written");
+        if (ctx.Role == "n3")
+        {
+            // A clean stop: every vnode's memtable goes into a table.
+            await ctx.System.Terminate();
+            await node.Stopped;
+            await ctx.EnterBarrier("n3-stopped");
+            await Task.Delay(System.Threading.Timeout.Infinite); // killed here
+        }
+        await ctx.EnterBarrier("n3-stopped");
+        await ctx.RunOn("n1", () => DamageATable(ctx, node));
+        await ctx.EnterBarrier("damage-repaired");
+
         // (d) n4 is killed and never comes back.
         if (ctx.Role == "n4")
         {
@@ -694,5 +727,51 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
             ctx.Log($"n4 removed {(removed - killed).TotalSeconds:0.0} s after it was killed; every key on three distinct live nodes {(DateTime.UtcNow - removed).TotalSeconds:0.0} s after that");
         });
         await ctx.EnterBarrier("replaced");
+    }
+
+    private const int DamageKeys = 300;
+
+    private static async Task DamageATable(MultiNodeContext ctx, KvNode node)
+    {
+        // n3 stopped cleanly (its data in tables); its process goes, and bytes in the first block of its largest table are flipped.
+        await ctx.Kill("n3");
+        string vnodes = Path.Combine(ctx.DataDirectory, "..", "n3", "vnodes");
+        var table = Directory.EnumerateFiles(vnodes, "*.sst", SearchOption.AllDirectories).MaxBy(f => new FileInfo(f).Length)
+            ?? throw new MultiProcessException("n3 has no table");
+        using (var file = File.Open(table, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 64;
+            var bytes = new byte[16];
+            file.ReadExactly(bytes);
+            for (int i = 0; i < bytes.Length; i++)
+                bytes[i] ^= 0x5A;
+            file.Position = 64;
+            file.Write(bytes);
+        }
+        ctx.Log($"flipped 16 bytes of {Path.GetRelativePath(vnodes, table)} ({new FileInfo(table).Length} bytes) on n3");
+        await ctx.Restart("n3");
+        await AwaitSettledRing(ctx, node, ["n1", "n2", "n3", "n4", "n5"], TimeSpan.FromSeconds(60));
+
+        // Every read returns the value written, or an error: never other data.
+        int errors = 0;
+        for (int i = 0; i < DamageKeys; i++)
+        {
+            var result = await node.GetAsync("default", $"c{i}", new RequestOptions { R = 3 });
+            if (result is GetSucceeded got)
+                Expect(Text(got) == $"v{i}", $"c{i} reads v{i} ({Text(got)})");
+            else
+                errors++;
+        }
+        // With no more reads, every replica holds its keys again (read repair, the refill of what the table lost, anti-entropy).
+        var ring = (await node.GetRingAsync())!;
+        string missing = "";
+        await Await(ctx, async () =>
+        {
+            var c = await MissingReplicas(ctx, ring, "c", DamageKeys);
+            var b = await MissingReplicas(ctx, ring, "b", Keys);
+            missing = $"{c.Absent + b.Absent} replicas missing, first {c.First ?? b.First}";
+            return c.Absent + b.Absent == 0;
+        }, TimeSpan.FromSeconds(60), "every replica repaired after the damage");
+        ctx.Log($"reads after the damage: {DamageKeys - errors} right, {errors} errors at R=3, none wrong; every replica repaired");
     }
 }

@@ -207,8 +207,17 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
             int repaired = 0;
             foreach (var replica in _replicas)
             {
-                if (replica.IsFallback || !_answers.TryGetValue(replica.Partition, out var answer))
+                if (replica.IsFallback)
                     continue; // a fallback's hints go to the primary by hinted handoff
+                if (_failed.Contains(replica.Partition))
+                {
+                    // It could not read the key (a damaged block: it rewrites the table): the merge of the others goes back.
+                    replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), ActorRefs.NoSender);
+                    repaired++;
+                    continue;
+                }
+                if (!_answers.TryGetValue(replica.Partition, out var answer))
+                    continue;
                 if (!answer.Found || (stored is null && answer.Object is { } obj && !obj.SameAs(DvvSet<Sibling>.Sync(obj, merged))))
                 {
                     replica.Vnode.Tell(new VnodeApply(_ns, _key, merged, Durable: false, VnodeApply.NoReply), ActorRefs.NoSender);

@@ -71,7 +71,11 @@ internal sealed record ReleaseHandoffSlot(int Partition);
 /// <see cref="Node"/> (one that took its partition over without the previous owner's data): send
 /// it the keys you hold whose preference list includes <see cref="For"/>, then <see cref="FillDone"/>.
 /// </summary>
-public sealed record FillRequest(int Partition, int For, string Node);
+public sealed record FillRequest(int Partition, int For, string Node)
+{
+    /// <summary>Only keys in these ranges (storage keys, both ends inclusive): what a damaged table lost. Null: all.</summary>
+    public IReadOnlyList<Kv.Storage.KeyRange>? Ranges { get; init; }
+}
 
 /// <summary>To the unsynced vnode of <see cref="For"/>: the vnode of <see cref="Partition"/> sent it everything it had for it (acknowledged).</summary>
 public sealed record FillDone(int Partition, int For);

@@ -190,8 +190,4 @@ public sealed partial class VnodeActor
             return new AaeTreeReply(partition, request.RequestId, true, [], keys, null);
         }).PipeTo(Sender, Self, failure: e => new AaeTreeReply(partition, request.RequestId, true, [], [], e.Message));
     }
-
-    /// <summary>A read found a damaged table: the repair path (filled in below).</summary>
-    private void OnCorruption(StorageCorruptionException corrupt) =>
-        Log.Error($"vnode {_partition}: corrupt data in {corrupt.FileName} at {corrupt.Offset}: {corrupt.Detail}");
 }

@@ -72,3 +72,9 @@ public sealed record VnodePutReply(int Partition, long RequestId, DvvSet<Sibling
     /// <summary><see cref="Object"/>'s encoding, as the vnode stores it (passed on to the replicas).</summary>
     internal ReadOnlyMemory<byte>? Encoded { get; init; }
 }
+
+/// <summary>Published when a vnode's read hit damaged data (the read got an error, never data).</summary>
+public sealed record CorruptionFound(int Partition, string File, string Detail);
+
+/// <summary>Published when a vnode rewrote a damaged table from its readable blocks.</summary>
+public sealed record TableRewritten(int Partition, string File, long EntriesKept, int BadBlocks, int LostRanges);

@@ -138,6 +138,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<BuildSlotGranted>(_ => StartBuild());
         Receive<TreesBuilt>(OnTreesBuilt);
         Receive<AaeTreeRequest>(OnTreeRequest);
+        Receive<TablesRepaired>(OnTablesRepaired);
+        Receive<Scrub>(_ => StartScrub());
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
@@ -184,6 +186,9 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         if (File.Exists(Path.Combine(_directory, UnsyncedFile)))
             _filling = []; // still filling since an earlier run: asks again once it has a ring
         _anyReaped = _engine.ScanPrefix(VnodeMetaKeys.ReapedPrefix).Any();
+        RepairRecordedDamage();
+        if (_aae.Enabled)
+            Timers.StartPeriodicTimer(Scrub.Instance, Scrub.Instance, _aae.ScrubInterval);
         Timers.StartPeriodicTimer(SweepTombstones.Instance, SweepTombstones.Instance, _reaping.SweepInterval);
     }
 
@@ -402,6 +407,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         {
             Log.Error(e, $"vnode {_partition}: read failed: {e.Message}");
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, e.Message), Self);
+            if (e is StorageCorruptionException corrupt)
+                OnCorruption(corrupt);
         }
         return Task.CompletedTask;
     }
@@ -484,7 +491,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             }
             if (!ReferenceEquals(admitted, apply.Object))
                 apply = apply with { Object = admitted, Encoded = null };
-            var stored = Read(key);
+            var stored = ReadOrRepair(key);
             var merged = stored is null ? apply.Object : DvvSet<Sibling>.Sync(stored, apply.Object);
             // Unchanged and committed: nothing to write, but it may have been stored without a sync
             // (read repair, a handoff forward): a durable answer waits for one. (Unchanged but still
@@ -709,6 +716,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         CheckSync(ring);
         if (!_buildAsked && _trees is null && _engine is not null && _forwardTo is null)
             AskToBuild();
+        if (_lostRanges.Count > 0)
+            Refill();
         if (_awaitingSeen && _forwardTo is null && _target is not null && ring.Owners[_partition] == _target && ring.OwnerSeenByAll(_partition))
         {
             _awaitingSeen = false;
@@ -942,8 +951,11 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             return;
         int size = _ring.Size, target = request.For;
         var nValOf = _nValOf;
+        var ranges = request.Ranges;
         Func<byte[], bool> belongs = storageKey =>
         {
+            if (ranges is not null && !ranges.Any(r => r.Contains(storageKey)))
+                return false; // a refill of what a damaged table lost: only its ranges
             if (SplitStorageKey(storageKey) is not { } split)
                 return false;
             int n = nValOf(System.Text.Encoding.UTF8.GetString(split.Ns));

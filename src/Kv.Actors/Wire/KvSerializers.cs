@@ -69,8 +69,15 @@ internal static class KvSerializers
             m => new HandoffBatchAckData { Partition = m.Partition, Seq = m.Seq, Error = m.Error ?? "" },
             d => new HandoffBatchAck(d.Partition, d.Seq, d.Error.Length == 0 ? null : d.Error));
         Add<FillRequest, FillRequestData>(registry, 240,
-            m => new FillRequestData { Partition = m.Partition, For = m.For, Node = m.Node },
-            d => new FillRequest(d.Partition, d.For, d.Node));
+            m => new FillRequestData
+            {
+                Partition = m.Partition, For = m.For, Node = m.Node, HasRanges = m.Ranges is not null,
+                Ranges = { (m.Ranges ?? []).Select(r => new KeyRangeData { Low = Bytes(r.Low), High = Bytes(r.High) }) },
+            },
+            d => new FillRequest(d.Partition, d.For, d.Node)
+            {
+                Ranges = d.HasRanges ? d.Ranges.Select(r => new Kv.Storage.KeyRange(r.Low.ToByteArray(), r.High.ToByteArray())).ToList() : null,
+            });
         Add<FillDone, FillDoneData>(registry, 241, m => new FillDoneData { Partition = m.Partition, For = m.For }, d => new FillDone(d.Partition, d.For));
         Add<RingGossip, RingData>(registry, 210, m => ToWire(m.Ring), d => new RingGossip(FromWire(d)));
         Add<TransferComplete, TransferCompleteData>(registry, 211,
