@@ -71,10 +71,12 @@ public sealed record KvNodeOptions
     public TimeSpan ReapedClockRetention { get; init; } = TimeSpan.FromDays(7);
 
     /// <summary>
-    /// How long a ring member may stay unreachable or out of the cluster (downed) before it is
-    /// removed for good: until then its partitions stay its own (fallbacks keep hints for it, and it
-    /// comes back to them); after it, the claimant downs it if it is still a member and gives its
-    /// partitions to the others, whose new vnodes fill themselves from the surviving replicas.
+    /// How long a ring member may stay unreachable or out of the cluster before it is removed for
+    /// good, counted from when it was first seen unreachable: until then its partitions stay its own
+    /// (fallbacks keep hints for it, and it comes back to them); once it is out of the cluster
+    /// (downed by the split-brain resolver or an operator: never by the ring, which could split a
+    /// partitioned cluster in two) and the time has passed, the claimant gives its partitions to the
+    /// others, whose new vnodes fill themselves from the surviving replicas.
     /// </summary>
     public TimeSpan PermanentFailureAfter { get; init; } = TimeSpan.FromMinutes(10);
 

@@ -584,8 +584,9 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
 
     public override TimeSpan BarrierTimeout => TimeSpan.FromMinutes(3);
 
-    // The split-brain resolver does not down the nodes that are away: permanent-failure-after does.
-    public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "300s");
+    // The split-brain resolver downs a node away for 15 s; permanent-failure-after (20 s from when it
+    // was unreachable) removes it for good. n5 and n3 come back within that time and keep their partitions.
+    public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "15s");
 
     private static KvNodeOptions Options(KvNodeOptions o) => o with
     {

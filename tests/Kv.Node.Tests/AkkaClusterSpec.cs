@@ -90,6 +90,8 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
                     heartbeat-interval = 500ms
                     failure-detector.acceptable-heartbeat-pause = 2s
                     split-brain-resolver.stable-after = {{(int)StableAfter.TotalSeconds}}s
+                    # Written for the claim that moves a downed node's partitions: soon after it is downed.
+                    permanent-failure-after = 2s
                   }
                 }
                 """);

@@ -16,7 +16,7 @@ namespace Kv.Actors.Aae;
 public sealed class AaeExchange : ReceiveActor
 {
     private readonly ILoggingAdapter Log = Context.GetLogger();
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
     private const int RepairsInFlight = 32;
     private readonly AaePair _pair;
     private readonly ActorSelection _local;

@@ -48,6 +48,8 @@ public sealed class AaeSync : RingFollower, IWithTimers
         Receive<ExchangeFinished>(OnExchangeFinished);
         Receive<RequestBuildSlot>(r =>
         {
+            if (_building is { } b && b.Vnode.Equals(Sender))
+                _building = null; // it was restarted while it built: that build is gone
             foreach (var queued in _buildQueue.Where(q => q.Vnode.Equals(Sender)).ToList())
                 _buildQueue.Remove(queued);
             _buildQueue.AddLast((r.Partition, Sender));

@@ -232,6 +232,9 @@ public sealed class Ring : IEquatable<Ring>
             clock.Select(c => (c.Key, c.Value)), Seen, lostNow);
     }
 
+    /// <summary>Whether <paramref name="node"/> has adopted any ring of this cluster (it has been a member).</summary>
+    public bool HasAdopted(string node) => _seen.ContainsKey(node);
+
     /// <summary>This ring with <paramref name="node"/> recorded as having adopted it (its seen clock raised to this ring's clock).</summary>
     public Ring WithSeen(string node)
     {

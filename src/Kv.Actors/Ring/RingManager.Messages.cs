@@ -23,10 +23,18 @@ public sealed record GetRing
 }
 
 /// <summary>The ring a node holds (null before the first claim).</summary>
-public sealed record CurrentRing(Ring? Ring);
+public sealed record CurrentRing(Ring? Ring)
+{
+    /// <summary>Local only: this node started without a ring and the cluster's ring shows it had been a member (its data was lost or wiped).</summary>
+    public bool DataLost { get; init; }
+}
 
 /// <summary>Published on the node's event stream and told to subscribers when the node adopts a new ring.</summary>
-public sealed record RingChanged(Ring Ring);
+public sealed record RingChanged(Ring Ring)
+{
+    /// <summary>This node started without a ring and the cluster's ring shows it had been a member (its data was lost or wiped).</summary>
+    public bool DataLost { get; init; }
+}
 
 /// <summary>
 /// Published on the node's event stream when the node starts serving requests: it is an Up member

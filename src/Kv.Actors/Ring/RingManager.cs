@@ -46,6 +46,8 @@ public sealed class RingManager : ReceiveActor, IWithTimers
     private bool _selfUp; // this incarnation has been an Up member
     private bool _ringFromCluster; // since then a ring came from another Up member, or this node claimed it
     private bool _serving;
+    private bool _startedEmpty; // no stored ring at start
+    private bool _dataLost; // ... and the cluster's ring shows this node had been a member
     // Ring members seen unreachable or out of the cluster, since when (by this node's clock): kept
     // in the claim until kv.cluster.permanent-failure-after has passed.
     private readonly Dictionary<string, DateTime> _awaySince = new(StringComparer.Ordinal);
@@ -65,7 +67,7 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         Receive<TransferComplete>(OnTransferComplete);
         Receive<LeaveRing>(OnLeaveRing);
         Receive<RejoinRing>(OnRejoinRing);
-        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring), Self));
+        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(_ring) { DataLost = _dataLost }, Self));
         Receive<CurrentRing>(OnPulled);
         Receive<GetServing>(_ => Sender.Tell(new ServingChanged(_serving), Self));
         Receive<IMemberEvent>(m =>
@@ -95,6 +97,7 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         {
             Log.Error(e, $"the stored ring is unreadable ({e.Message}); waiting for the ring from other nodes");
         }
+        _startedEmpty = _ring is null;
         if (_ring is not null)
         {
             if (_ring.Size != _options.RingSize)
@@ -167,8 +170,6 @@ public sealed class RingManager : ReceiveActor, IWithTimers
             && state.Members.Any(m => m.Address.ToString() == _self && m.Status == MemberStatus.Up))
             _rejoinRequests.Add(_self);
         string? leader = state.Leader?.ToString();
-        if (leader == _self)
-            DownLongUnreachable(state);
         if (leader == _self && ClusterConvergence.Of(state))
         {
             _claimantTicks++;
@@ -232,25 +233,6 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         return _awaySince.Where(a => !alive.Contains(a.Key) && now - a.Value < _options.PermanentFailureAfter).Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
     }
 
-    /// <summary>
-    /// The leader downs a ring member that has been unreachable for permanent-failure-after and is
-    /// still a member (the split-brain resolver did not, or is off); the claim then removes it.
-    /// Runs without convergence, which an unreachable member prevents.
-    /// </summary>
-    private void DownLongUnreachable(CurrentClusterState state)
-    {
-        var now = DateTime.UtcNow;
-        foreach (var member in state.Unreachable)
-        {
-            string node = member.Address.ToString();
-            if (member.Status != MemberStatus.Down && _awaySince.TryGetValue(node, out var since) && now - since >= _options.PermanentFailureAfter)
-            {
-                Log.Warning($"{node} has been unreachable for {(now - since).TotalSeconds:0} s (permanent-failure-after {_options.PermanentFailureAfter.TotalSeconds:0} s): downing it");
-                ClusterExt.Get(Context.System).Down(member.Address);
-            }
-        }
-    }
-
     private void Claim(CurrentClusterState state)
     {
         var alive = state.Members.Where(m => Alive(m.Status)).Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
@@ -310,6 +292,11 @@ public sealed class RingManager : ReceiveActor, IWithTimers
     {
         if (_selfUp && !_ringFromCluster && FromUpPeer())
             _ringFromCluster = true;
+        if (_ring is null && _startedEmpty && gossip.Ring.HasAdopted(_self))
+        {
+            _dataLost = true;
+            Log.Warning($"this node started without a ring, but the cluster's ring shows it has been a member: its data was lost or wiped; the vnodes it owns fill themselves from their neighbours");
+        }
         var merged = (_ring is null ? gossip.Ring : Ring.Merge(_ring, gossip.Ring)).WithSeen(_self);
         if (_ring is null || !merged.Equals(_ring))
             Adopt(merged, null); // pushed to every member, the sender too
@@ -357,7 +344,7 @@ public sealed class RingManager : ReceiveActor, IWithTimers
         }
         if (why is not null)
             Log.Info($"{ring}: {why}");
-        Context.System.EventStream.Publish(new RingChanged(ring));
+        Context.System.EventStream.Publish(new RingChanged(ring) { DataLost = _dataLost });
         foreach (var peer in Peers(ClusterExt.Get(Context.System).State))
             RingManagerOn(peer).Tell(new RingGossip(ring), Self);
     }

@@ -91,6 +91,8 @@ public sealed class HandoffSender : ReceiveActor, IWithTimers
         _snapshot?.Dispose();
         if (_slot)
             _manager.Tell(new ReleaseHandoffSlot(_partition), Self);
+        if (_fillFor is not null)
+            Report(HandoffState.Done); // a fill's entry goes when it ends, finished or called off
     }
 
     /// <summary>Progress to the manager; a fill is shown as a transfer to the filling vnode ("node, filling partition q").</summary>

@@ -67,6 +67,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
     private readonly Func<string, int> _nValOf;
     private readonly int _maxNVal;
     private bool _freshStart;
+    private bool _dataLost; // the node's data was lost or wiped: a fresh vnode it owns is unsynced
     private bool _syncDecided;
     private HashSet<int>? _filling;
     private readonly Dictionary<(int For, string Node), IActorRef> _fills = [];
@@ -121,7 +122,11 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<SyncDone>(d => d.Then(d.Error));
         ReceiveAsync<VnodeReap>(OnReap);
         ReceiveAsync<HandoffBatch>(OnHandoffBatch);
-        Receive<RingChanged>(m => OnRing(m.Ring));
+        Receive<RingChanged>(m =>
+        {
+            _dataLost |= m.DataLost;
+            OnRing(m.Ring);
+        });
         Receive<CurrentRing>(m =>
         {
             if (m.Ring is not null)
@@ -856,7 +861,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
     /// <summary>
     /// The first ring after an empty start decides whether this vnode is unsynced: it owns a
     /// partition the ring lists as lost (taken over when its previous owner was gone, nothing
-    /// handed off), or one the ring gave this node before (any ring after the first: its data
+    /// handed off), or one the ring gave this node before (any ring after the first, or the node
+    /// started without a ring and the cluster's ring shows it had been a member: its data
     /// directory was lost or wiped). A new cluster's vnodes and handoff targets are synced
     /// (nothing to fill, or filled by the handoff). The decision is kept in a file until the vnode has filled itself.
     /// </summary>
@@ -869,7 +875,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             // Owned here in a ring after the cluster's first one, yet no directory:
             // this node's data was lost or wiped (a new cluster's first ring gives empty vnodes,
             // and a partition a node joins for arrives by handoff, pending first).
-            bool wiped = !lost && ring.Version > 1;
+            bool wiped = !lost && (ring.Version > 1 || _dataLost);
             if (ring.Owners[_partition] == _self && (lost || wiped))
             {
                 try

@@ -30,6 +30,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
     private readonly Dictionary<int, IActorRef> _vnodes = [];
     private readonly HashSet<int> _retired = [];
     private readonly Dictionary<(int Partition, string Target), HandoffProgress> _progress = [];
+    private bool _dataLost; // this node's data was lost or wiped (see RingChanged.DataLost)
     private readonly HashSet<IActorRef> _slots = [];
     private readonly Queue<IActorRef> _waiting = new();
     private Ring.Ring? _ring;
@@ -52,9 +53,14 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
     public VnodeManager(KvNodeOptions options, string selfNode, StorageEnvironment environment)
     {
         (_options, _self, _environment) = (options, selfNode, environment);
-        Receive<RingChanged>(m => OnRing(m.Ring));
+        Receive<RingChanged>(m =>
+        {
+            _dataLost |= m.DataLost;
+            OnRing(m.Ring);
+        });
         Receive<CurrentRing>(m =>
         {
+            _dataLost |= m.DataLost;
             if (m.Ring is not null)
                 OnRing(m.Ring);
         });
@@ -63,8 +69,17 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
         Receive<ReleaseHandoffSlot>(_ => ReleaseSlot(Sender));
         Receive<HandoffProgress>(p =>
         {
-            // The latest transfer of each partition, and each fill it sends: a new transfer replaces the last one.
-            if (!p.Target.Contains(", filling partition ", StringComparison.Ordinal))
+            // The latest transfer of each partition (a new transfer replaces the last one), and the
+            // fills it is sending now (an ended fill goes).
+            if (p.Target.Contains(", filling partition ", StringComparison.Ordinal))
+            {
+                if (p.State == HandoffState.Done)
+                {
+                    _progress.Remove((p.Partition, p.Target));
+                    return;
+                }
+            }
+            else
             {
                 foreach (var old in _progress.Keys.Where(k => k.Partition == p.Partition && !k.Target.Contains(", filling partition ", StringComparison.Ordinal)).ToList())
                     _progress.Remove(old);
@@ -147,7 +162,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
         Context.Watch(vnode);
         _vnodes[p] = vnode;
         if (_ring is not null)
-            vnode.Tell(new RingChanged(_ring), Self);
+            vnode.Tell(new RingChanged(_ring) { DataLost = _dataLost }, Self);
         return vnode;
     }
 
@@ -164,7 +179,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
                 StopVnode(p, _vnodes[p]); // it comes back (fresh) when it has stopped
         }
         foreach (var vnode in _vnodes.Values)
-            vnode.Tell(new RingChanged(ring), Self);
+            vnode.Tell(new RingChanged(ring) { DataLost = _dataLost }, Self);
     }
 
     private void OnBatch(HandoffBatch batch)
