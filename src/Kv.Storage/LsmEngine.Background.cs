@@ -215,29 +215,34 @@ public sealed partial class LsmEngine
             for (int level = 0; level <= deepest; level++)
             {
                 // Level 0 always moves down; the deepest level (if not 0) is compacted in place.
-                bool inPlace = level == deepest && level > 0;
-                CompactionPlan? plan;
-                lock (_mutex)
-                {
-                    plan = CompactionPlan.ForRange(_versions.Current, level, begin, end, inPlace);
-                    plan?.Base.Ref();
-                }
-                if (plan is null)
-                {
-                    continue;
-                }
-                try
-                {
-                    Execute(plan);
-                }
-                finally
-                {
-                    plan.Base.Unref();
-                }
-                DeleteObsoleteFiles(atOpen: false);
+                CompactRangeOf(level, begin, end, inPlace: level == deepest && level > 0);
             }
         }
         ThrowIfBackgroundError();
+    }
+
+    /// <summary>One level's files overlapping [begin, end] compacted (into the next level, or in place); the compaction lock is held.</summary>
+    private void CompactRangeOf(int level, byte[]? begin, byte[]? end, bool inPlace)
+    {
+        CompactionPlan? plan;
+        lock (_mutex)
+        {
+            plan = CompactionPlan.ForRange(_versions.Current, level, begin, end, inPlace);
+            plan?.Base.Ref();
+        }
+        if (plan is null)
+        {
+            return;
+        }
+        try
+        {
+            Execute(plan);
+        }
+        finally
+        {
+            plan.Base.Unref();
+        }
+        DeleteObsoleteFiles(atOpen: false);
     }
 
     /// <summary>
@@ -250,25 +255,7 @@ public sealed partial class LsmEngine
         ThrowIfDisposed();
         lock (_compactionLock)
         {
-            CompactionPlan? plan;
-            lock (_mutex)
-            {
-                plan = CompactionPlan.ForRange(_versions.Current, level, begin, end, inPlace: false);
-                plan?.Base.Ref();
-            }
-            if (plan is null)
-            {
-                return;
-            }
-            try
-            {
-                Execute(plan);
-            }
-            finally
-            {
-                plan.Base.Unref();
-            }
-            DeleteObsoleteFiles(atOpen: false);
+            CompactRangeOf(level, begin, end, inPlace: false);
         }
         ThrowIfBackgroundError();
     }

@@ -17,10 +17,19 @@ public static class MultiProcessSettings
     /// <summary>A TCP port free on 127.0.0.1 at the time of the call.</summary>
     public static int FreePort()
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
+        lock (HandedOut)
+        {
+            while (true)
+            {
+                var l = new TcpListener(IPAddress.Loopback, 0);
+                l.Start();
+                int port = ((IPEndPoint)l.LocalEndpoint).Port;
+                l.Stop();
+                if (HandedOut.Add(port)) // not one given out before in this process (the kernel may give it again)
+                    return port;
+            }
+        }
     }
+
+    private static readonly HashSet<int> HandedOut = [];
 }

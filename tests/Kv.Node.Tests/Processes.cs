@@ -20,11 +20,22 @@ public static class Processes
         throw new InvalidOperationException("repository root (with hocon/) not found");
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>A port free now and not handed out before in this process (the kernel may give a port just released again).</summary>
     public static int FreePort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        lock (HandedOut)
+        {
+            while (true)
+            {
+                using var l = new TcpListener(IPAddress.Loopback, 0);
+                l.Start();
+                int port = ((IPEndPoint)l.LocalEndpoint).Port;
+                if (HandedOut.Add(port))
+                    return port;
+            }
+        }
     }
 
     /// <summary>A started process whose output is collected.</summary>
