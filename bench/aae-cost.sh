@@ -20,8 +20,8 @@ run() { # $1: label, $2: node settings
     dotnet bench/Kv.Bench/bin/Release/net10.0/Kv.Bench.dll cluster ycsb --workload a "${opts[@]}" > "$f" 2>&1
   fi
   local ops fails p99
-  ops=$(sed -n 's/^\[RUN\], Throughput(ops\/sec), //p' "$f")
-  fails=$(sed -n 's/^\[RUN\], Failures, //p' "$f")
+  ops=$(sed -n 's/^\[OVERALL\], Throughput(ops\/sec), //p' "$f")
+  fails=$(sed -n 's/^\[OVERALL\], Failures, //p' "$f")
   p99=$(grep -E '^\[(READ|UPDATE)\], 99thPercentileLatency' "$f" | awk -F', ' '{printf "%s p99 %s us; ", $1, $3}')
   echo "$1 run $3: ${ops:-?} ops/s, failures ${fails:-?}; ${p99}" | tee -a "$out/summary"
   echo "${ops:-0}" >> "$out/$1.ops"

@@ -566,17 +566,21 @@ public sealed class KvHintedHandoffSpec : KvMultiNodeSpecBase
 }
 
 /// <summary>
-/// Anti-entropy and re-replication on five node processes. (b) n5 is killed; 600 writes at W=2 go
-/// on, but each fallback keeps at most 8 KiB of hints for n5: past it hints are dropped and counted;
-/// n5 comes back, and with no reads every key is on all three primaries again (the hints that were
-/// kept, and Merkle-tree exchanges for the rest). (d) n4 is killed for good: after
-/// permanent-failure-after (20 s here) it is downed and removed, its partitions go to the others,
+/// Anti-entropy and re-replication on five node processes. (b) n5 is killed; 650 writes at W=2 go
+/// on, but each fallback keeps at most 8 KiB of hints for n5, and none once n5 has been away for
+/// the 4 s hint window: the rest are dropped and counted; n5 comes back, and with no reads every
+/// key is on all three primaries again (the hints that were kept, and Merkle-tree exchanges for the
+/// rest). (c) bytes flipped in a table of n3's: no read returns other data, the table is rewritten
+/// and every replica holds its keys again. (d) n4 is killed for good: the resolver downs it, after
+/// permanent-failure-after (25 s here) it is removed, its partitions go to the others,
 /// and with no reads every key is on three distinct live nodes again.
 /// </summary>
 public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
 {
-    private const int Keys = 600;
-    private static readonly TimeSpan PermanentFailureAfter = TimeSpan.FromSeconds(20);
+    private const int Keys = 650;
+    private const int BeforeWindow = 600;
+    private static readonly TimeSpan HintWindow = TimeSpan.FromSeconds(4);
+    private static readonly TimeSpan PermanentFailureAfter = TimeSpan.FromSeconds(25);
 
     public override IReadOnlyList<string> Roles => ["n1", "n2", "n3", "n4", "n5"];
 
@@ -584,14 +588,14 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
 
     public override TimeSpan BarrierTimeout => TimeSpan.FromMinutes(3);
 
-    // The split-brain resolver downs a node away for 15 s; permanent-failure-after (20 s from when it
+    // The split-brain resolver downs a node away for 15 s; permanent-failure-after (25 s from when it
     // was unreachable) removes it for good. n5 and n3 come back within that time and keep their partitions.
     public override Config RoleConfig(string role) => KvTestConfig.Node(chaos: true, acceptableHeartbeatPause: "2s", stableAfter: "15s");
 
     private static KvNodeOptions Options(KvNodeOptions o) => o with
     {
         PermanentFailureAfter = PermanentFailureAfter,
-        Hints = o.Hints with { MaxBytesPerTarget = 8 * 1024 },
+        Hints = o.Hints with { MaxBytesPerTarget = 8 * 1024, Window = HintWindow },
         Aae = new Aae.AaeOptions { ExchangeInterval = TimeSpan.FromMilliseconds(100), Concurrency = 2, TreeRebuildInterval = TimeSpan.FromMinutes(30) },
     };
 
@@ -635,9 +639,16 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
             string n5 = ctx.AddressOf("n5").ToString();
             await ctx.Kill("n5");
             await Await(ctx, () => Task.FromResult(ClusterExt.Get(ctx.System).State.Unreachable.Any(m => m.Address.ToString() == n5)), TimeSpan.FromSeconds(20), "n5 unreachable");
-            for (int i = 0; i < Keys; i++)
+            var away = System.Diagnostics.Stopwatch.StartNew();
+            for (int i = 0; i < BeforeWindow; i++)
                 Is<PutSucceeded>(await node.PutAsync("default", $"b{i}", B($"v{i}"), options: new RequestOptions { W = 2, DW = 2 }), $"put b{i} with n5 down");
+            // Past the hint window: no new hint for n5 anywhere, the writes still succeed.
+            if (away.Elapsed < HintWindow + TimeSpan.FromSeconds(1))
+                await Task.Delay(HintWindow + TimeSpan.FromSeconds(1) - away.Elapsed);
+            for (int i = BeforeWindow; i < Keys; i++)
+                Is<PutSucceeded>(await node.PutAsync("default", $"b{i}", B($"v{i}"), options: new RequestOptions { W = 2, DW = 2 }), $"put b{i} with n5 away past the hint window");
             long held = 0, dropped = 0, bytes = 0;
+            var states = new List<string>();
             foreach (var live in new[] { "n1", "n2", "n3", "n4" })
             {
                 var status = await KvPaths.On(ctx.System, ctx.AddressOf(live).ToString(), KvPaths.HintStore).Ask<Hints.HintStatus>(Hints.GetHintStatus.Instance, TimeSpan.FromSeconds(5));
@@ -646,11 +657,13 @@ public sealed class KvSelfHealingSpec : KvMultiNodeSpecBase
                     held += t.Count;
                     dropped += t.Dropped;
                     bytes = Math.Max(bytes, t.Bytes);
+                    states.Add($"{live}: {t.State}");
                     Expect(t.Bytes <= 8 * 1024, $"hints for n5 on {live} within the 8 KiB cap ({t.Bytes} bytes)");
                 }
             }
-            Expect(held > 0 && dropped > 0, $"hints for n5 stopped at the cap and the rest were counted ({held} held, {dropped} dropped)");
-            ctx.Log($"{Keys} writes at W=2 with n5 down: {held} hints held for it (at most {bytes} bytes on one holder), {dropped} dropped past the cap");
+            Expect(held > 0 && dropped > 0, $"hints for n5 stopped at the cap and the window and the rest were counted ({held} held, {dropped} dropped)");
+            Expect(states.Any(st => st.EndsWith("window passed", StringComparison.Ordinal)), $"a holder reports n5 past the hint window ({string.Join(", ", states)})");
+            ctx.Log($"{Keys} writes at W=2 with n5 down ({Keys - BeforeWindow} after the {HintWindow.TotalSeconds:0} s hint window): {held} hints held for it (at most {bytes} bytes on one holder), {dropped} dropped past the cap or the window; {string.Join(", ", states)}");
             await ctx.Restart("n5");
         });
         await ctx.EnterBarrier("back");

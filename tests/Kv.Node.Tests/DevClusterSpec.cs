@@ -69,6 +69,16 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         Assert.Contains("akka.tcp://kv@127.0.0.1:2553", status.Out, StringComparison.Ordinal);
         Assert.Equal(0, Kv("cluster", "ring").Code);
         Assert.Equal(0, Kv("cluster", "transfers").Code);
+        var hints = Kv("cluster", "hints");
+        Assert.Equal(0, hints.Code);
+        Assert.Contains("no hints held", hints.Out, StringComparison.Ordinal);
+        // Anti-entropy: every node answers with its vnodes' trees and the pairs it has exchanged.
+        var aae = Kv("cluster", "aae");
+        Assert.Equal(0, aae.Code);
+        foreach (int nodePort in new[] { 2551, 2552, 2553 })
+            Assert.Contains($"akka.tcp://kv@127.0.0.1:{nodePort}: ", aae.Out, StringComparison.Ordinal);
+        Assert.Contains("vnodes with trees built", aae.Out, StringComparison.Ordinal);
+        Assert.Contains("pairs exchanged", aae.Out, StringComparison.Ordinal);
 
         // Bad input: clear errors, exit codes a script can rely on.
         Assert.Equal(2, Kv("put", "default").Code);
