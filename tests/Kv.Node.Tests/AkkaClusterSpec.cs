@@ -427,19 +427,20 @@ public sealed class AkkaClusterSpec(ITestOutputHelper output) : IDisposable
         var bLeft = StableAfter + TimeSpan.FromSeconds(30) - cutAt.Elapsed;
         await AwaitExit(b, bLeft > TimeSpan.Zero ? bLeft : TimeSpan.FromSeconds(1));
         output.WriteLine($"A and B exited {cutAt.ElapsedMilliseconds} ms after the cut");
-        var decisions = nodes.SelectMany(n => n.Output.Split('\n'))
-            .Where(l => l.Contains("SBR took decision", StringComparison.Ordinal))
+        var decisions = nodes.SelectMany(n => n.Output.Split('\n').Select(l => (Node: n, Line: l)))
+            .Where(d => d.Line.Contains("SBR took decision", StringComparison.Ordinal))
             .ToList();
-        Assert.NotEmpty(decisions);
-        Assert.All(decisions, l =>
-        {
-            const string Decision = "DownIndirectlyConnected and is downing";
-            Assert.Contains(Decision, l, StringComparison.Ordinal);
-            string downed = l[(l.IndexOf(Decision, StringComparison.Ordinal) + Decision.Length)..];
-            Assert.Contains(a.Address, downed, StringComparison.Ordinal);
-            Assert.Contains(b.Address, downed, StringComparison.Ordinal);
-            Assert.DoesNotContain(c.Address, downed, StringComparison.Ordinal);
-        });
+        const string Decision = "DownIndirectlyConnected and is downing";
+        bool DownsAAndBOnly(string l) =>
+            l.Contains(Decision, StringComparison.Ordinal) && l[(l.IndexOf(Decision, StringComparison.Ordinal) + Decision.Length)..] is var downed
+            && downed.Contains(a.Address, StringComparison.Ordinal) && downed.Contains(b.Address, StringComparison.Ordinal)
+            && !downed.Contains(c.Address, StringComparison.Ordinal);
+        Assert.Contains(decisions, d => DownsAAndBOnly(d.Line));
+        // The first decision downs A and B and keeps C, and C never decides otherwise. (A or B, already
+        // downed by it, may still take a decision of their own before they learn it: seen once, B's
+        // resolver decided DownAll 3 s after A's decision, on its own way out; C was not affected.)
+        Assert.True(DownsAAndBOnly(decisions.OrderBy(d => d.Line[..12], StringComparer.Ordinal).First().Line), string.Join("\n", decisions.Select(d => d.Line)));
+        Assert.All(decisions.Where(d => d.Node == c), d => Assert.True(DownsAAndBOnly(d.Line), d.Line));
         Assert.False(c.Process!.Process.HasExited);
 
         // C never stalls without a leader: it leads itself and serves at the default quorum.
