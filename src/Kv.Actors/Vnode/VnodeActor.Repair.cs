@@ -148,13 +148,8 @@ public sealed partial class VnodeActor
             return;
         var ranges = _lostRanges.ToList();
         _lostRanges.Clear();
-        int reach = Math.Min(_maxNVal - 1, _ring.Size - 1);
-        for (int d = -reach; d <= reach; d++)
-        {
-            int q = ((_partition + d) % _ring.Size + _ring.Size) % _ring.Size;
-            if (q != _partition)
-                KvPaths.Vnode(Context.System, _ring.Owners[q], q).Tell(new FillRequest(q, _partition, _self) { Ranges = ranges }, Self);
-        }
+        foreach (int q in Neighbours(_ring))
+            KvPaths.Vnode(Context.System, _ring.Owners[q], q).Tell(new FillRequest(q, _partition, _self) { Ranges = ranges }, Self);
         Log.Info($"vnode {_partition}: asked its neighbours for the keys of {ranges.Count} lost key ranges");
         if (_trees is null)
             AskToBuild(); // the trees go on without what the table lost; built again from the engine

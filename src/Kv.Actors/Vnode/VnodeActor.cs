@@ -902,17 +902,23 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
     /// <summary>The partitions that share keys with this one: each key here has its replicas within maxNVal - 1 partitions either side.</summary>
     private void StartFill(Ring.Ring ring)
     {
+        _filling!.UnionWith(Neighbours(ring));
+        if (_filling!.Count == 0)
+            Synced();
+        else
+            AskFill();
+    }
+
+    /// <summary>The other partitions within maxNVal - 1 of this one: the only vnodes that share keys with it.</summary>
+    private IEnumerable<int> Neighbours(Ring.Ring ring)
+    {
         int reach = Math.Min(_maxNVal - 1, ring.Size - 1);
         for (int d = -reach; d <= reach; d++)
         {
             int q = ((_partition + d) % ring.Size + ring.Size) % ring.Size;
             if (q != _partition)
-                _filling!.Add(q);
+                yield return q;
         }
-        if (_filling!.Count == 0)
-            Synced();
-        else
-            AskFill();
     }
 
     /// <summary>Asks the neighbours that have not finished yet (again, after a while or a new ring).</summary>
