@@ -16,7 +16,7 @@ namespace Kv.Client;
 /// calls the `kv` command uses. Errors are typed <see cref="KvException"/>s. Thread-safe; one per
 /// process is plenty.
 /// </summary>
-public sealed class KvClient : IAsyncDisposable
+public sealed partial class KvClient : IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly RoutingState _routing;

@@ -11,7 +11,8 @@ using Kv.Actors.Vnode;
 namespace Kv.Actors.Wire;
 
 /// <summary>
-/// Every message the store sends between nodes and clients, each with a stable type id (200..255)
+/// Every message the store sends between nodes and clients, each with a stable type id (200 and up; 256..263 TTL and exists, 264..271 batches,
+/// 272..279 scans, 280..299 data types)
 /// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
 /// uses this table.
 /// </summary>
