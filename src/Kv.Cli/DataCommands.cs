@@ -28,6 +28,8 @@ public static class DataCommands
                     stderr.WriteLine($"not found: {ns}/{key}");
                     return ExitCodes.NotFound;
                 }
+                if (!raw && DataTypeCommands.TryPrint(obj, stdout))
+                    return ExitCodes.Ok;
                 if (raw)
                 {
                     if (obj.HasSiblings)
@@ -49,8 +51,12 @@ public static class DataCommands
             {
                 var context = Context(a);
                 string contentType = a.Option("content-type") ?? "text/plain; charset=utf-8";
+                string? type = a.Option("type");
                 a.Done(3);
-                byte[] value = Encoding.UTF8.GetBytes(a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false));
+                string text = a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false);
+                if (type is not null)
+                    return await DataTypeCommands.PutTypedAsync(options, request, ns, key, text, type, stdout).ConfigureAwait(false);
+                byte[] value = Encoding.UTF8.GetBytes(text);
                 await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
                 var result = await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
                 stdout.WriteLine(result.Context.ToString());

@@ -25,6 +25,14 @@ public static class Program
           kv del NS KEY [--context C]                 delete (without --context: what is there now)
             quorum overrides for all three: --r N --w N --dw N --pr N --pw N --timeout 5s
 
+        data types (namespaces with a datatype; kv get prints their plain value; docs/data-api/data-types.md):
+          kv incr NS KEY [BY]  /  kv decr NS KEY [BY] counter: add / subtract (default 1), print the new value
+          kv sadd NS KEY M...  /  kv srem NS KEY M... set: add / remove members, print how many changed
+          kv smembers NS KEY                          set: one member per line
+          kv sismember NS KEY M                       set: print 1 and exit 0 if a member, else 0 and exit 1
+          kv scard NS KEY                             set: number of members
+          kv put NS KEY VALUE --type string|int|float register: a typed value (kv get prints it)
+
         cluster:
           kv cluster status                           members, reachability, partitions owned, warnings
           kv cluster ring                             partition -> owner (-> pending owner)
@@ -61,6 +69,7 @@ public static class Program
             {
                 "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
                 "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
+                var verb when DataTypeCommands.Verbs.Contains(verb) => DataTypeCommands.RunAsync(verb, args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 _ => throw new CliException($"unknown command '{args[0]}' (kv --help lists them)"),

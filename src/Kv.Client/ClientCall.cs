@@ -50,6 +50,10 @@ internal sealed class ClientCall
     public static ClientCall For(Delete d, KvClientOptions options) =>
         new(d.Namespace, d.Key, 0, options, (ns, key) => new KvDelete(ns, key, (d.Context ?? CausalContext.Empty).Vector, d.Options ?? RequestOptions.None));
 
+    /// <summary>A CRDT update (KvClient.DataTypes.cs); its items count toward the value limit.</summary>
+    internal static ClientCall For(string ns, string key, Kv.Actors.Crdt.CrdtOp op, RequestOptions? options, KvClientOptions clientOptions) =>
+        new(ns, key, op.Items.Sum(i => i.Length), clientOptions, (nsBytes, keyBytes) => new KvUpdate(nsBytes, keyBytes, op, options ?? RequestOptions.None));
+
     public static ClientCall For(AdminRequest a) => new(a.Message, admin: true);
 
     public async Task<object> RunAsync(ClientRouting routing, KvClientOptions options)
@@ -77,11 +81,14 @@ internal sealed class ClientCall
                 // make a second version of it (a sibling), so it is only retried when it must be.
                 // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
-                bool abandonOnDown = !last && _message is not (KvPut or KvDelete);
+                bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate);
                 reply = await target.Ask<object>(_message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
+                // An increment that may have been applied is not sent again: it would count twice.
+                if (_message is KvUpdate { Op.Kind: Kv.Actors.Crdt.CrdtOpKind.Increment })
+                    return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the increment may or may not have been applied"));
                 continue;
             }
             var result = _admin ? reply : Replies.Map(_ns, _key, reply);

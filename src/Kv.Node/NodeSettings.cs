@@ -392,6 +392,19 @@ public sealed record NodeSettings(
         _ => "ERROR",
     };
 
+    private static Kv.Actors.Crdt.Datatype Datatype(SettingsReader s, string key)
+    {
+        string value = s.String(key);
+        try
+        {
+            return Kv.Actors.Crdt.CrdtValues.Parse(value);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"{key} = {value}: {e.Message}");
+        }
+    }
+
     private static NamespaceProps ReadNamespace(SettingsReader s, string name, NamespaceProps inherited, bool inherit)
     {
         string p = $"kv.namespaces.{name}.";
@@ -413,6 +426,7 @@ public sealed record NodeSettings(
             SiblingsWarn = !inherit || s.Has(p + "siblings-warn") ? s.Int(p + "siblings-warn", 1, 100_000) : inherited.SiblingsWarn,
             SiblingsMax = !inherit || s.Has(p + "siblings-max") ? s.Int(p + "siblings-max", 1, 100_000) : inherited.SiblingsMax,
             Timeout = !inherit || s.Has(p + "timeout") ? s.Duration(p + "timeout", Ms, TimeSpan.FromHours(1)) : inherited.Timeout,
+            Datatype = !inherit || s.Has(p + "datatype") ? Datatype(s, p + "datatype") : inherited.Datatype,
         };
         if (name.Length is 0 or > 255)
             throw new ConfigException($"kv.namespaces: a namespace name must be 1..255 bytes ('{name}')");

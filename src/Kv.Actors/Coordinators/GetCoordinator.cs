@@ -132,6 +132,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         var (merged, stored) = Merged();
         if (merged is null)
             return new NotFound(VersionVector.Empty);
+        if (CrdtCollapsed(merged) is { } crdt)
+            return crdt;
         if (_props.LastWriteWins && merged.Size > 1)
         {
             // The newest value wins, a tombstone too (a delete newer than the live siblings is not
@@ -144,6 +146,25 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         if (merged.Size > _props.SiblingsWarn)
             Context.System.Log.Warning($"{Describe()} has {merged.Size} siblings (warn above {_props.SiblingsWarn}); write with the context of a read to resolve them");
         return new GetSucceeded(merged) { Stored = stored };
+    }
+
+    /// <summary>
+    /// A CRDT value (any namespace: it is known by its content type) is answered as one value, the
+    /// merge of its siblings' states: siblings never show. Null for an ordinary value.
+    /// </summary>
+    private object? CrdtCollapsed(DvvSet<Sibling> merged)
+    {
+        Sibling? one;
+        try
+        {
+            one = Crdt.CrdtValues.Collapse(merged);
+        }
+        catch (Exception e) when (e is FormatException or Crdt.CrdtRefusedException)
+        {
+            Context.System.Log.Warning($"{Describe()}: its CRDT siblings do not merge ({e.Message}); answered as they are");
+            return null;
+        }
+        return one is null ? null : new GetSucceeded(DvvSet<Sibling>.New(merged.Join(), one));
     }
 
     private string Describe() => $"key {Convert.ToHexString(_key)} in namespace {System.Text.Encoding.UTF8.GetString(_ns)}";

@@ -22,6 +22,13 @@ public sealed record NamespaceProps
     public int SiblingsMax { get; init; } = 100;
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The namespace's data type: none (opaque values, siblings) or a CRDT (counter, set, register):
+    /// then values change only by that type's operations, concurrent updates merge, and reads never
+    /// show siblings.
+    /// </summary>
+    public Kv.Actors.Crdt.Datatype Datatype { get; init; }
+
     public static readonly NamespaceProps Default = new();
 
     public NamespaceProps Validate(string name)
@@ -38,6 +45,7 @@ public sealed record NamespaceProps
         Check(PR >= 0 && PR <= R, "pr", PR, "must be 0..r");
         Check(PW >= 0 && PW <= W, "pw", PW, "must be 0..w");
         Check(!(AllowMult && LastWriteWins), "last_write_wins", LastWriteWins, "cannot be on together with allow_mult");
+        Check(!(Datatype != Kv.Actors.Crdt.Datatype.None && LastWriteWins), "last_write_wins", LastWriteWins, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (its updates merge)");
         Check(SiblingsWarn >= 1 && SiblingsMax >= SiblingsWarn, "max_siblings", SiblingsMax, "must be >= warn_siblings >= 1");
         Check(Timeout > TimeSpan.Zero, "timeout", Timeout, "must be positive");
         return this;

@@ -35,6 +35,7 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
+        Receive<KvUpdate>(OnUpdate);
         // One timer per key (a later delete of the key within the grace moves its reap).
         Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);
@@ -177,6 +178,12 @@ public sealed class RequestRouter : RingFollower, IWithTimers
             Fail("a content type must be at most 255 characters");
             return;
         }
+        string name = Encoding.UTF8.GetString(put.Namespace);
+        if (_options.PropsOf(name).Datatype is var datatype && datatype != Crdt.Datatype.None)
+        {
+            Fail(DataTypeRouting.PutRefusal(name, datatype));
+            return;
+        }
         Write(put, put);
     }
 
@@ -232,6 +239,45 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
         Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
+    }
+
+    private void OnUpdate(KvUpdate update)
+    {
+        var props = Prepare(update.Namespace, update.Key, update.Options);
+        if (props is null)
+            return;
+        string name = Encoding.UTF8.GetString(update.Namespace);
+        if (DataTypeRouting.Refusal(name, props.Datatype, update.Op) is { } refusal)
+        {
+            Fail(refusal);
+            return;
+        }
+        var replicas = Replicas(update.Namespace, update.Key, props.NVal);
+        int reachable = replicas.Count(r => Reachable(r.Node));
+        if (reachable < props.PW)
+        {
+            _stats.Fail();
+            Sender.Tell(new QuorumNotMet("update", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
+            return;
+        }
+        if (props.SloppyQuorum && reachable < replicas.Count)
+            replicas = Replicas(update.Namespace, update.Key, props.NVal, sloppy: true);
+        // The coordinating vnode: this node's primary if it has one, else the first reachable primary.
+        int first = replicas.FindIndex(r => r.Node == _self && !r.IsFallback);
+        if (first < 0)
+            first = replicas.FindIndex(r => !r.IsFallback && Reachable(r.Node));
+        if (first < 0)
+        {
+            _stats.Fail();
+            Sender.Tell(new QuorumNotMet("update", 0, props.W, 0, props.DW, "no primary replica of the key is reachable to coordinate the update"), Self);
+            return;
+        }
+        if (first > 0)
+            (replicas[0], replicas[first]) = (replicas[first], replicas[0]);
+        _stats.Put();
+        var replyTo = Sender;
+        int maxBytes = _options.MaxObjectBytes;
+        Context.ActorOf(KvProps.Of(() => new UpdateCoordinator(update.Namespace, update.Key, update.Op, replicas, props, maxBytes, replyTo)));
     }
 
     private void OnGet(KvGet get)

@@ -118,6 +118,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         ReceiveAsync<VnodeGet>(OnGet);
         Receive<VnodeCoordinatePut>(OnCoordinatePut);
         Receive<VnodeApply>(OnApply);
+        Receive<VnodeCoordinateUpdate>(OnCoordinateUpdate);
         Receive<WriteDone>(OnWriteDone);
         Receive<SyncDone>(d => d.Then(d.Error));
         ReceiveAsync<VnodeReap>(OnReap);

@@ -189,7 +189,53 @@ internal static class KvSerializers
                 Nodes = { m.Nodes.Select(n => new NodeAaeData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
             },
             d => new ClusterAae(d.Nodes.Select(n => new NodeAae(n.Node, n.HasStatus ? FromWire(n.Status ?? new AaeStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        AddDataTypes(registry);
         return registry;
+    }
+
+    /// <summary>The CRDT data types' messages (280..299).</summary>
+    private static void AddDataTypes(Dictionary<int, IWireCodec> registry)
+    {
+        Add<KvUpdate, KvUpdateData>(registry, 280,
+            m => new KvUpdateData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Op = ToWire(m.Op), Options = ToWire(m.Options) },
+            d => new KvUpdate(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Op), FromWire(d.Options)));
+        Add<UpdateSucceeded, UpdateSucceededData>(registry, 281,
+            m => new UpdateSucceededData { ContentType = m.ContentType, State = Bytes(m.State), Number = m.Number, Acks = m.Acks, DurableAcks = m.DurableAcks },
+            d => new UpdateSucceeded(d.ContentType, d.State.ToByteArray(), d.Number, d.Acks, d.DurableAcks));
+        Add<VnodeCoordinateUpdate, VnodeCoordinateUpdateData>(registry, 282,
+            m => new VnodeCoordinateUpdateData
+            {
+                Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Op = ToWire(m.Op), Datatype = (int)m.Datatype, RequestId = m.RequestId, MaxBytes = m.MaxBytes,
+            },
+            d => new VnodeCoordinateUpdate(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Op),
+                Enum.IsDefined((Crdt.Datatype)d.Datatype) && d.Datatype != 0 ? (Crdt.Datatype)d.Datatype : throw new FormatException($"bad datatype {d.Datatype}"),
+                d.RequestId, d.MaxBytes));
+        Add<VnodeUpdateReply, VnodeUpdateReplyData>(registry, 283,
+            m => new VnodeUpdateReplyData
+            {
+                Partition = m.Partition, RequestId = m.RequestId, Outcome = (int)m.Outcome, Number = m.Number,
+                Object = m.Object is null ? ByteString.Empty : Encoding(m.Object, m.Encoded), Error = m.Error ?? "", HasError = m.Error is not null,
+            },
+            d => new VnodeUpdateReply(d.Partition, d.RequestId,
+                Enum.IsDefined((UpdateOutcome)d.Outcome) ? (UpdateOutcome)d.Outcome : throw new FormatException($"bad update outcome {d.Outcome}"),
+                d.Object.IsEmpty ? null : Decode(d.Object), d.Number, d.HasError ? d.Error : null)
+            {
+                Encoded = d.Object.IsEmpty ? NoBytes : d.Object.Memory,
+            });
+    }
+
+    private static CrdtOpData ToWire(Crdt.CrdtOp op) => new()
+    {
+        Kind = (int)op.Kind, Amount = op.Amount, Items = { op.Items.Select(Bytes) }, ValueType = op.ValueType,
+    };
+
+    private static Crdt.CrdtOp FromWire(CrdtOpData? d)
+    {
+        if (d is null)
+            throw new FormatException("an update without its operation");
+        if (!Enum.IsDefined((Crdt.CrdtOpKind)d.Kind))
+            throw new FormatException($"unknown data type operation {d.Kind}");
+        return new Crdt.CrdtOp((Crdt.CrdtOpKind)d.Kind, d.Amount, d.Items.Select(i => i.ToByteArray()).ToList(), d.ValueType);
     }
 
     private static void Add<T, TProto>(Dictionary<int, IWireCodec> registry, int typeId, Func<T, TProto> toProto, Func<TProto, T> fromProto)

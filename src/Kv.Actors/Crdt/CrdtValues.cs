@@ -1,0 +1,210 @@
+using Kv.Actors.Objects;
+
+namespace Kv.Actors.Crdt;
+
+/// <summary>A namespace's data type (kv.namespaces.NAME.datatype): none stores opaque values with siblings.</summary>
+public enum Datatype
+{
+    None = 0,
+    Counter = 1,
+    Set = 2,
+    Register = 3,
+}
+
+/// <summary>What an update does.</summary>
+public enum CrdtOpKind
+{
+    /// <summary>Counter: add <see cref="CrdtOp.Amount"/> (negative: subtract).</summary>
+    Increment = 1,
+
+    /// <summary>Set: add every item.</summary>
+    SetAdd = 2,
+
+    /// <summary>Set: remove every item (as far as the coordinating replica has seen it).</summary>
+    SetRemove = 3,
+
+    /// <summary>Register: set the value (the one item) with the type <see cref="CrdtOp.ValueType"/>.</summary>
+    RegisterSet = 4,
+}
+
+/// <summary>An update of a CRDT value.</summary>
+public sealed record CrdtOp(CrdtOpKind Kind, long Amount, IReadOnlyList<byte[]> Items, string ValueType = "")
+{
+    /// <summary>The data type the operation needs.</summary>
+    public Datatype Datatype => Kind switch
+    {
+        CrdtOpKind.Increment => Datatype.Counter,
+        CrdtOpKind.SetAdd or CrdtOpKind.SetRemove => Datatype.Set,
+        CrdtOpKind.RegisterSet => Datatype.Register,
+        _ => Datatype.None,
+    };
+
+    public static CrdtOp Increment(long by) => new(CrdtOpKind.Increment, by, []);
+
+    public override string ToString() => $"{Kind}({Amount}, {Items.Count} items)";
+}
+
+/// <summary>
+/// The CRDT values as they are stored: a sibling whose content type names the data type
+/// (application/vnd.kv.crdt.counter|set|register) and whose value is the state's encoding. Any
+/// replica can merge the siblings of such an object into one state without the namespace's settings.
+/// </summary>
+public static class CrdtValues
+{
+    public const string ContentTypePrefix = "application/vnd.kv.crdt.";
+
+    /// <summary>Operations per request.</summary>
+    public const int MaxItemsPerOp = 1000;
+
+    public static string Name(Datatype t) => t.ToString().ToLowerInvariant();
+
+    public static Datatype Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "none" or "" => Datatype.None,
+        "counter" => Datatype.Counter,
+        "set" => Datatype.Set,
+        "register" => Datatype.Register,
+        _ => throw new ArgumentException($"unknown datatype '{name}' (none, counter, set, register)"),
+    };
+
+    public static string ContentType(Datatype t) => ContentTypePrefix + Name(t);
+
+    /// <summary>The data type of a stored value's content type (None for an ordinary value).</summary>
+    public static Datatype Of(string contentType) => contentType switch
+    {
+        ContentTypePrefix + "counter" => Datatype.Counter,
+        ContentTypePrefix + "set" => Datatype.Set,
+        ContentTypePrefix + "register" => Datatype.Register,
+        _ => Datatype.None,
+    };
+
+    public static object Empty(Datatype t) => t switch
+    {
+        Datatype.Counter => PnCounter.Empty,
+        Datatype.Set => OrSet.Empty,
+        Datatype.Register => new TypedRegister(RegisterType.String, [], long.MinValue, ""),
+        _ => throw new ArgumentException($"no state for datatype {t}"),
+    };
+
+    public static object Decode(Datatype t, ReadOnlySpan<byte> data) => t switch
+    {
+        Datatype.Counter => PnCounter.Decode(data),
+        Datatype.Set => OrSet.Decode(data),
+        Datatype.Register => TypedRegister.Decode(data),
+        _ => throw new FormatException($"no state for datatype {t}"),
+    };
+
+    public static byte[] Encode(object state) => state switch
+    {
+        PnCounter c => c.Encode(),
+        OrSet s => s.Encode(),
+        TypedRegister r => r.Encode(),
+        _ => throw new ArgumentException($"not a CRDT state: {state.GetType().Name}"),
+    };
+
+    public static object Merge(object a, object b) => (a, b) switch
+    {
+        (PnCounter x, PnCounter y) => PnCounter.Merge(x, y),
+        (OrSet x, OrSet y) => OrSet.Merge(x, y),
+        (TypedRegister x, TypedRegister y) => TypedRegister.Merge(x, y),
+        _ => throw new FormatException($"cannot merge a {a.GetType().Name} with a {b.GetType().Name}"),
+    };
+
+    /// <summary>
+    /// The merge of an object's live CRDT siblings (tombstones left out), or null when it holds none.
+    /// A live sibling of another type than <paramref name="expected"/> (when given) is a
+    /// <see cref="CrdtRefusedException"/>; one that does not decode, a FormatException.
+    /// </summary>
+    public static (Datatype Type, object State, long LastModifiedMs)? MergedState(DvvSet<Sibling>? obj, Datatype expected = Datatype.None)
+    {
+        if (obj is null)
+            return null;
+        Datatype type = Datatype.None;
+        object? state = null;
+        long modified = 0;
+        foreach (var s in obj.Values)
+        {
+            if (s.Deleted)
+                continue;
+            var t = Of(s.ContentType);
+            if (t == Datatype.None || (expected != Datatype.None && t != expected) || (type != Datatype.None && t != type))
+            {
+                string what = t == Datatype.None ? $"a plain value ({s.ContentType})" : "a " + Name(t);
+                throw new CrdtRefusedException($"the key holds {what}, not a {Name(expected != Datatype.None ? expected : type)}");
+            }
+            type = t;
+            var decoded = Decode(t, s.Value);
+            state = state is null ? decoded : Merge(state, decoded);
+            modified = Math.Max(modified, s.LastModifiedMs);
+        }
+        return state is null ? null : (type, state, modified);
+    }
+
+    /// <summary>
+    /// For a read: an object whose live siblings are CRDT values becomes one value, their merge
+    /// (null when the object is not a CRDT value, or only tombstones).
+    /// </summary>
+    public static Sibling? Collapse(DvvSet<Sibling> obj)
+    {
+        if (!obj.Values.Any(v => !v.Deleted && Of(v.ContentType) != Datatype.None))
+            return null;
+        var merged = MergedState(obj);
+        return merged is { } m ? new Sibling(Encode(m.State), ContentType(m.Type), m.LastModifiedMs, false) : null;
+    }
+
+    /// <summary>
+    /// Applies <paramref name="op"/> to <paramref name="state"/> as <paramref name="actor"/>: the
+    /// new state and the operation's number (a counter's new value; members added or removed; 1
+    /// for a register). A <see cref="CrdtRefusedException"/> when it cannot apply.
+    /// </summary>
+    public static (object State, long Number) Apply(object state, CrdtOp op, string actor, long nowMs)
+    {
+        if (op.Items.Count > MaxItemsPerOp)
+            throw new CrdtRefusedException($"{op.Items.Count} items in one operation (at most {MaxItemsPerOp})");
+        switch (op.Kind, state)
+        {
+            case (CrdtOpKind.Increment, PnCounter c):
+            {
+                var next = c.Increment(actor, op.Amount);
+                return (next, next.Value);
+            }
+            case (CrdtOpKind.SetAdd, OrSet s):
+            {
+                if (op.Items.Count == 0)
+                    throw new CrdtRefusedException("nothing to add");
+                long added = 0;
+                foreach (var item in op.Items)
+                {
+                    if (!s.Contains(item))
+                        added++;
+                    s = s.Add(actor, item);
+                }
+                return (s, added);
+            }
+            case (CrdtOpKind.SetRemove, OrSet s):
+            {
+                if (op.Items.Count == 0)
+                    throw new CrdtRefusedException("nothing to remove");
+                long removed = 0;
+                foreach (var item in op.Items)
+                {
+                    if (s.Contains(item))
+                        removed++;
+                    s = s.Remove(item);
+                }
+                return (s, removed);
+            }
+            case (CrdtOpKind.RegisterSet, TypedRegister r):
+            {
+                if (op.Items.Count != 1)
+                    throw new CrdtRefusedException("a register takes exactly one value");
+                var type = TypedRegister.ParseType(op.ValueType);
+                var value = TypedRegister.Canonical(type, op.Items[0]);
+                long ts = r.Timestamp == long.MinValue ? nowMs : Math.Max(nowMs, r.Timestamp + 1);
+                return (new TypedRegister(type, value, ts, actor), 1);
+            }
+            default:
+                throw new CrdtRefusedException($"{op.Kind} does not apply to a {state.GetType().Name}");
+        }
+    }
+}
