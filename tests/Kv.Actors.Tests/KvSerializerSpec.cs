@@ -88,6 +88,10 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (AaeStatusSample, "253"),
         (Aae.GetClusterAae.Instance, "254"),
         (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
+        (new KvUpdate(Ns, Key, new Crdt.CrdtOp(Crdt.CrdtOpKind.SetAdd, 0, [[1, 2], [3]], "int"), Options), "280"),
+        (new UpdateSucceeded(Crdt.CrdtValues.ContentType(Crdt.Datatype.Counter), Crdt.PnCounter.Empty.Increment("p1.ab", 5).Encode(), 5, 2, 2), "281"),
+        (new VnodeCoordinateUpdate(Ns, Key, Crdt.CrdtOp.Increment(-3), Crdt.Datatype.Counter, 9, 1 << 20), "282"),
+        (new VnodeUpdateReply(3, 9, UpdateOutcome.Applied, Obj, 17, null) { Encoded = KvObjectCodec.Encode(Obj) }, "283"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
     ];
 
@@ -120,6 +124,36 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
             // What came back writes the same bytes: nothing was lost or changed on the way.
             Assert.Equal(bytes, serializer.ToBinary(back));
         }
+    }
+
+    [Fact]
+    public void Data_type_messages_cross_the_wire_intact_and_bad_ones_are_refused()
+    {
+        var update = (KvUpdate)RoundTrip(new KvUpdate(Ns, Key, new Crdt.CrdtOp(Crdt.CrdtOpKind.RegisterSet, 0, [[1, 2], []], "float"), Options));
+        Assert.Equal((Crdt.CrdtOpKind.RegisterSet, "float"), (update.Op.Kind, update.Op.ValueType));
+        Assert.Equal([[1, 2], []], update.Op.Items);
+        Assert.Equal(Options.R, update.Options.R);
+        var coordinate = (VnodeCoordinateUpdate)RoundTrip(new VnodeCoordinateUpdate(Ns, Key, Crdt.CrdtOp.Increment(long.MinValue + 1), Crdt.Datatype.Set, 9, 123));
+        Assert.Equal((long.MinValue + 1, Crdt.Datatype.Set, 9L, 123), (coordinate.Op.Amount, coordinate.Datatype, coordinate.RequestId, coordinate.MaxBytes));
+        var reply = (VnodeUpdateReply)RoundTrip(new VnodeUpdateReply(3, 9, UpdateOutcome.Refused, null, 0, "overflow"));
+        Assert.Equal((UpdateOutcome.Refused, "overflow"), (reply.Outcome, reply.Error));
+        Assert.Null(reply.Object);
+        var applied = (VnodeUpdateReply)RoundTrip(new VnodeUpdateReply(3, 9, UpdateOutcome.Applied, Obj, -4, null));
+        Assert.True(applied.Object!.SameAs(Obj));
+        Assert.Equal(-4, applied.Number);
+        var ok = (UpdateSucceeded)RoundTrip(new UpdateSucceeded("application/vnd.kv.crdt.set", [5, 6], 2, 3, 1));
+        Assert.Equal(("application/vnd.kv.crdt.set", 2L, 3, 1), (ok.ContentType, ok.Number, ok.Acks, ok.DurableAcks));
+        Assert.Equal([5, 6], ok.State);
+        // An unknown operation kind, datatype or outcome is refused by the deserializer.
+        var serializer = (KvSerializer)Serialization.FindSerializerFor(update);
+        var badOp = new Protos.KvUpdateData { Ns = Google.Protobuf.ByteString.CopyFrom(Ns), Key = Google.Protobuf.ByteString.CopyFrom(Key), Op = new Protos.CrdtOpData { Kind = 99 } };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badOp), "280"));
+        var noOp = new Protos.KvUpdateData { Ns = Google.Protobuf.ByteString.CopyFrom(Ns), Key = Google.Protobuf.ByteString.CopyFrom(Key) };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(noOp), "280"));
+        var badType = new Protos.VnodeCoordinateUpdateData { Op = new Protos.CrdtOpData { Kind = 1 }, Datatype = 0 };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badType), "282"));
+        var badOutcome = new Protos.VnodeUpdateReplyData { Outcome = 7 };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badOutcome), "283"));
     }
 
     [Fact]

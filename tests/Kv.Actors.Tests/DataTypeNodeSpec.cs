@@ -1,0 +1,192 @@
+using System.Text;
+using Kv.Actors.Coordinators;
+using Kv.Actors.Crdt;
+using Kv.Actors.Objects;
+using Kv.Actors.Vnode;
+using Akka.Actor;
+using Akka.TestKit;
+using Xunit.Abstractions;
+using ClusterExt = Akka.Cluster.Cluster;
+
+namespace Kv.Actors.Tests;
+
+/// <summary>The CRDT data types through the whole actor path of a one-node cluster (router, coordinators, vnodes on real storage).</summary>
+public sealed class DataTypeNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(KvTestConfig.Local, output: output)
+{
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-crdt-").FullName;
+        var system = ActorSystem.Create("kv", KvTestConfig.Node(0));
+        InitializeLogger(system, "[node] ");
+        var cluster = ClusterExt.Get(system);
+        cluster.Join(cluster.SelfAddress);
+        var options = KvNodeSpec.TestOptions(dir);
+        var namespaces = new Dictionary<string, NamespaceProps>(options.Namespaces)
+        {
+            ["counters"] = NamespaceProps.Default with { Datatype = Datatype.Counter, Timeout = TimeSpan.FromSeconds(3) },
+            ["sets"] = NamespaceProps.Default with { Datatype = Datatype.Set, Timeout = TimeSpan.FromSeconds(3) },
+            ["registers"] = NamespaceProps.Default with { Datatype = Datatype.Register, Timeout = TimeSpan.FromSeconds(3) },
+        };
+        var node = KvNode.Start(system, options with { Namespaces = namespaces, MaxObjectBytes = 64 * 1024 });
+        await KvNodeSpec.AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size && await node.IsServingAsync(),
+            TimeSpan.FromSeconds(15), "the ring, every vnode started, and the node serving");
+        return (system, node, dir);
+    }
+
+    private static async Task Stop(ActorSystem system, string dir)
+    {
+        await system.Terminate();
+        Directory.Delete(dir, recursive: true);
+    }
+
+    private static Task<object> Update(KvNode node, string ns, string key, CrdtOp op, RequestOptions? options = null) =>
+        node.Router.Ask<object>(new KvUpdate(B(ns), B(key), op, options ?? RequestOptions.None), TimeSpan.FromSeconds(10));
+
+    private static CrdtOp Add(params string[] members) => new(CrdtOpKind.SetAdd, 0, members.Select(B).ToList());
+
+    private static CrdtOp Remove(params string[] members) => new(CrdtOpKind.SetRemove, 0, members.Select(B).ToList());
+
+    private static async Task<object?> ReadState(KvNode node, string ns, string key, RequestOptions? options = null)
+    {
+        var reply = await node.GetAsync(ns, key, options);
+        if (reply is NotFound)
+            return null;
+        var got = Assert.IsType<GetSucceeded>(reply);
+        var one = Assert.Single(got.Siblings); // never siblings
+        return CrdtValues.Decode(CrdtValues.Of(one.ContentType), one.Value);
+    }
+
+    [Fact]
+    public async Task Counters_count_every_concurrent_increment_and_refuse_what_they_cannot_take()
+    {
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            Assert.Equal(1, Assert.IsType<UpdateSucceeded>(await Update(node, "counters", "c", CrdtOp.Increment(1))).Number);
+            Assert.Equal(-4, Assert.IsType<UpdateSucceeded>(await Update(node, "counters", "c", CrdtOp.Increment(-5))).Number);
+            // 200 concurrent increments of 1..: none lost, none counted twice.
+            var all = await Task.WhenAll(Enumerable.Range(1, 200).Select(i => Update(node, "counters", "c", CrdtOp.Increment(i))));
+            Assert.All(all, r => Assert.IsType<UpdateSucceeded>(r));
+            long expected = -4 + Enumerable.Range(1, 200).Sum();
+            Assert.Equal(expected, all.Cast<UpdateSucceeded>().Max(r => r.Number));
+            Assert.Equal(expected, Assert.IsType<PnCounter>(await ReadState(node, "counters", "c", new RequestOptions { R = 3 })).Value);
+
+            // Overflow: refused, nothing stored.
+            var overflow = Assert.IsType<RequestFailed>(await Update(node, "counters", "c", CrdtOp.Increment(long.MaxValue)));
+            Assert.Contains("overflow", overflow.Reason);
+            Assert.Equal(expected, Assert.IsType<PnCounter>(await ReadState(node, "counters", "c", new RequestOptions { R = 3 })).Value);
+
+            // The wrong kind of request for the namespace: refused with a clear error, nothing stored.
+            var put = Assert.IsType<RequestFailed>(await node.PutAsync("counters", "c", B("7")));
+            Assert.Contains("datatype counter", put.Reason);
+            var sadd = Assert.IsType<RequestFailed>(await Update(node, "counters", "c2", Add("x")));
+            Assert.Contains("datatype counter", sadd.Reason);
+            Assert.IsType<NotFound>(await node.GetAsync("counters", "c2", new RequestOptions { R = 3 }));
+            var incrPlain = Assert.IsType<RequestFailed>(await Update(node, "default", "k", CrdtOp.Increment(1)));
+            Assert.Contains("datatype none", incrPlain.Reason);
+            Assert.IsType<NotFound>(await node.GetAsync("default", "k", new RequestOptions { R = 3 }));
+        }
+        finally
+        {
+            await Stop(system, dir);
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_states_at_different_replicas_merge_on_read_and_on_the_next_update()
+    {
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            var ring = (await node.GetRingAsync())!;
+            var replicas = ring.PreferenceList(B("counters"), B("k"), 3);
+            // Each primary coordinates an update of its own, with no replication: three concurrent states (siblings in the DVV).
+            long i = 1;
+            foreach (var r in replicas)
+            {
+                var reply = await KvPaths.Vnode(system, r.Node, r.Partition).Ask<VnodeUpdateReply>(
+                    new VnodeCoordinateUpdate(B("counters"), B("k"), CrdtOp.Increment(i++ * 10), Datatype.Counter, 1, 1 << 20), TimeSpan.FromSeconds(5));
+                Assert.Equal(UpdateOutcome.Applied, reply.Outcome);
+            }
+            // A read merges them into one value: 10 + 20 + 30 (read repair then spreads the siblings; the next update collapses them).
+            Assert.Equal(60, Assert.IsType<PnCounter>(await ReadState(node, "counters", "k", new RequestOptions { R = 3 })).Value);
+            await KvNodeSpec.AwaitConditionAsync(async () =>
+            {
+                foreach (var r in replicas)
+                {
+                    var got = await KvPaths.Vnode(system, r.Node, r.Partition).Ask<VnodeGetReply>(new VnodeGet(B("counters"), B("k"), 1), TimeSpan.FromSeconds(5));
+                    if (got.Object is not { } o || PnCounter.Decode(CrdtValues.Collapse(o)!.Value).Value != 60)
+                        return false;
+                }
+                return true;
+            }, TimeSpan.FromSeconds(10), "read repair gave every replica all three states");
+            var next = Assert.IsType<UpdateSucceeded>(await Update(node, "counters", "k", CrdtOp.Increment(1)));
+            Assert.Equal(61, next.Number);
+            var first = await KvPaths.Vnode(system, replicas[0].Node, replicas[0].Partition).Ask<VnodeGetReply>(new VnodeGet(B("counters"), B("k"), 1), TimeSpan.FromSeconds(5));
+            Assert.Equal(1, first.Object!.Size); // the coordinating replica stored one merged value
+            var counter = PnCounter.Decode(first.Object.Values[0].Value);
+            Assert.Equal(3, counter.Entries.Count); // one actor per coordinating vnode, not per write
+        }
+        finally
+        {
+            await Stop(system, dir);
+        }
+    }
+
+    [Fact]
+    public async Task Sets_add_remove_and_refuse_bad_input()
+    {
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            Assert.Equal(3, Assert.IsType<UpdateSucceeded>(await Update(node, "sets", "s", Add("a", "b", "c"))).Number);
+            Assert.Equal(1, Assert.IsType<UpdateSucceeded>(await Update(node, "sets", "s", Add("a", "d"))).Number);
+            Assert.Equal(1, Assert.IsType<UpdateSucceeded>(await Update(node, "sets", "s", Remove("b", "zz"))).Number);
+            var set = Assert.IsType<OrSet>(await ReadState(node, "sets", "s", new RequestOptions { R = 3 }));
+            Assert.Equal(["a", "c", "d"], set.Members.Keys.Select(Encoding.UTF8.GetString));
+
+            // Too many members in one request, a member too large, a state beyond the object size: refused, nothing stored.
+            Assert.IsType<RequestFailed>(await Update(node, "sets", "s", Add(Enumerable.Range(0, CrdtValues.MaxItemsPerOp + 1).Select(i => "m" + i).ToArray())));
+            Assert.IsType<RequestFailed>(await Update(node, "sets", "s", Add(new string('x', OrSet.MaxMemberBytes + 1))));
+            var big = Assert.IsType<RequestFailed>(await Update(node, "sets", "s", Add(Enumerable.Range(0, 100).Select(i => i + new string('y', 1000)).ToArray())));
+            Assert.Contains("kv.max-object-size", big.Reason);
+            Assert.Contains("nothing to add", Assert.IsType<RequestFailed>(await Update(node, "sets", "s", Add())).Reason);
+            Assert.Contains("datatype set", Assert.IsType<RequestFailed>(await Update(node, "sets", "s", CrdtOp.Increment(1))).Reason);
+            set = Assert.IsType<OrSet>(await ReadState(node, "sets", "s", new RequestOptions { R = 3 }));
+            Assert.Equal(["a", "c", "d"], set.Members.Keys.Select(Encoding.UTF8.GetString));
+
+            // Concurrent adds from many callers: none lost.
+            var adds = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Update(node, "sets", "many", Add("e" + i))));
+            Assert.All(adds, r => Assert.IsType<UpdateSucceeded>(r));
+            Assert.Equal(100, Assert.IsType<OrSet>(await ReadState(node, "sets", "many", new RequestOptions { R = 3 })).Count);
+        }
+        finally
+        {
+            await Stop(system, dir);
+        }
+    }
+
+    [Fact]
+    public async Task Registers_store_typed_values_and_refuse_the_wrong_type()
+    {
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            Assert.IsType<UpdateSucceeded>(await Update(node, "registers", "r", new CrdtOp(CrdtOpKind.RegisterSet, 0, [B("12")], "int")));
+            var reg = Assert.IsType<TypedRegister>(await ReadState(node, "registers", "r"));
+            Assert.Equal((RegisterType.Int, "12"), (reg.Type, reg.Text));
+            var bad = Assert.IsType<RequestFailed>(await Update(node, "registers", "r", new CrdtOp(CrdtOpKind.RegisterSet, 0, [B("12x")], "int")));
+            Assert.Contains("not an int", bad.Reason);
+            Assert.IsType<UpdateSucceeded>(await Update(node, "registers", "r", new CrdtOp(CrdtOpKind.RegisterSet, 0, [B("hello")], "string")));
+            reg = Assert.IsType<TypedRegister>(await ReadState(node, "registers", "r", new RequestOptions { R = 3 }));
+            Assert.Equal((RegisterType.String, "hello"), (reg.Type, reg.Text));
+            Assert.Contains("--type", Assert.IsType<RequestFailed>(await node.PutAsync("registers", "r", B("v"))).Reason);
+        }
+        finally
+        {
+            await Stop(system, dir);
+        }
+    }
+}
