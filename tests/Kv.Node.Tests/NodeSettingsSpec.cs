@@ -158,6 +158,34 @@ public sealed class NodeSettingsSpec
         }
     }
 
+    [Fact]
+    public void A_namespace_declares_its_datatype_and_the_dev_cluster_has_one_of_each()
+    {
+        string file = Write("""
+            kv.namespaces {
+              tallies { datatype = counter }
+              tags.datatype = set
+              plain { r = 1 }
+            }
+            """);
+        try
+        {
+            var s = Load(["--config", file]);
+            Assert.Equal(Kv.Actors.Crdt.Datatype.Counter, s.Store.Namespaces["tallies"].Datatype);
+            Assert.Equal(Kv.Actors.Crdt.Datatype.Set, s.Store.Namespaces["tags"].Datatype);
+            Assert.Equal(Kv.Actors.Crdt.Datatype.None, s.Store.Namespaces["plain"].Datatype);
+            Assert.Equal(Kv.Actors.Crdt.Datatype.None, s.Store.Namespaces["default"].Datatype);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        var dev = Load(["--config", Path.Combine(Hocon, "dev-cluster.conf")]);
+        Assert.Equal(Kv.Actors.Crdt.Datatype.Counter, dev.Store.Namespaces["counters"].Datatype);
+        Assert.Equal(Kv.Actors.Crdt.Datatype.Set, dev.Store.Namespaces["sets"].Datatype);
+        Assert.Equal(Kv.Actors.Crdt.Datatype.Register, dev.Store.Namespaces["registers"].Datatype);
+    }
+
     [Theory]
     [InlineData("kv.remote.prot = 1", "unknown setting 'kv.remote.prot' (did you mean 'kv.remote.port'?)")]
     [InlineData("kv.remote.port = 70000", "kv.remote.port = '70000': must be 0..65535")]
@@ -168,6 +196,8 @@ public sealed class NodeSettingsSpec
     [InlineData("kv.namespaces.users.colour = red", "unknown setting 'kv.namespaces.users.colour'")]
     [InlineData("kv.namespaces.users.r = 4", "kv.namespaces.users: namespace 'users': r = 4: must be 1..n_val")]
     [InlineData("kv.namespaces.default { allow-mult = on, last-write-wins = on }", "cannot be on together with allow_mult")]
+    [InlineData("kv.namespaces.tallies.datatype = abacus", "kv.namespaces.tallies.datatype = abacus: unknown datatype 'abacus' (none, counter, set, register)")]
+    [InlineData("kv.namespaces.tallies { datatype = counter, allow-mult = off, last-write-wins = on }", "cannot be on in a namespace of datatype counter")]
     [InlineData("kv.cluster.split-brain-resolver.active-strategy = coin-toss", "expected one of: keep-majority")]
     [InlineData("kv.cluster.seed-nodes = [\"127.0.0.1:2551\"]", "kv.cluster.seed-nodes: '127.0.0.1:2551' is not an address")]
     [InlineData("kv.cluster.seed-nodes = [\"akka.tcp://other@127.0.0.1:2551\"]", "names the system 'other'")]
