@@ -3,7 +3,7 @@ namespace Kv.Chaos;
 /// <summary>One campaign: which workload, which nemeses, how many nodes, for how long, how hard.</summary>
 public sealed record CampaignOptions
 {
-    public static readonly IReadOnlyList<string> Workloads = ["register", "set", "delete"];
+    public static readonly IReadOnlyList<string> Workloads = ["register", "set", "delete", "counter", "set-crdt"];
     public static readonly IReadOnlyList<string> NemesisNames = ["kill", "pause", "partition", "churn", "wipe"];
 
     /// <summary>register, set or delete.</summary>

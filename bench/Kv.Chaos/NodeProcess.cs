@@ -69,6 +69,9 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
               leave-on-shutdown = off
               handoff.retry-delay = 500ms
               chaos.enabled = {{(chaosEnabled ? "on" : "off")}}
+              # The data type workloads' namespaces (counter, set-crdt).
+              namespaces.counters.datatype = counter
+              namespaces.sets.datatype = set
               remote {
                 hostname = "127.0.0.1"
                 port = {{Port}}

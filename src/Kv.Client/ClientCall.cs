@@ -86,9 +86,10 @@ internal sealed class ClientCall
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
-                // An increment that may have been applied is not sent again: it would count twice.
-                if (_message is KvUpdate { Op.Kind: Kv.Actors.Crdt.CrdtOpKind.Increment })
-                    return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the increment may or may not have been applied"));
+                // A data type update that may have been applied is not sent again: an increment
+                // would count twice, an add would take a second dot that a remove may not see.
+                if (_message is KvUpdate)
+                    return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the update may or may not have been applied"));
                 continue;
             }
             var result = _admin ? reply : Replies.Map(_ns, _key, reply);
