@@ -32,6 +32,12 @@ public static class Program
           kv sismember NS KEY M                       set: print 1 and exit 0 if a member, else 0 and exit 1
           kv scard NS KEY                             set: number of members
           kv put NS KEY VALUE --type string|int|float register: a typed value (kv get prints it)
+          kv hset NS KEY FIELD VALUE [FIELD VALUE]... hash: set fields (prints how many were new)
+          kv hget NS KEY FIELD  /  kv hgetall NS KEY  hash: a field's value / FIELD<TAB>VALUE lines
+          kv hdel NS KEY FIELD...  /  kv hincr NS KEY FIELD [BY]   hash: delete fields / count in a field
+          kv lpush|rpush NS KEY V...                  list: push at the head / tail, print the length
+          kv lpop|rpop NS KEY                         list: remove and print the head / tail (exit 1: empty)
+          kv lrange NS KEY START STOP  /  kv llen NS KEY  /  kv lrem NS KEY COUNT VALUE
 
         cluster:
           kv cluster status                           members, reachability, partitions owned, warnings

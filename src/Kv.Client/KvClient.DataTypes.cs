@@ -11,7 +11,7 @@ public sealed record KvRegister(RegisterType Type, string Value)
 }
 
 /// <summary>
-/// The CRDT data types (namespaces with kv.namespaces.NAME.datatype = counter | set | register):
+/// The CRDT data types (namespaces with kv.namespaces.NAME.datatype = counter | set | register | hash | list):
 /// each call is one update applied by a coordinating replica and merged everywhere; reads merge
 /// the replicas' states and never show siblings. A call of the wrong kind for the namespace is an
 /// <see cref="InvalidRequestException"/> and stores nothing. docs/data-api/data-types.md.
@@ -78,6 +78,72 @@ public sealed partial class KvClient
         return state is TypedRegister r ? new KvRegister(r.Type, r.Text) : null;
     }
 
+    // ---- hashes ----
+
+    /// <summary>Sets fields to string values (<paramref name="fields"/> in order); returns how many fields were new.</summary>
+    public async Task<long> HashSetAsync(string ns, string key, IEnumerable<KeyValuePair<string, string>> fields, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.HashSet, 0, fields.SelectMany(f => new[] { Encoding.UTF8.GetBytes(f.Key), Encoding.UTF8.GetBytes(f.Value) }).ToList()), options).ConfigureAwait(false)).Number;
+
+    public Task<long> HashSetAsync(string ns, string key, string field, string value, RequestOptions? options = null) =>
+        HashSetAsync(ns, key, [KeyValuePair.Create(field, value)], options);
+
+    /// <summary>Deletes fields (as far as the coordinating replica has seen them; a concurrent hset or hincr keeps the field); returns how many were present there.</summary>
+    public async Task<long> HashDeleteAsync(string ns, string key, IEnumerable<string> fields, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.HashDelete, 0, fields.Select(Encoding.UTF8.GetBytes).ToList()), options).ConfigureAwait(false)).Number;
+
+    /// <summary>Adds <paramref name="by"/> to a field's counter; returns its new value.</summary>
+    public async Task<long> HashIncrementAsync(string ns, string key, string field, long by = 1, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.HashIncrement, by, [Encoding.UTF8.GetBytes(field)]), options).ConfigureAwait(false)).Number;
+
+    /// <summary>A field's value (a counter field's as its integer); null when absent.</summary>
+    public async Task<string?> HashGetAsync(string ns, string key, string field, RequestOptions? options = null)
+    {
+        var state = await ReadStateAsync(ns, key, Datatype.Hash, options).ConfigureAwait(false);
+        return state is OrMap m ? m.Get(Encoding.UTF8.GetBytes(field)) : null;
+    }
+
+    /// <summary>Every present field with its value, in ordinal byte order of the fields.</summary>
+    public async Task<IReadOnlyList<KeyValuePair<string, string>>> HashGetAllAsync(string ns, string key, RequestOptions? options = null)
+    {
+        var state = await ReadStateAsync(ns, key, Datatype.Hash, options).ConfigureAwait(false);
+        return state is OrMap m ? m.Present.Select(f => KeyValuePair.Create(Encoding.UTF8.GetString(f.Key), OrMap.Text(f.Value))).ToList() : [];
+    }
+
+    // ---- lists ----
+
+    /// <summary>Pushes values at the head (one after another, as Redis's LPUSH: the last ends up first); returns the list's length at the coordinating replica.</summary>
+    public async Task<long> ListPushLeftAsync(string ns, string key, IEnumerable<string> values, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.ListPushLeft, 0, values.Select(Encoding.UTF8.GetBytes).ToList()), options).ConfigureAwait(false)).Number;
+
+    /// <summary>Pushes values at the tail; returns the list's length at the coordinating replica.</summary>
+    public async Task<long> ListPushRightAsync(string ns, string key, IEnumerable<string> values, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.ListPushRight, 0, values.Select(Encoding.UTF8.GetBytes).ToList()), options).ConfigureAwait(false)).Number;
+
+    /// <summary>Removes and returns the head element (null: empty). Two concurrent pops may return the same element (see the docs).</summary>
+    public async Task<string?> ListPopLeftAsync(string ns, string key, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.ListPopLeft, 0, []), options).ConfigureAwait(false)).Result is { } b ? Encoding.UTF8.GetString(b) : null;
+
+    /// <summary>Removes and returns the tail element (null: empty).</summary>
+    public async Task<string?> ListPopRightAsync(string ns, string key, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.ListPopRight, 0, []), options).ConfigureAwait(false)).Result is { } b ? Encoding.UTF8.GetString(b) : null;
+
+    /// <summary>Removes up to |count| elements equal to <paramref name="value"/> (from the head if count &gt; 0, the tail if &lt; 0, all if 0); returns how many.</summary>
+    public async Task<long> ListRemoveAsync(string ns, string key, long count, string value, RequestOptions? options = null) =>
+        (await Update(ns, key, new CrdtOp(CrdtOpKind.ListRemove, count, [Encoding.UTF8.GetBytes(value)]), options).ConfigureAwait(false)).Number;
+
+    /// <summary>Elements start..stop inclusive (negative: from the end), as Redis's LRANGE.</summary>
+    public async Task<IReadOnlyList<string>> ListRangeAsync(string ns, string key, long start = 0, long stop = -1, RequestOptions? options = null)
+    {
+        var state = await ReadStateAsync(ns, key, Datatype.List, options).ConfigureAwait(false);
+        return state is OrList l ? l.Range(start, stop).Select(b => Encoding.UTF8.GetString(b)).ToList() : [];
+    }
+
+    public async Task<int> ListLengthAsync(string ns, string key, RequestOptions? options = null)
+    {
+        var state = await ReadStateAsync(ns, key, Datatype.List, options).ConfigureAwait(false);
+        return state is OrList l ? l.Count : 0;
+    }
+
     /// <summary>The merged state of a CRDT value (null when not found); an error when it holds another type.</summary>
     private async Task<object?> ReadStateAsync(string ns, string key, Datatype expected, RequestOptions? options)
     {
@@ -115,12 +181,14 @@ public sealed partial class KvClient
         return state is null ? null : (type, state);
     }
 
-    /// <summary>A CRDT value in its plain form: a counter's integer; a set's members, one a line; a register's value.</summary>
+    /// <summary>A CRDT value in its plain form: a counter's integer; a set's members, one a line; a register's value; a hash's FIELD&lt;TAB&gt;VALUE lines; a list's elements, one a line.</summary>
     public static string PlainText(Datatype type, object state) => state switch
     {
         PnCounter c => c.WideValue.ToString(System.Globalization.CultureInfo.InvariantCulture),
         OrSet s => string.Concat(s.Members.Keys.Select(m => Encoding.UTF8.GetString(m) + "\n")).TrimEnd('\n'),
         TypedRegister r => r.Text,
+        OrMap m => string.Join("\n", m.Present.Select(f => Encoding.UTF8.GetString(f.Key) + "\t" + OrMap.Text(f.Value))),
+        OrList l => string.Join("\n", l.Elements.Values.Select(v => Encoding.UTF8.GetString(v))),
         _ => throw new ArgumentException($"not a {CrdtValues.Name(type)} state"),
     };
 }

@@ -102,8 +102,10 @@ public sealed class CrdtSpec
             PnCounter.Empty.Increment("a", 3).Increment("b", -1).Encode(),
             OrSet.Empty.Add("a", B("x")).Add("b", B("y")).Encode(),
             new TypedRegister(RegisterType.String, B("v"), 5, "a").Encode(),
+            OrMap.Empty.Set("a", B("f"), B("v"), 5).Increment("b", B("g"), 2, out _).Encode(),
+            OrList.Empty.Push("a", B("x"), true).Push("b", B("y"), false).Encode(),
         };
-        var types = new[] { Datatype.Counter, Datatype.Set, Datatype.Register };
+        var types = new[] { Datatype.Counter, Datatype.Set, Datatype.Register, Datatype.Hash, Datatype.List };
         for (int t = 0; t < states.Length; t++)
         {
             var good = states[t];
@@ -114,7 +116,7 @@ public sealed class CrdtSpec
             var version = (byte[])good.Clone();
             version[1] = 9;
             Assert.Throws<FormatException>(() => CrdtValues.Decode(types[t], version));
-            Assert.Throws<FormatException>(() => CrdtValues.Decode(types[(t + 1) % 3], good));
+            Assert.Throws<FormatException>(() => CrdtValues.Decode(types[(t + 1) % types.Length], good));
         }
         // Random bytes never decode into anything but a FormatException.
         var random = new Random(7);
@@ -152,6 +154,67 @@ public sealed class CrdtSpec
         Assert.Null(CrdtValues.Collapse(DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling(B("x"), "text/plain", 1, false)), "v1")));
         var mixed = DvvSet<Sibling>.Sync(obj, DvvSet<Sibling>.Create(DvvSet<Sibling>.New(new Sibling(B("x"), "text/plain", 1, false)), "v3"));
         Assert.Throws<CrdtRefusedException>(() => CrdtValues.MergedState(mixed, Datatype.Counter));
+    }
+
+    [Fact]
+    public void A_hash_sets_counts_deletes_and_keeps_a_concurrent_update_of_a_deleted_field()
+    {
+        var h = OrMap.Empty.Set("a", B("name"), B("ann"), 10).Increment("a", B("visits"), 3, out long v);
+        Assert.Equal(3, v);
+        Assert.Equal("ann", h.Get(B("name")));
+        Assert.Equal("3", h.Get(B("visits")));
+        Assert.Throws<CrdtRefusedException>(() => h.Increment("a", B("name"), 1, out _));
+        Assert.Throws<CrdtRefusedException>(() => h.Set("a", B("visits"), B("x"), 11));
+        Assert.Throws<CrdtRefusedException>(() => h.Increment("a", B("visits"), long.MaxValue, out _));
+        Assert.Throws<CrdtRefusedException>(() => h.Set("a", [], B("x"), 11));
+        // b deletes visits (seen: 3) while a, concurrently, counts 2 more: the field stays with the 2 the delete did not see.
+        var atB = h.Remove(B("visits"));
+        var atA = h.Increment("a", B("visits"), 2, out _);
+        Assert.Null(atB.Get(B("visits")));
+        Assert.Equal("2", OrMap.Merge(atA, atB).Get(B("visits")));
+        Assert.Equal("2", OrMap.Merge(atB, atA).Get(B("visits")));
+        // A deleted counter field counts from 0 again.
+        var again = atB.Increment("b", B("visits"), 1, out long restarted);
+        Assert.Equal(1, restarted);
+        Assert.Equal("1", OrMap.Merge(again, h).Get(B("visits")));
+        // A deleted value field stays deleted against the stale copy; a concurrent hset keeps it.
+        var gone = h.Remove(B("name"));
+        Assert.Null(OrMap.Merge(gone, h).Get(B("name")));
+        var renamed = h.Set("c", B("name"), B("bob"), 20);
+        Assert.Equal("bob", OrMap.Merge(gone, renamed).Get(B("name")));
+        Assert.Equal(OrMap.Merge(gone, renamed), OrMap.Decode(OrMap.Merge(gone, renamed).Encode()));
+    }
+
+    [Fact]
+    public void A_list_pushes_at_both_ends_pops_ranges_and_removes()
+    {
+        var l = OrList.Empty.Push("a", B("b"), left: false).Push("a", B("c"), left: false).Push("a", B("a"), left: true);
+        Assert.Equal(["a", "b", "c"], l.Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Equal(["b", "c"], l.Range(1, 5).Select(Encoding.UTF8.GetString));
+        Assert.Equal(["c"], l.Range(-1, -1).Select(Encoding.UTF8.GetString));
+        Assert.Empty(l.Range(3, 4));
+        var popped = l.Pop(left: true, out var head);
+        Assert.Equal("a", Encoding.UTF8.GetString(head!));
+        Assert.Equal(2, popped.Count);
+        Assert.Null(OrList.Empty.Pop(left: false, out var none).Range(0, -1).FirstOrDefault() ?? none);
+        var dup = l.Push("a", B("b"), left: false).Push("a", B("b"), left: true);
+        Assert.Equal(["a", "c", "b"], dup.RemoveValue(2, B("b"), out long removed).Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Equal(2, removed);
+        Assert.Equal(["b", "a", "b", "c"], dup.RemoveValue(-1, B("b"), out _).Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Equal(["a", "c"], dup.RemoveValue(0, B("b"), out removed).Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Equal(3, removed);
+        // Concurrent pushes at the same end at two replicas: both kept, in the same order on both.
+        var x = l.Push("x", B("x"), left: false);
+        var y = l.Push("y", B("y"), left: false);
+        Assert.Equal(OrList.Merge(x, y).Range(0, -1).Select(Encoding.UTF8.GetString), OrList.Merge(y, x).Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Equal(5, OrList.Merge(x, y).Count);
+        // Two concurrent pops may take the same element; a popped element does not come back.
+        var p1 = l.Pop(left: true, out var e1);
+        var p2 = l.Pop(left: true, out var e2);
+        Assert.Equal(e1, e2);
+        Assert.Equal(["b", "c"], OrList.Merge(OrList.Merge(p1, p2), l).Range(0, -1).Select(Encoding.UTF8.GetString));
+        Assert.Throws<CrdtRefusedException>(() => l.Push("a", new byte[OrList.MaxElementBytes + 1], left: true));
+        Assert.Equal(l, OrList.Decode(l.Encode()));
     }
 
     // ---- merge laws, by property: random histories at three replicas ----
@@ -215,6 +278,53 @@ public sealed class CrdtSpec
                 }
             }
             return Laws(r, OrSet.Merge, (a, b) => a.Equals(b)) && addsSurvive && OrSet.Decode(all.Encode()).Equals(all);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void Hash_merge_is_commutative_associative_idempotent()
+    {
+        Prop.ForAll(Arb.From(Histories), history =>
+        {
+            var r = Run(history, OrMap.Empty, (m, s, actor) =>
+            {
+                byte[] field = B("f" + (s.Element % 3));
+                if (s.Kind == 1)
+                    return m.Remove(field);
+                try
+                {
+                    return s.Element % 2 == 0 ? m.Increment(actor, field, s.Amount, out _) : m.Set(actor, field, B("v" + s.Amount), 1000 + s.Amount);
+                }
+                catch (CrdtRefusedException)
+                {
+                    return m; // hset on a counting field, or hincr on a value field
+                }
+            }, OrMap.Merge);
+            var all = OrMap.Merge(OrMap.Merge(r[0], r[1]), r[2]);
+            return Laws(r, OrMap.Merge, (a, b) => a.Equals(b)) && OrMap.Decode(all.Encode()).Equals(all);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    [Fact]
+    public void List_merge_is_commutative_associative_idempotent_and_never_brings_back_a_popped_element()
+    {
+        Prop.ForAll(Arb.From(Histories), history =>
+        {
+            var popped = new HashSet<(string, long)>();
+            var r = Run(history, OrList.Empty, (l, s, actor) =>
+            {
+                if (s.Kind == 0)
+                    return l.Push(actor, B("e" + s.Element), left: s.Amount < 0);
+                if (l.Count > 0)
+                {
+                    var id = s.Amount < 0 ? l.Elements.Keys.First() : l.Elements.Keys.Last();
+                    popped.Add((id.Actor, id.Counter));
+                }
+                return l.Pop(left: s.Amount < 0, out _);
+            }, OrList.Merge);
+            var all = OrList.Merge(OrList.Merge(r[0], r[1]), r[2]);
+            return Laws(r, OrList.Merge, (a, b) => a.Equals(b)) && OrList.Decode(all.Encode()).Equals(all)
+                && all.Elements.Keys.All(id => !popped.Contains((id.Actor, id.Counter)));
         }).QuickCheckThrowOnFailure();
     }
 

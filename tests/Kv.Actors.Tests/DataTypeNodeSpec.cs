@@ -28,6 +28,8 @@ public sealed class DataTypeNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xu
             ["counters"] = NamespaceProps.Default with { Datatype = Datatype.Counter, Timeout = TimeSpan.FromSeconds(3) },
             ["sets"] = NamespaceProps.Default with { Datatype = Datatype.Set, Timeout = TimeSpan.FromSeconds(3) },
             ["registers"] = NamespaceProps.Default with { Datatype = Datatype.Register, Timeout = TimeSpan.FromSeconds(3) },
+            ["hashes"] = NamespaceProps.Default with { Datatype = Datatype.Hash, Timeout = TimeSpan.FromSeconds(3) },
+            ["lists"] = NamespaceProps.Default with { Datatype = Datatype.List, Timeout = TimeSpan.FromSeconds(3) },
         };
         var node = KvNode.Start(system, options with { Namespaces = namespaces, MaxObjectBytes = 64 * 1024 });
         await KvNodeSpec.AwaitConditionAsync(async () => await node.GetRingAsync() is { } ring && (await node.GetHandoffStatusAsync()).Vnodes.Count == ring.Size && await node.IsServingAsync(),
@@ -161,6 +163,39 @@ public sealed class DataTypeNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xu
             var adds = await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Update(node, "sets", "many", Add("e" + i))));
             Assert.All(adds, r => Assert.IsType<UpdateSucceeded>(r));
             Assert.Equal(100, Assert.IsType<OrSet>(await ReadState(node, "sets", "many", new RequestOptions { R = 3 })).Count);
+        }
+        finally
+        {
+            await Stop(system, dir);
+        }
+    }
+
+    [Fact]
+    public async Task Hashes_and_lists_through_the_actor_path()
+    {
+        var (system, node, dir) = await StartAsync();
+        try
+        {
+            CrdtOp Op(CrdtOpKind kind, long amount, params string[] items) => new(kind, amount, items.Select(B).ToList());
+            Assert.Equal(2, Assert.IsType<UpdateSucceeded>(await Update(node, "hashes", "h", Op(CrdtOpKind.HashSet, 0, "name", "ann", "city", "oslo"))).Number);
+            Assert.Equal(5, Assert.IsType<UpdateSucceeded>(await Update(node, "hashes", "h", Op(CrdtOpKind.HashIncrement, 5, "visits"))).Number);
+            Assert.Equal(1, Assert.IsType<UpdateSucceeded>(await Update(node, "hashes", "h", Op(CrdtOpKind.HashDelete, 0, "city", "nope"))).Number);
+            Assert.Contains("holds a value", Assert.IsType<RequestFailed>(await Update(node, "hashes", "h", Op(CrdtOpKind.HashIncrement, 1, "name"))).Reason);
+            Assert.Contains("FIELD VALUE pairs", Assert.IsType<RequestFailed>(await Update(node, "hashes", "h", Op(CrdtOpKind.HashSet, 0, "odd"))).Reason);
+            var hash = Assert.IsType<OrMap>(await ReadState(node, "hashes", "h", new RequestOptions { R = 3 }));
+            Assert.Equal(["name=ann", "visits=5"], hash.Present.Select(f => Encoding.UTF8.GetString(f.Key) + "=" + OrMap.Text(f.Value)));
+
+            Assert.Equal(3, Assert.IsType<UpdateSucceeded>(await Update(node, "lists", "l", Op(CrdtOpKind.ListPushRight, 0, "b", "c", "d"))).Number);
+            Assert.Equal(4, Assert.IsType<UpdateSucceeded>(await Update(node, "lists", "l", Op(CrdtOpKind.ListPushLeft, 0, "a"))).Number);
+            var pop = Assert.IsType<UpdateSucceeded>(await Update(node, "lists", "l", Op(CrdtOpKind.ListPopRight, 0)));
+            Assert.Equal("d", Encoding.UTF8.GetString(pop.Result!));
+            Assert.Equal(1, Assert.IsType<UpdateSucceeded>(await Update(node, "lists", "l", Op(CrdtOpKind.ListRemove, 0, "b"))).Number);
+            var list = Assert.IsType<OrList>(await ReadState(node, "lists", "l", new RequestOptions { R = 3 }));
+            Assert.Equal(["a", "c"], list.Range(0, -1).Select(Encoding.UTF8.GetString));
+            var empty = Assert.IsType<UpdateSucceeded>(await Update(node, "lists", "none", Op(CrdtOpKind.ListPopLeft, 0)));
+            Assert.Null(empty.Result);
+            Assert.Contains("datatype list", Assert.IsType<RequestFailed>(await Update(node, "lists", "l", Op(CrdtOpKind.HashSet, 0, "f", "v"))).Reason);
+            Assert.Contains("kv rpush", Assert.IsType<RequestFailed>(await node.PutAsync("lists", "l", B("v"))).Reason);
         }
         finally
         {

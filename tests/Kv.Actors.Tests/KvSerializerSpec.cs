@@ -89,7 +89,7 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (Aae.GetClusterAae.Instance, "254"),
         (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
         (new KvUpdate(Ns, Key, new Crdt.CrdtOp(Crdt.CrdtOpKind.SetAdd, 0, [[1, 2], [3]], "int"), Options), "280"),
-        (new UpdateSucceeded(Crdt.CrdtValues.ContentType(Crdt.Datatype.Counter), Crdt.PnCounter.Empty.Increment("p1.ab", 5).Encode(), 5, 2, 2), "281"),
+        (new UpdateSucceeded(Crdt.CrdtValues.ContentType(Crdt.Datatype.Counter), Crdt.PnCounter.Empty.Increment("p1.ab", 5).Encode(), 5, 2, 2) { Result = [7] }, "281"),
         (new VnodeCoordinateUpdate(Ns, Key, Crdt.CrdtOp.Increment(-3), Crdt.Datatype.Counter, 9, 1 << 20), "282"),
         (new VnodeUpdateReply(3, 9, UpdateOutcome.Applied, Obj, 17, null) { Encoded = KvObjectCodec.Encode(Obj) }, "283"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
@@ -143,6 +143,9 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Equal(-4, applied.Number);
         var ok = (UpdateSucceeded)RoundTrip(new UpdateSucceeded("application/vnd.kv.crdt.set", [5, 6], 2, 3, 1));
         Assert.Equal(("application/vnd.kv.crdt.set", 2L, 3, 1), (ok.ContentType, ok.Number, ok.Acks, ok.DurableAcks));
+        Assert.Null(ok.Result);
+        Assert.Equal([], ((UpdateSucceeded)RoundTrip(ok with { Result = [] })).Result); // an empty popped element is not "nothing popped"
+        Assert.Equal([9], ((VnodeUpdateReply)RoundTrip(new VnodeUpdateReply(3, 9, UpdateOutcome.Applied, Obj, 1, null) { Result = [9] })).Result);
         Assert.Equal([5, 6], ok.State);
         // An unknown operation kind, datatype or outcome is refused by the deserializer.
         var serializer = (KvSerializer)Serialization.FindSerializerFor(update);

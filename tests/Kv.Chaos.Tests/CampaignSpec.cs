@@ -44,7 +44,8 @@ public sealed class CampaignSpec(ITestOutputHelper output)
             Workload = workload,
             Nemeses = nemesis.Split(','),
             Nodes = 3,
-            Time = TimeSpan.FromSeconds(12),
+            // Room for each nemesis to act once (a fault lasts up to 5 s, a healthy gap up to 3 s).
+            Time = TimeSpan.FromSeconds(12 + 8 * (nemesis.Split(',').Length - 1)),
             Seed = 7,
             Rate = 40,
             Clients = 4,

@@ -64,6 +64,7 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         Assert.EndsWith("\thello\n", get.Out.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Equal(0, Kv("put", "default", "tour", "world", "--context", put.Out.Trim()).Code);
         Assert.Equal("world", Kv("get", "default", "tour", "--raw").Out);
+        DataTypesFromTheCommandLine();
         var status = Kv("cluster", "status");
         Assert.Equal(0, status.Code);
         Assert.Contains("akka.tcp://kv@127.0.0.1:2553", status.Out, StringComparison.Ordinal);
@@ -135,5 +136,53 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, after.Code);
         Assert.Contains($"warning: {victim} is unreachable", after.Out, StringComparison.Ordinal);
         Assert.Equal("world", Kv("get", "default", "tour", "--raw").Out);
+    }
+
+    /// <summary>The data type verbs on the dev cluster's namespaces (docs/data-api/data-types.md), and their refusals (exit 7, nothing stored).</summary>
+    private void DataTypesFromTheCommandLine()
+    {
+        string Out((int Code, string Out, string Err) r)
+        {
+            Assert.Equal(0, r.Code);
+            return r.Out.Replace("\r", "", StringComparison.Ordinal);
+        }
+        Assert.Equal("1\n", Out(Kv("incr", "counters", "visits")));
+        Assert.Equal("11\n", Out(Kv("incr", "counters", "visits", "10")));
+        Assert.Equal("8\n", Out(Kv("decr", "counters", "visits", "3")));
+        Assert.Equal("8\n", Out(Kv("get", "counters", "visits")));
+        Assert.Equal(7, Kv("incr", "counters", "visits", "9223372036854775807").Code); // would overflow
+        Assert.Equal(7, Kv("put", "counters", "visits", "5").Code);
+        Assert.Equal(7, Kv("sadd", "counters", "visits", "x").Code);
+        Assert.Equal(7, Kv("incr", "default", "tour").Code);
+        Assert.Equal(2, Kv("incr", "counters", "visits", "ten").Code);
+        Assert.Equal("8\n", Out(Kv("get", "counters", "visits")));
+
+        Assert.Equal("3\n", Out(Kv("sadd", "sets", "tags", "a", "b", "c")));
+        Assert.Equal("1\n", Out(Kv("srem", "sets", "tags", "b")));
+        Assert.Equal("a\nc\n", Out(Kv("smembers", "sets", "tags")));
+        Assert.Equal("a\nc\n", Out(Kv("get", "sets", "tags")));
+        Assert.Equal(0, Kv("sismember", "sets", "tags", "a").Code);
+        Assert.Equal(1, Kv("sismember", "sets", "tags", "b").Code);
+        Assert.Equal("2\n", Out(Kv("scard", "sets", "tags")));
+
+        Assert.Equal(0, Kv("put", "registers", "limit", "42", "--type", "int").Code);
+        Assert.Equal(7, Kv("put", "registers", "limit", "4x", "--type", "int").Code);
+        Assert.Equal(7, Kv("put", "registers", "limit", "5").Code);
+        Assert.Equal("42\n", Out(Kv("get", "registers", "limit")));
+
+        Assert.Equal("2\n", Out(Kv("hset", "hashes", "user:1", "name", "ann", "city", "oslo")));
+        Assert.Equal("3\n", Out(Kv("hincr", "hashes", "user:1", "visits", "3")));
+        Assert.Equal("1\n", Out(Kv("hdel", "hashes", "user:1", "city")));
+        Assert.Equal("ann\n", Out(Kv("hget", "hashes", "user:1", "name")));
+        Assert.Equal(1, Kv("hget", "hashes", "user:1", "city").Code);
+        Assert.Equal("name\tann\nvisits\t3\n", Out(Kv("get", "hashes", "user:1")));
+
+        Assert.Equal("3\n", Out(Kv("rpush", "lists", "jobs", "b", "c", "d")));
+        Assert.Equal("4\n", Out(Kv("lpush", "lists", "jobs", "a")));
+        Assert.Equal("d\n", Out(Kv("rpop", "lists", "jobs")));
+        Assert.Equal("a\nb\nc\n", Out(Kv("lrange", "lists", "jobs", "0", "-1")));
+        Assert.Equal("1\n", Out(Kv("lrem", "lists", "jobs", "0", "b")));
+        Assert.Equal("2\n", Out(Kv("llen", "lists", "jobs")));
+        Assert.Equal(1, Kv("lpop", "lists", "empty").Code);
     }
 }

@@ -11,6 +11,8 @@ internal static class DataTypeRouting
         Datatype.Counter => $"namespace '{ns}' has datatype counter: change its values with incr/decr (kv incr {ns} KEY [BY]), not put",
         Datatype.Set => $"namespace '{ns}' has datatype set: change its values with sadd/srem (kv sadd {ns} KEY MEMBER...), not put",
         Datatype.Register => $"namespace '{ns}' has datatype register: write a typed value (kv put {ns} KEY VALUE --type string|int|float)",
+        Datatype.Hash => $"namespace '{ns}' has datatype hash: change its values with hset/hdel/hincr (kv hset {ns} KEY FIELD VALUE), not put",
+        Datatype.List => $"namespace '{ns}' has datatype list: change its values with lpush/rpush/lpop/rpop/lrem (kv rpush {ns} KEY VALUE...), not put",
         _ => $"namespace '{ns}' has datatype {CrdtValues.Name(datatype)}",
     };
 
@@ -32,6 +34,14 @@ internal static class DataTypeRouting
         CrdtOpKind.SetAdd => "sadd",
         CrdtOpKind.SetRemove => "srem",
         CrdtOpKind.RegisterSet => "a typed put",
+        CrdtOpKind.HashSet => "hset",
+        CrdtOpKind.HashDelete => "hdel",
+        CrdtOpKind.HashIncrement => "hincr",
+        CrdtOpKind.ListPushLeft => "lpush",
+        CrdtOpKind.ListPushRight => "rpush",
+        CrdtOpKind.ListPopLeft => "lpop",
+        CrdtOpKind.ListPopRight => "rpop",
+        CrdtOpKind.ListRemove => "lrem",
         _ => op.Kind.ToString(),
     };
 }

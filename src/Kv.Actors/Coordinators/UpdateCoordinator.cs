@@ -32,6 +32,7 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
     private DvvSet<Sibling>? _object;
     private Sibling? _state;
     private long _number;
+    private byte[]? _result;
     private int _acks;
     private int _durable;
     private int _primaryAcks;
@@ -115,7 +116,7 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
             Context.Stop(Self);
             return;
         }
-        (_object, _state, _number) = (obj, state, reply.Number);
+        (_object, _state, _number, _result) = (obj, state, reply.Number, reply.Result);
         int c = _coordinator;
         _done[c] = true;
         _doneCount++;
@@ -168,7 +169,7 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
     private void Check()
     {
         if (!_finished && _acks >= _props.W && _durable >= _props.DW && _primaryAcks >= _props.PW)
-            Finish(new UpdateSucceeded(_state!.ContentType, _state.Value, _number, _acks, _durable));
+            Finish(new UpdateSucceeded(_state!.ContentType, _state.Value, _number, _acks, _durable) { Result = _result });
     }
 
     private int IndexOf(int partition)

@@ -14,4 +14,8 @@ public sealed record KvUpdate(byte[] Namespace, byte[] Key, CrdtOp Op, RequestOp
 /// state after it (<paramref name="ContentType"/> names its data type, <paramref name="State"/> is
 /// its encoding) and the operation's number (a counter's new value; set members added or removed).
 /// </summary>
-public sealed record UpdateSucceeded(string ContentType, byte[] State, long Number, int Acks, int DurableAcks);
+public sealed record UpdateSucceeded(string ContentType, byte[] State, long Number, int Acks, int DurableAcks)
+{
+    /// <summary>The operation's result bytes: a popped list element (null when the list was empty, and for other operations).</summary>
+    public byte[]? Result { get; init; }
+}

@@ -9,6 +9,8 @@ public enum Datatype
     Counter = 1,
     Set = 2,
     Register = 3,
+    Hash = 4,
+    List = 5,
 }
 
 /// <summary>What an update does.</summary>
@@ -25,6 +27,30 @@ public enum CrdtOpKind
 
     /// <summary>Register: set the value (the one item) with the type <see cref="CrdtOp.ValueType"/>.</summary>
     RegisterSet = 4,
+
+    /// <summary>Hash: set fields to values (items: field, value, field, value, ...).</summary>
+    HashSet = 5,
+
+    /// <summary>Hash: delete fields (items), as far as the coordinating replica has seen them.</summary>
+    HashDelete = 6,
+
+    /// <summary>Hash: add <see cref="CrdtOp.Amount"/> to the counter of a field (the one item).</summary>
+    HashIncrement = 7,
+
+    /// <summary>List: push the items at the head, one after another (Redis's LPUSH: the last item ends first).</summary>
+    ListPushLeft = 8,
+
+    /// <summary>List: push the items at the tail.</summary>
+    ListPushRight = 9,
+
+    /// <summary>List: remove and return the head element.</summary>
+    ListPopLeft = 10,
+
+    /// <summary>List: remove and return the tail element.</summary>
+    ListPopRight = 11,
+
+    /// <summary>List: remove up to |<see cref="CrdtOp.Amount"/>| elements equal to the one item (Redis's LREM).</summary>
+    ListRemove = 12,
 }
 
 /// <summary>An update of a CRDT value.</summary>
@@ -36,6 +62,8 @@ public sealed record CrdtOp(CrdtOpKind Kind, long Amount, IReadOnlyList<byte[]> 
         CrdtOpKind.Increment => Datatype.Counter,
         CrdtOpKind.SetAdd or CrdtOpKind.SetRemove => Datatype.Set,
         CrdtOpKind.RegisterSet => Datatype.Register,
+        CrdtOpKind.HashSet or CrdtOpKind.HashDelete or CrdtOpKind.HashIncrement => Datatype.Hash,
+        CrdtOpKind.ListPushLeft or CrdtOpKind.ListPushRight or CrdtOpKind.ListPopLeft or CrdtOpKind.ListPopRight or CrdtOpKind.ListRemove => Datatype.List,
         _ => Datatype.None,
     };
 
@@ -64,7 +92,9 @@ public static class CrdtValues
         "counter" => Datatype.Counter,
         "set" => Datatype.Set,
         "register" => Datatype.Register,
-        _ => throw new ArgumentException($"unknown datatype '{name}' (none, counter, set, register)"),
+        "hash" => Datatype.Hash,
+        "list" => Datatype.List,
+        _ => throw new ArgumentException($"unknown datatype '{name}' (none, counter, set, register, hash, list)"),
     };
 
     public static string ContentType(Datatype t) => ContentTypePrefix + Name(t);
@@ -75,6 +105,8 @@ public static class CrdtValues
         ContentTypePrefix + "counter" => Datatype.Counter,
         ContentTypePrefix + "set" => Datatype.Set,
         ContentTypePrefix + "register" => Datatype.Register,
+        ContentTypePrefix + "hash" => Datatype.Hash,
+        ContentTypePrefix + "list" => Datatype.List,
         _ => Datatype.None,
     };
 
@@ -83,6 +115,8 @@ public static class CrdtValues
         Datatype.Counter => PnCounter.Empty,
         Datatype.Set => OrSet.Empty,
         Datatype.Register => new TypedRegister(RegisterType.String, [], long.MinValue, ""),
+        Datatype.Hash => OrMap.Empty,
+        Datatype.List => OrList.Empty,
         _ => throw new ArgumentException($"no state for datatype {t}"),
     };
 
@@ -91,6 +125,8 @@ public static class CrdtValues
         Datatype.Counter => PnCounter.Decode(data),
         Datatype.Set => OrSet.Decode(data),
         Datatype.Register => TypedRegister.Decode(data),
+        Datatype.Hash => OrMap.Decode(data),
+        Datatype.List => OrList.Decode(data),
         _ => throw new FormatException($"no state for datatype {t}"),
     };
 
@@ -99,6 +135,8 @@ public static class CrdtValues
         PnCounter c => c.Encode(),
         OrSet s => s.Encode(),
         TypedRegister r => r.Encode(),
+        OrMap m => m.Encode(),
+        OrList l => l.Encode(),
         _ => throw new ArgumentException($"not a CRDT state: {state.GetType().Name}"),
     };
 
@@ -107,6 +145,8 @@ public static class CrdtValues
         (PnCounter x, PnCounter y) => PnCounter.Merge(x, y),
         (OrSet x, OrSet y) => OrSet.Merge(x, y),
         (TypedRegister x, TypedRegister y) => TypedRegister.Merge(x, y),
+        (OrMap x, OrMap y) => OrMap.Merge(x, y),
+        (OrList x, OrList y) => OrList.Merge(x, y),
         _ => throw new FormatException($"cannot merge a {a.GetType().Name} with a {b.GetType().Name}"),
     };
 
@@ -158,6 +198,84 @@ public static class CrdtValues
     /// for a register). A <see cref="CrdtRefusedException"/> when it cannot apply.
     /// </summary>
     public static (object State, long Number) Apply(object state, CrdtOp op, string actor, long nowMs)
+    {
+        var (next, number, _) = ApplyWithResult(state, op, actor, nowMs);
+        return (next, number);
+    }
+
+    /// <summary>
+    /// As <see cref="Apply"/>, with the operation's result bytes: a popped list element (null when
+    /// the list was empty); null for the other operations. Hash and list operations' numbers: the
+    /// fields added (hset), fields removed (hdel), the field's new value (hincr), the list's new
+    /// length (push), 1 or 0 (pop), elements removed (lrem).
+    /// </summary>
+    public static (object State, long Number, byte[]? Result) ApplyWithResult(object state, CrdtOp op, string actor, long nowMs)
+    {
+        switch (op.Kind, state)
+        {
+            case (CrdtOpKind.HashSet, OrMap m):
+            {
+                if (op.Items.Count == 0 || op.Items.Count % 2 != 0)
+                    throw new CrdtRefusedException("hset takes FIELD VALUE pairs");
+                if (op.Items.Count > MaxItemsPerOp)
+                    throw new CrdtRefusedException($"{op.Items.Count} items in one operation (at most {MaxItemsPerOp})");
+                long added = 0;
+                for (int i = 0; i < op.Items.Count; i += 2)
+                {
+                    if (m.Get(op.Items[i]) is null)
+                        added++;
+                    m = m.Set(actor, op.Items[i], op.Items[i + 1], nowMs);
+                }
+                return (m, added, null);
+            }
+            case (CrdtOpKind.HashDelete, OrMap m):
+            {
+                if (op.Items.Count == 0)
+                    throw new CrdtRefusedException("nothing to delete");
+                long removed = 0;
+                foreach (var field in op.Items)
+                {
+                    if (m.Get(field) is not null)
+                        removed++;
+                    m = m.Remove(field);
+                }
+                return (m, removed, null);
+            }
+            case (CrdtOpKind.HashIncrement, OrMap m):
+            {
+                if (op.Items.Count != 1)
+                    throw new CrdtRefusedException("hincr takes one field");
+                var next = m.Increment(actor, op.Items[0], op.Amount, out long value);
+                return (next, value, null);
+            }
+            case (CrdtOpKind.ListPushLeft or CrdtOpKind.ListPushRight, OrList l):
+            {
+                if (op.Items.Count == 0)
+                    throw new CrdtRefusedException("nothing to push");
+                if (op.Items.Count > MaxItemsPerOp)
+                    throw new CrdtRefusedException($"{op.Items.Count} items in one operation (at most {MaxItemsPerOp})");
+                foreach (var item in op.Items)
+                    l = l.Push(actor, item, op.Kind == CrdtOpKind.ListPushLeft);
+                return (l, l.Count, null);
+            }
+            case (CrdtOpKind.ListPopLeft or CrdtOpKind.ListPopRight, OrList l):
+            {
+                var next = l.Pop(op.Kind == CrdtOpKind.ListPopLeft, out var value);
+                return (next, value is null ? 0 : 1, value);
+            }
+            case (CrdtOpKind.ListRemove, OrList l):
+            {
+                if (op.Items.Count != 1)
+                    throw new CrdtRefusedException("lrem takes one value");
+                var next = l.RemoveValue(op.Amount, op.Items[0], out long removed);
+                return (next, removed, null);
+            }
+        }
+        var (s, n) = ApplyBasic(state, op, actor, nowMs);
+        return (s, n, null);
+    }
+
+    private static (object State, long Number) ApplyBasic(object state, CrdtOp op, string actor, long nowMs)
     {
         if (op.Items.Count > MaxItemsPerOp)
             throw new CrdtRefusedException($"{op.Items.Count} items in one operation (at most {MaxItemsPerOp})");

@@ -64,6 +64,26 @@ public sealed class PnCounter : IEquatable<PnCounter>
         return new PnCounter(Entries.SetItem(actor, (p, n)));
     }
 
+    /// <summary>Adds <paramref name="by"/> to the actor's own totals only (a caller checks the value's range, e.g. a hash field's above its base).</summary>
+    internal PnCounter IncrementUnchecked(string actor, long by)
+    {
+        if (by == 0)
+            return this;
+        var (p, n) = Entries.GetValueOrDefault(actor);
+        try
+        {
+            if (by > 0)
+                p = checked(p + by);
+            else
+                n = checked(n - by);
+        }
+        catch (OverflowException)
+        {
+            throw new CrdtRefusedException("this replica's share of the counter would overflow (more than 2^63 - 1 added or taken away in total)");
+        }
+        return new PnCounter(Entries.SetItem(actor, (p, n)));
+    }
+
     public static PnCounter Merge(PnCounter a, PnCounter b)
     {
         var merged = a.Entries.ToBuilder();

@@ -33,6 +33,9 @@ public enum UpdateOutcome
 /// <summary>Answer to <see cref="VnodeCoordinateUpdate"/>: the stored object (when applied) and the operation's number.</summary>
 public sealed record VnodeUpdateReply(int Partition, long RequestId, UpdateOutcome Outcome, DvvSet<Sibling>? Object, long Number, string? Error)
 {
+    /// <summary>The operation's result bytes (a popped list element), if any.</summary>
+    public byte[]? Result { get; init; }
+
     /// <summary><see cref="Object"/>'s encoding, as the vnode stores it (passed on to the replicas).</summary>
     internal ReadOnlyMemory<byte>? Encoded { get; init; }
 }
@@ -108,11 +111,12 @@ public sealed partial class VnodeActor
         DvvSet<Sibling> updated;
         byte[] encoded;
         long number;
+        byte[]? result;
         try
         {
             var merged = CrdtValues.MergedState(current, update.Datatype);
             object state = merged?.State ?? CrdtValues.Empty(update.Datatype);
-            (object next, number) = CrdtValues.Apply(state, update.Op, CrdtActor(), NowMs);
+            (object next, number, result) = CrdtValues.ApplyWithResult(state, update.Op, CrdtActor(), NowMs);
             byte[] value = CrdtValues.Encode(next);
             if (value.Length > update.MaxBytes)
                 throw new CrdtRefusedException($"the {CrdtValues.Name(update.Datatype)} would take {value.Length} bytes, above kv.max-object-size ({update.MaxBytes} bytes)");
@@ -144,7 +148,7 @@ public sealed partial class VnodeActor
         {
             if (error is null)
             {
-                sender.Tell(new VnodeUpdateReply(_partition, update.RequestId, UpdateOutcome.Applied, updated, number, null) { Encoded = encoded }, Self);
+                sender.Tell(new VnodeUpdateReply(_partition, update.RequestId, UpdateOutcome.Applied, updated, number, null) { Encoded = encoded, Result = result }, Self);
                 return;
             }
             // Later updates of the key may have read this state before it failed: never reuse the actors.

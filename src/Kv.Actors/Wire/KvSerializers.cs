@@ -200,8 +200,12 @@ internal static class KvSerializers
             m => new KvUpdateData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Op = ToWire(m.Op), Options = ToWire(m.Options) },
             d => new KvUpdate(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Op), FromWire(d.Options)));
         Add<UpdateSucceeded, UpdateSucceededData>(registry, 281,
-            m => new UpdateSucceededData { ContentType = m.ContentType, State = Bytes(m.State), Number = m.Number, Acks = m.Acks, DurableAcks = m.DurableAcks },
-            d => new UpdateSucceeded(d.ContentType, d.State.ToByteArray(), d.Number, d.Acks, d.DurableAcks));
+            m => new UpdateSucceededData
+            {
+                ContentType = m.ContentType, State = Bytes(m.State), Number = m.Number, Acks = m.Acks, DurableAcks = m.DurableAcks,
+                HasResult = m.Result is not null, Result = m.Result is null ? ByteString.Empty : Bytes(m.Result),
+            },
+            d => new UpdateSucceeded(d.ContentType, d.State.ToByteArray(), d.Number, d.Acks, d.DurableAcks) { Result = d.HasResult ? d.Result.ToByteArray() : null });
         Add<VnodeCoordinateUpdate, VnodeCoordinateUpdateData>(registry, 282,
             m => new VnodeCoordinateUpdateData
             {
@@ -215,12 +219,14 @@ internal static class KvSerializers
             {
                 Partition = m.Partition, RequestId = m.RequestId, Outcome = (int)m.Outcome, Number = m.Number,
                 Object = m.Object is null ? ByteString.Empty : Encoding(m.Object, m.Encoded), Error = m.Error ?? "", HasError = m.Error is not null,
+                HasResult = m.Result is not null, Result = m.Result is null ? ByteString.Empty : Bytes(m.Result),
             },
             d => new VnodeUpdateReply(d.Partition, d.RequestId,
                 Enum.IsDefined((UpdateOutcome)d.Outcome) ? (UpdateOutcome)d.Outcome : throw new FormatException($"bad update outcome {d.Outcome}"),
                 d.Object.IsEmpty ? null : Decode(d.Object), d.Number, d.HasError ? d.Error : null)
             {
                 Encoded = d.Object.IsEmpty ? NoBytes : d.Object.Memory,
+                Result = d.HasResult ? d.Result.ToByteArray() : null,
             });
     }
 
