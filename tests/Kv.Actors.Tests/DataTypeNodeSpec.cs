@@ -15,10 +15,10 @@ public sealed class DataTypeNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xu
 {
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
-    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync()
+    private async Task<(ActorSystem System, KvNode Node, string Dir)> StartAsync(string? existing = null, int port = 0)
     {
-        string dir = Directory.CreateTempSubdirectory("kv-crdt-").FullName;
-        var system = ActorSystem.Create("kv", KvTestConfig.Node(0));
+        string dir = existing ?? Directory.CreateTempSubdirectory("kv-crdt-").FullName;
+        var system = ActorSystem.Create("kv", KvTestConfig.Node(port));
         InitializeLogger(system, "[node] ");
         var cluster = ClusterExt.Get(system);
         cluster.Join(cluster.SelfAddress);
@@ -134,6 +134,42 @@ public sealed class DataTypeNodeSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         finally
         {
             await Stop(system, dir);
+        }
+    }
+
+    [Fact]
+    public async Task A_counter_keeps_one_actor_per_coordinating_vnode_across_restarts_clean_or_not()
+    {
+        int port = KvNodeSpec.FreePort();
+        var (system, node, dir) = await StartAsync(port: port);
+        try
+        {
+            for (int i = 0; i < 5; i++)
+                Assert.IsType<UpdateSucceeded>(await Update(node, "counters", "r", CrdtOp.Increment(1)));
+            var before = Assert.IsType<PnCounter>(await ReadState(node, "counters", "r", new RequestOptions { R = 3 }));
+            Assert.Equal((5, 1), (before.Value, before.Entries.Count));
+            for (int restart = 0; restart < 2; restart++)
+            {
+                await system.Terminate();
+                await node.Stopped;
+                if (restart == 1)
+                {
+                    // As after a crash: no clean-stop marks (the vnodes take new DVV identities).
+                    foreach (var clean in Directory.EnumerateFiles(dir, "VNODE_CLEAN", SearchOption.AllDirectories))
+                        File.Delete(clean);
+                }
+                (system, node, _) = await StartAsync(dir, port);
+                Assert.Equal(6 + restart, Assert.IsType<UpdateSucceeded>(await Update(node, "counters", "r", CrdtOp.Increment(1))).Number);
+            }
+            var after = Assert.IsType<PnCounter>(await ReadState(node, "counters", "r", new RequestOptions { R = 3 }));
+            Assert.Equal(7, after.Value);
+            Assert.Equal(before.Entries.Keys, after.Entries.Keys); // no new actor per restart or per write
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
         }
     }
 
