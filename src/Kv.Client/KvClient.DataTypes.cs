@@ -33,7 +33,12 @@ public sealed partial class KvClient
     public async Task<long> GetCounterAsync(string ns, string key, RequestOptions? options = null)
     {
         var state = await ReadStateAsync(ns, key, Datatype.Counter, options).ConfigureAwait(false);
-        return state is PnCounter c ? c.Value : 0;
+        if (state is not PnCounter c)
+            return 0;
+        var value = c.WideValue;
+        return value >= long.MinValue && value <= long.MaxValue
+            ? (long)value
+            : throw new KvException($"{ns}/{key} = {value}: concurrent updates took the counter outside the range of a 64-bit integer");
     }
 
     /// <summary>Adds members to a set; returns how many were not members before (at the coordinating replica).</summary>

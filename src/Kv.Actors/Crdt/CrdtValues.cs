@@ -186,7 +186,17 @@ public static class CrdtValues
     /// </summary>
     public static Sibling? Collapse(DvvSet<Sibling> obj)
     {
-        if (!obj.Values.Any(v => !v.Deleted && Of(v.ContentType) != Datatype.None))
+        // On every read: a look at the content types first, allocating nothing.
+        static bool IsCrdt(Sibling v) => !v.Deleted && v.ContentType.StartsWith(ContentTypePrefix, StringComparison.Ordinal) && Of(v.ContentType) != Datatype.None;
+        bool any = false;
+        foreach (var v in obj.Anonymous)
+            any |= IsCrdt(v);
+        foreach (var e in obj.Entries)
+        {
+            foreach (var v in e.Values)
+                any |= IsCrdt(v);
+        }
+        if (!any)
             return null;
         var merged = MergedState(obj);
         return merged is { } m ? new Sibling(Encode(m.State), ContentType(m.Type), m.LastModifiedMs, false) : null;

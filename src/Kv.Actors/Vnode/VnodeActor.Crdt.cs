@@ -133,6 +133,12 @@ public sealed partial class VnodeActor
             Reply(UpdateOutcome.Refused, e.Message);
             return;
         }
+        catch (Exception e) when (e is OverflowException or ArgumentException or InvalidOperationException)
+        {
+            // What a peer or a stored state could make of the arithmetic (a clock at its limit): refused, never a crash.
+            Reply(UpdateOutcome.Refused, $"the update cannot apply: {e.Message}");
+            return;
+        }
         catch (FormatException e)
         {
             Reply(UpdateOutcome.NotHere, $"the stored value does not decode: {e.Message}");
