@@ -17,7 +17,7 @@ namespace Kv.Actors.Coordinators;
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
 /// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
-public sealed class RequestRouter : RingFollower, IWithTimers
+public sealed partial class RequestRouter : RingFollower, IWithTimers
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
@@ -35,6 +35,7 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
+        Receive<Scans.KvScan>(OnScan);
         // One timer per key (a later delete of the key within the grace moves its reap).
         Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);

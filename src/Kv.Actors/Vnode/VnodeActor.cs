@@ -145,10 +145,12 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<AaeTreeRequest>(OnTreeRequest);
         Receive<TablesRepaired>(OnTablesRepaired);
         Receive<Scrub>(_ => StartScrub());
+        Receive<Scans.VnodeScan>(OnScan);
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
                 _sender = null;
+            _scans.Remove(t.ActorRef);
             foreach (var (fill, sender) in _fills.Where(f => f.Value.Equals(t.ActorRef)).ToList())
                 _fills.Remove(fill);
         });
@@ -838,6 +840,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         foreach (var fill in _fills.Values)
             Context.Stop(fill);
         _fills.Clear();
+        StopScans();
         try
         {
             if (_engine is not null)

@@ -6,6 +6,7 @@ using Kv.Actors.Hints;
 using Kv.Actors.Objects;
 using Kv.Actors.Protos;
 using Kv.Actors.Ring;
+using Kv.Actors.Scans;
 using Kv.Actors.Vnode;
 
 namespace Kv.Actors.Wire;
@@ -189,6 +190,36 @@ internal static class KvSerializers
                 Nodes = { m.Nodes.Select(n => new NodeAaeData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
             },
             d => new ClusterAae(d.Nodes.Select(n => new NodeAae(n.Node, n.HasStatus ? FromWire(n.Status ?? new AaeStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        // Scans (272..276).
+        Add<KvScan, KvScanData>(registry, 272,
+            m => new KvScanData
+            {
+                Ns = Bytes(m.Namespace), Range = ToWire(m.Range), Limit = m.Limit, HasAfter = m.After is not null, After = m.After ?? "", Options = ToWire(m.Options),
+            },
+            d => new KvScan(d.Ns.ToByteArray(), FromWire(d.Range), d.Limit, d.HasAfter ? d.After : null, FromWire(d.Options)));
+        Add<ScanPage, ScanPageData>(registry, 273,
+            m => new ScanPageData
+            {
+                Items = { m.Items.Select(i => new ScanEntryData { Key = Bytes(i.Key), Object = Encode(i.Object) }) },
+                HasNext = m.NextToken is not null, NextToken = m.NextToken ?? "",
+            },
+            d => new ScanPage(d.Items.Select(i => new ScanItem(i.Key.ToByteArray(), Decode(i.Object))).ToList(), d.HasNext ? d.NextToken : null));
+        Add<VnodeScan, VnodeScanData>(registry, 274,
+            m => new VnodeScanData
+            {
+                ScanId = m.ScanId, Ns = Bytes(m.Namespace), Partitions = { m.Partitions }, RingSize = m.RingSize, Lower = Bytes(m.Lower), Upper = Bytes(m.Upper),
+                ChunkKeys = m.ChunkKeys, ChunkBytes = m.ChunkBytes,
+            },
+            d => new VnodeScan(d.ScanId, d.Ns.ToByteArray(), d.Partitions.ToList(), d.RingSize, d.Lower.ToByteArray(), d.Upper.ToByteArray(), d.ChunkKeys, d.ChunkBytes));
+        Add<VnodeScanChunk, VnodeScanChunkData>(registry, 275,
+            m => new VnodeScanChunkData
+            {
+                ScanId = m.ScanId, Partition = m.Partition, Items = { m.Items.Select(i => new ScanEntryData { Key = Bytes(i.Key), Object = Bytes(i.Object) }) },
+                Done = m.Done, Unsynced = m.Unsynced, HasError = m.Error is not null, Error = m.Error ?? "",
+            },
+            d => new VnodeScanChunk(d.ScanId, d.Partition, d.Items.Select(i => new ScanEntry(i.Key.ToByteArray(), ValidatedCopy(i.Object))).ToList(),
+                d.Done, d.Unsynced, d.HasError ? d.Error : null));
+        Add<VnodeScanNext, VnodeScanNextData>(registry, 276, m => new VnodeScanNextData { ScanId = m.ScanId, Stop = m.Stop }, d => new VnodeScanNext(d.ScanId, d.Stop));
         return registry;
     }
 
@@ -215,6 +246,22 @@ internal static class KvSerializers
         KvObjectCodec.Validate(b.Span);
         return b.Memory;
     }
+
+    /// <summary>An object's stored bytes off the wire, checked (a malformed one refuses the message).</summary>
+    private static byte[] ValidatedCopy(ByteString b)
+    {
+        KvObjectCodec.Validate(b.Span);
+        return b.ToByteArray();
+    }
+
+    private static ScanRangeData ToWire(ScanRange r) => new()
+    {
+        HasPrefix = r.Prefix is not null, Prefix = Bytes(r.Prefix ?? []), HasStart = r.Start is not null, Start = Bytes(r.Start ?? []),
+        HasEnd = r.End is not null, End = Bytes(r.End ?? []),
+    };
+
+    private static ScanRange FromWire(ScanRangeData? d) => d is null ? ScanRange.All : new ScanRange(
+        d.HasPrefix ? d.Prefix.ToByteArray() : null, d.HasStart ? d.Start.ToByteArray() : null, d.HasEnd ? d.End.ToByteArray() : null);
 
     private static IEnumerable<VvEntry> ToWire(VersionVector vv) => vv.Counters.Select(c => new VvEntry { Id = c.Key, Counter = c.Value });
 
