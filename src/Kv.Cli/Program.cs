@@ -24,6 +24,10 @@ public static class Program
           kv get NS KEY [--raw]                       print CONTEXT<TAB>VALUE per sibling (--raw: the value only)
           kv del NS KEY [--context C]                 delete (without --context: what is there now)
             quorum overrides for all three: --r N --w N --dw N --pr N --pw N --timeout 5s
+          kv scan NS [--prefix P | --start A --end B] [--limit N] [--after TOKEN] [--r N] [--timeout 30s]
+                                                      KEY<TAB>VALUE per sibling in key order (limit 1..10000, default
+                                                      1000; one replica per partition, --r N: a quorum read of each key);
+                                                      the next page's token (for --after) on stderr
 
         cluster:
           kv cluster status                           members, reachability, partitions owned, warnings
@@ -61,6 +65,7 @@ public static class Program
             {
                 "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
                 "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
+                "scan" => ScanCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 _ => throw new CliException($"unknown command '{args[0]}' (kv --help lists them)"),

@@ -88,6 +88,11 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (AaeStatusSample, "253"),
         (Aae.GetClusterAae.Instance, "254"),
         (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
+        (new Scans.KvScan(Ns, Scans.ScanRange.WithPrefix("us"u8.ToArray()), 50, "tok", Options), "272"),
+        (new Scans.ScanPage([new Scans.ScanItem(Key, Obj)], "next"), "273"),
+        (new Scans.VnodeScan(77, Ns, [1, 2, 3], 16, [0, 7, 1], [0, 7, 2], 256, 4096), "274"),
+        (new Scans.VnodeScanChunk(77, 3, [new Scans.ScanEntry(Key, KvObjectCodec.Encode(Obj))], false, false, null), "275"),
+        (new Scans.VnodeScanNext(77, true), "276"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
     ];
 
@@ -193,6 +198,37 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Equal(["kv", "x"], cluster.Members[0].Roles);
         Assert.Equal(["n2", "n3"], ((ChaosSetFaults)RoundTrip(new ChaosSetFaults(["n2", "n3"]))).Blocked);
         Assert.Equal(new AdminReply(false, "no"), RoundTrip(new AdminReply(false, "no")));
+    }
+
+    [Fact]
+    public void Scan_messages_cross_the_wire_intact_and_a_malformed_scanned_object_is_refused()
+    {
+        var scan = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.Between("a"u8.ToArray(), null), 50, null, Options));
+        Assert.Equal(("a", (byte[]?)null, (byte[]?)null, 50, (string?)null, Options), (Encoding.UTF8.GetString(scan.Range.Start!), scan.Range.End, scan.Range.Prefix, scan.Limit, scan.After, scan.Options));
+        var all = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.All, 1, "t", RequestOptions.None));
+        Assert.Equal(Scans.ScanRange.All.Prefix, all.Range.Prefix);
+        Assert.Equal(("t", RequestOptions.None), (all.After, all.Options));
+        var prefixed = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.WithPrefix("p"u8.ToArray()), 1, null, RequestOptions.None));
+        Assert.Equal("p"u8.ToArray(), prefixed.Range.Prefix);
+        var page = (Scans.ScanPage)RoundTrip(new Scans.ScanPage([new Scans.ScanItem(Key, Obj)], null));
+        Assert.Null(page.NextToken);
+        Assert.Equal(Key, page.Items[0].Key);
+        Assert.True(page.Items[0].Object.SameAs(Obj));
+        Assert.Equal("n", ((Scans.ScanPage)RoundTrip(new Scans.ScanPage([], "n"))).NextToken);
+        var vs = (Scans.VnodeScan)RoundTrip(new Scans.VnodeScan(77, Ns, [1, 2, 3], 16, [0, 7, 1], [0, 7, 2], 256, 4096));
+        Assert.Equal((77L, 16, 256, 4096), (vs.ScanId, vs.RingSize, vs.ChunkKeys, vs.ChunkBytes));
+        Assert.Equal([1, 2, 3], vs.Partitions);
+        Assert.Equal(([0, 7, 1], [0, 7, 2]), (vs.Lower, vs.Upper));
+        var chunk = (Scans.VnodeScanChunk)RoundTrip(new Scans.VnodeScanChunk(77, 3, [new Scans.ScanEntry(Key, KvObjectCodec.Encode(Obj))], true, false, null));
+        Assert.Equal((77L, 3, true, false, (string?)null), (chunk.ScanId, chunk.Partition, chunk.Done, chunk.Unsynced, chunk.Error));
+        Assert.Equal(KvObjectCodec.Encode(Obj), chunk.Items[0].Object);
+        var failed = (Scans.VnodeScanChunk)RoundTrip(new Scans.VnodeScanChunk(77, 3, [], true, true, "disk"));
+        Assert.Equal((true, "disk"), (failed.Unsynced, failed.Error));
+        Assert.Equal(new Scans.VnodeScanNext(5, false), RoundTrip(new Scans.VnodeScanNext(5, false)));
+        // A chunk whose object is not one is refused by the transport, never merged into a page.
+        var garbage = new Protos.VnodeScanChunkData { ScanId = 1, Items = { new Protos.ScanEntryData { Key = Google.Protobuf.ByteString.CopyFromUtf8("k"), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) } } };
+        var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(garbage), KvSerializer.Id, "275"));
+        Assert.Contains("malformed VnodeScanChunk", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -18,6 +18,13 @@ public sealed record ScanRange(byte[]? Prefix, byte[]? Start, byte[]? End)
 
     public static ScanRange Between(byte[]? start, byte[]? end) => new(null, start, end);
 
+    /// <summary>The keys starting with <paramref name="prefix"/> (UTF-8).</summary>
+    public static ScanRange WithPrefix(string prefix) => WithPrefix(System.Text.Encoding.UTF8.GetBytes(prefix));
+
+    /// <summary>The keys in [<paramref name="start"/>, <paramref name="end"/>) (UTF-8; null: open on that side).</summary>
+    public static ScanRange Between(string? start, string? end) =>
+        Between(start is null ? null : System.Text.Encoding.UTF8.GetBytes(start), end is null ? null : System.Text.Encoding.UTF8.GetBytes(end));
+
     /// <summary>Why the range is not a valid one (null: it is), for keys of at most <paramref name="maxKeyBytes"/> bytes.</summary>
     public string? Invalid(int maxKeyBytes)
     {
