@@ -318,7 +318,9 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
     [Fact]
     public async Task Scan_under_churn_a_scan_while_a_node_joins_returns_every_key_of_the_prefix_exactly_once()
     {
-        var (systemA, a) = StartNode();
+        // Transfers throttled (small batches, 16 KiB/s each) so that they take seconds and many pages are read meanwhile.
+        static KvNodeOptions Slow(KvNodeOptions o) => o with { Handoff = o.Handoff with { BatchBytes = 2048, MaxBytesPerSecond = 16384 } };
+        var (systemA, a) = StartNode(tweak: Slow);
         await Ready(a);
         var w3 = new RequestOptions { W = 3, DW = 3 };
         var keys = Enumerable.Range(0, 500).Select(i => $"scan/{i:D4}").ToList();
@@ -340,21 +342,25 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
                 catch (AskTimeoutException)
                 {
                 }
-                await Task.Delay(5);
+                await Task.Delay(50);
             }
         });
 
         KvNode? b = null;
         var versions = new HashSet<long>();
-        int unsettledPages = 0, scans = 0;
+        int unsettledPages = 0, scans = 0, switchesMidScan = 0;
+        IReadOnlyList<string>? owners = null;
         async Task Observe(int page)
         {
             var ring = (await a.GetRingAsync())!;
             versions.Add(ring.Version);
             if (!ring.Settled)
                 unsettledPages++;
+            if (page > 1 && owners is not null && !owners.SequenceEqual(ring.Owners))
+                switchesMidScan++; // a partition changed owner between two pages of one scan
+            owners = ring.Owners;
             if (scans == 0 && page == 2 && b is null)
-                b = StartNode(ClusterExt.Get(systemA).SelfAddress).Node; // joins while the first scan is under way
+                b = StartNode(ClusterExt.Get(systemA).SelfAddress, Slow).Node; // joins while the first scan is under way
             await Task.Delay(20);
         }
         // Pages alternate between a and (once it serves) b: a token made on one node continues on the other.
@@ -376,7 +382,8 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
         var final = (await a.GetRingAsync())!;
         Assert.Contains(b!.Self, final.Owners); // the new node owns partitions now: they moved during the scans
         Assert.True(unsettledPages > 0, "some pages were read while partitions were being handed off");
-        Sys.Log.Info($"{scans} full scans of 500 keys in pages of 23; ring versions seen {versions.Count}; pages read while transfers were pending: {unsettledPages}");
+        Assert.True(switchesMidScan > 0, "partitions changed owner between pages of a scan");
+        Sys.Log.Info($"{scans} full scans of 500 keys in pages of 23; ring versions seen {versions.Count}; pages read while transfers were pending: {unsettledPages}; owner switches between pages of a scan: {switchesMidScan}");
 
         // And while a node leaves: b hands everything back to a.
         var leaving = b.LeaveAsync(TimeSpan.FromSeconds(60));
