@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
+using Akka.Event;
 using Kv.Actors.Coordinators;
 using Kv.Actors.Objects;
 using Kv.Actors.Ring;
@@ -242,6 +243,7 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
             Fail($"gave up after {_attempt} plans; last: {problem}");
             return;
         }
+        Context.GetLogger().Info($"scan of {System.Text.Encoding.UTF8.GetString(_ns)}: planning the page again ({problem})");
         Timers.StartSingleTimer(Replan.Instance, Replan.Instance, TimeSpan.FromMilliseconds(200));
     }
 
