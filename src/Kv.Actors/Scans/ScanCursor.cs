@@ -12,8 +12,8 @@ namespace Kv.Actors.Scans;
 /// the partitions asked for, and sends them to the coordinator a chunk at a time (at most ChunkKeys
 /// keys, about ChunkBytes bytes, ExaminePerChunk keys read), the next one only when the coordinator
 /// asks for it (backpressure). The reading happens here, never in the vnode's mailbox: the vnode
-/// goes on serving. Ends after the last chunk, when told to stop, when not asked for
-/// <see cref="ScanLimits.CursorIdle"/>, or with the vnode; the snapshot is released then.
+/// goes on serving. Ends after the last chunk, when told to stop, when its coordinator stops, when
+/// not asked for <see cref="ScanLimits.CursorIdle"/>, or with the vnode; the snapshot is released then.
 /// </summary>
 public sealed class ScanCursor : ReceiveActor, IWithTimers
 {
@@ -48,9 +48,18 @@ public sealed class ScanCursor : ReceiveActor, IWithTimers
                 SendChunk();
         });
         Receive<Idle>(_ => Context.Stop(Self));
+        Receive<Terminated>(t =>
+        {
+            if (t.ActorRef.Equals(_coordinator))
+                Context.Stop(Self); // the page is done (or its node is gone): nobody will ask again
+        });
     }
 
-    protected override void PreStart() => Self.Tell(new VnodeScanNext(_scan.ScanId, false), Self); // the first chunk unasked
+    protected override void PreStart()
+    {
+        Context.Watch(_coordinator);
+        Self.Tell(new VnodeScanNext(_scan.ScanId, false), Self); // the first chunk unasked
+    }
 
     protected override void PostStop()
     {
