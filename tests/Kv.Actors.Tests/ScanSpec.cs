@@ -400,4 +400,55 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
         AssertExactlyOnceInOrder(keys, after.Select(i => i.Key).ToList(), "scan after b left");
         Sys.Log.Info($"{leaveScans} full scans while b left");
     }
+
+    [Fact]
+    public async Task A_scan_after_a_node_is_gone_for_good_reads_around_the_vnodes_still_filling()
+    {
+        // Fills throttled (one slot, 1 KiB/s) so that the taken-over vnodes stay unsynced for the test.
+        static KvNodeOptions Slow(KvNodeOptions o) => o with
+        {
+            PermanentFailureAfter = TimeSpan.FromSeconds(2),
+            Handoff = o.Handoff with { Concurrency = 1, BatchBytes = 1024, MaxBytesPerSecond = 1024 },
+            Namespaces = new Dictionary<string, NamespaceProps>(o.Namespaces) { ["one"] = NamespaceProps.Default with { NVal = 1, R = 1, W = 1, DW = 1 } },
+        };
+        var (systemA, a) = StartNode(tweak: Slow);
+        var (systemB, b) = StartNode(ClusterExt.Get(systemA).SelfAddress, Slow);
+        string[] both = [a.Self, b.Self];
+        Array.Sort(both, StringComparer.Ordinal);
+        await KvNodeSpec.AwaitConditionAsync(async () => await a.GetRingAsync() is { Settled: true } r && r.Members.SequenceEqual(both) && await a.IsServingAsync(),
+            TimeSpan.FromSeconds(30), "a settled ring of both nodes");
+        var keys = Enumerable.Range(0, 400).Select(i => $"f/{i:D3}").ToList();
+        await Task.WhenAll(keys.Select(k => a.PutAsync("default", k, B("v-" + k), options: new RequestOptions { W = 3, DW = 3 })));
+        foreach (var k in keys.Take(40))
+            Assert.IsType<PutSucceeded>(await a.PutAsync("one", k, B("v")));
+
+        // b is downed and gone: after 2 s its partitions go to a, into new vnodes that must fill themselves.
+        ClusterExt.Get(systemA).Down(ClusterExt.Get(systemB).SelfAddress);
+        await systemB.Terminate();
+        await KvNodeSpec.AwaitConditionAsync(async () => await a.GetRingAsync() is { Settled: true } r && r.Members.SequenceEqual([a.Self]) && r.Lost.Count > 0,
+            TimeSpan.FromSeconds(30), "a ring of a alone with lost partitions");
+        var ring = (await a.GetRingAsync())!;
+        int lost = ring.Lost[0];
+        var probe = CreateTestProbe(systemA);
+        var (lower, upper) = ScanRange.All.StorageBounds(B("default"), null);
+        await KvNodeSpec.AwaitConditionAsync(async () =>
+        {
+            KvPaths.Vnode(systemA, a.Self, lost).Tell(new VnodeScan(9, B("default"), [lost], ring.Size, lower, upper, 10, 1 << 20), probe.Ref);
+            var answer = await probe.ExpectMsgAsync<VnodeScanChunk>(TimeSpan.FromSeconds(5));
+            if (!answer.Done)
+                probe.LastSender.Tell(new VnodeScanNext(9, true), probe.Ref);
+            return answer.Unsynced;
+        }, TimeSpan.FromSeconds(10), $"vnode {lost}, taken over without data, answers a scan unsynced while it fills");
+
+        // Every key once, in order: the plan reads the other replicas of those partitions.
+        var (items, _) = await ScanAll(_ => a, "default", ScanRange.WithPrefix(B("f/")), 60);
+        AssertExactlyOnceInOrder(keys, items.Select(i => i.Key).ToList(), "scan while partitions fill");
+        // With n_val 1 a lost partition has no other replica: the vnode answers unsynced, the page is
+        // planned again without it, and the scan fails naming the partition (it does not return a short list).
+        var failed = Assert.IsType<RequestFailed>(await Scan(a, "one", ScanRange.All, 100));
+        Assert.Equal(FailureCode.Unavailable, failed.Code);
+        Assert.Contains("no replica of partition", failed.Reason, StringComparison.Ordinal);
+        Assert.Contains("is still filling", failed.Reason, StringComparison.Ordinal);
+        Assert.True(Directory.EnumerateFiles(_dirs[0], "VNODE_UNSYNCED", SearchOption.AllDirectories).Any(), "some vnodes were still filling during the scan");
+    }
 }
