@@ -128,9 +128,11 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
             return;
         }
         var (lower, upper) = _range.StorageBounds(_ns, _after);
-        int chunkKeys = Math.Min(ScanLimits.ChunkKeys, _limit);
         foreach (var group in groups)
         {
+            // About this vnode's share of the page (its partitions' share of the ring) and some more:
+            // a small page does not make every vnode send a full chunk; one that runs short is asked again.
+            int chunkKeys = (int)Math.Clamp((long)_limit * group.Partitions.Count * 3 / (2 * _ring.Size) + 8, 1, Math.Min(ScanLimits.ChunkKeys, _limit));
             var stream = new Stream(_nextId++, group);
             _streams[stream.Id] = stream;
             KvPaths.Vnode(Context.System, group.Node, group.Vnode)
