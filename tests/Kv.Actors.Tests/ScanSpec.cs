@@ -245,6 +245,11 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
         (items, _) = await ScanAll(_ => node, "default", ScanRange.WithPrefix(B("user/01")), 3, new RequestOptions { R = 3 });
         AssertExactlyOnceInOrder(live.Where(k => k.StartsWith("user/01", StringComparison.Ordinal)).ToList(), items.Select(i => i.Key).ToList(), "quorum scan");
 
+        // Another namespace's keys are its own.
+        var lww = Assert.IsType<ScanPage>(await Scan(node, "lww", ScanRange.All, 10));
+        Assert.Equal(["user/000"], lww.Items.Select(i => Encoding.UTF8.GetString(i.Key)));
+        Assert.Equal(["not default"], lww.Items[0].Object.Values.Select(v => Encoding.UTF8.GetString(v.Value)));
+
         // Bad input: a clear error, nothing started.
         var first = Assert.IsType<ScanPage>(await Scan(node, "default", ScanRange.WithPrefix(B("user/")), 5));
         string token = first.NextToken!;

@@ -201,6 +201,12 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
             var entry = min.Items.Dequeue();
             _lastKey = entry.Key;
             var obj = KvObjectCodec.Decode(entry.Object);
+            if (_props.LastWriteWins && obj.Size > 1)
+            {
+                // As a get answers in a last_write_wins namespace: the newest value (a tombstone too), with the whole context.
+                var winner = obj.Values.MaxBy(v => v.LastModifiedMs)!;
+                obj = DvvSet<Sibling>.New(obj.Join(), winner);
+            }
             if (ScanLiveness.IsLive(obj, now))
             {
                 _page.Add(new ScanItem(entry.Key, obj));
