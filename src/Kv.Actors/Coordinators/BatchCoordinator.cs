@@ -10,6 +10,13 @@ namespace Kv.Actors.Coordinators;
 internal sealed record BatchKey(int Index, IReadOnlyList<ReplicaRef> Replicas, Func<IReadOnlyList<ReplicaRef>, IActorRef, Props> Coordinator);
 
 /// <summary>
+/// Published (on the node's event stream) when a batch coordinator stops: how many keys reached
+/// replicas, and the remote messages it took: envelopes sent to other nodes and the replica
+/// requests they carried, envelopes of answers received and the answers in them.
+/// </summary>
+public sealed record BatchFinished(int Keys, int EnvelopesSent, int RequestsCarried, int ReplyEnvelopes, int RepliesCarried);
+
+/// <summary>
 /// One batch (<see cref="KvGetMany"/>, <see cref="KvPutMany"/>) on the node that received it: a
 /// child coordinator per key, the very <see cref="GetCoordinator"/> or <see cref="PutCoordinator"/>
 /// of a single request (same quorums, read repair, siblings, sloppy quorum), whose messages to
@@ -35,6 +42,8 @@ public sealed class BatchCoordinator : ReceiveActor, IWithTimers
     private int _waiting;
     private int _children;
     private bool _replied;
+    private int _replyEnvelopes;
+    private int _repliesCarried;
 
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -63,6 +72,8 @@ public sealed class BatchCoordinator : ReceiveActor, IWithTimers
         {
             if (r.BatchId == _batchId)
             {
+                _replyEnvelopes++;
+                _repliesCarried += r.Items.Count;
                 foreach (var item in r.Items)
                     _outbox.Deliver(item);
             }
@@ -82,6 +93,11 @@ public sealed class BatchCoordinator : ReceiveActor, IWithTimers
             _outbox.Flush();
             Context.Stop(Self);
         });
+    }
+
+    protected override void PostStop()
+    {
+        Context.System.EventStream.Publish(new BatchFinished(_keys.Count, _outbox.Envelopes, _outbox.Carried, _replyEnvelopes, _repliesCarried));
     }
 
     protected override void PreStart()
