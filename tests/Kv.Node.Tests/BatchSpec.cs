@@ -241,6 +241,73 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
         Assert.Matches("^cli-a\t[^\t]+\tupdated$", Kv("", "mget", "default", "cli-a", "--r", "3").Out.Trim());
     }
 
+    [Fact]
+    public async Task Large_values_go_in_messages_of_at_most_a_megabyte_and_an_answer_that_would_pass_it_refuses_the_rest()
+    {
+        // 60 values of 60 KB (3.6 MB): the client splits each node's group, the envelopes flush at 1 MiB.
+        var keys = Enumerable.Range(0, 60).Select(i => $"big-{i}").ToList();
+        byte[] Value(int i) => Enumerable.Repeat((byte)('a' + i % 26), 60_000).ToArray();
+        var written = await Client.PutManyAsync("default", keys.Select((k, i) => new KvPutItem(k, Value(i))).ToList());
+        Assert.All(written, o => Assert.True(o.Ok, o.Error?.Message));
+
+        var read = await Client.GetManyAsync("default", keys);
+        var refused = new List<int>();
+        for (int i = 0; i < keys.Count; i++)
+        {
+            if (read[i].Error is { } e)
+            {
+                Assert.IsType<ValueTooLargeException>(e);
+                Assert.Contains("read it alone", e.Message, StringComparison.Ordinal);
+                refused.Add(i);
+            }
+            else
+            {
+                Assert.Equal(Value(i), read[i].Value.Value.Value);
+            }
+        }
+        output.WriteLine($"{refused.Count} of {keys.Count} refused for the answer's size");
+        Assert.NotEmpty(refused); // at least one node's share passes 1 MiB
+        Assert.True(refused.Count < keys.Count - 30, "most keys are answered");
+        // Each refused key reads alone.
+        foreach (int i in refused)
+            Assert.Equal(Value(i), (await Client.GetAsync("default", keys[i])).Value.Value);
+    }
+
+    [Fact]
+    public async Task When_a_node_stops_its_keys_move_to_their_next_node_and_every_key_is_answered()
+    {
+        var own = new BatchCluster();
+        await own.InitializeAsync();
+        try
+        {
+            var keys = Enumerable.Range(0, 40).Select(i => $"fo-{i}").ToList();
+            Assert.All(await own.Client.PutManyAsync("default", keys.Select(k => (k, "v-" + k, (CausalContext?)null)).ToList()), o => Assert.True(o.Ok, o.Error?.Message));
+            var (system, node, _) = own.Nodes[2];
+            var ring = (await own.Nodes[0].Node.GetRingAsync())!;
+            int theirs = keys.Count(k => ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(k), 3)[0].Node == node.Self);
+            Assert.True(theirs > 0, "some keys are coordinated by the node that stops");
+            await system.Terminate();
+            // Sent before the client has marked the node down: its group waits on it until then, then moves on.
+            bool markedDown = own.Client.Routing.Down.Any();
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var read = await own.Client.GetManyAsync("default", keys);
+            output.WriteLine($"{theirs} of {keys.Count} keys first went to the stopped node (client had marked it down: {markedDown}); all answered in {sw.ElapsedMilliseconds} ms");
+            for (int i = 0; i < keys.Count; i++)
+                Assert.Equal("v-" + keys[i], Text(read[i].Value));
+            // Writes go to the nodes left (the stopped one is tried last once the client has marked it down).
+            await AwaitAsync(() => own.Client.Routing.Down.Any(), "the client marked the stopped node down");
+            var written = await own.Client.PutManyAsync("default", keys.Select(k => (k, "w-" + k, (CausalContext?)read[keys.IndexOf(k)].Value.Context)).ToList());
+            Assert.All(written, o => Assert.True(o.Ok, o.Error?.Message));
+            var after = await own.Client.GetManyAsync("default", keys);
+            for (int i = 0; i < keys.Count; i++)
+                Assert.Equal("w-" + keys[i], Text(after[i].Value));
+        }
+        finally
+        {
+            await own.DisposeAsync();
+        }
+    }
+
     private static async Task AwaitAsync(Func<bool> condition, string what)
     {
         var end = DateTime.UtcNow + TimeSpan.FromSeconds(15);

@@ -31,7 +31,7 @@ public static class BatchGetBench
         return RunAsync(callers, batch, records, rounds, TimeSpan.FromSeconds(seconds), valueSize, nodes).GetAwaiter().GetResult();
     }
 
-    private sealed record Round(string Mode, double KeysPerSecond, long Keys, long Failures, double CpuUsPerKey);
+    private sealed record Round(string Mode, double KeysPerSecond, long Keys, long Failures, double CpuUsPerKey, double ClientUsPerKey);
 
     private static async Task<int> RunAsync(int callers, int batch, int records, int rounds, TimeSpan duration, int valueSize, string nodes)
     {
@@ -85,7 +85,7 @@ public static class BatchGetBench
                 {
                     var round = await RoundAsync(client, single ? "single" : "batch", single, callers, batch, records, duration, Key, local).ConfigureAwait(false);
                     results.Add(round);
-                    Console.WriteLine($"round {r + 1} {round.Mode,-6}: {round.KeysPerSecond,10:0} keys/s  ({round.Keys} keys, {round.Failures} failed, {round.CpuUsPerKey:0.0} us CPU per key, all processes)");
+                    Console.WriteLine($"round {r + 1} {round.Mode,-6}: {round.KeysPerSecond,10:0} keys/s  ({round.Keys} keys, {round.Failures} failed, {round.CpuUsPerKey:0.0} us CPU per key, all processes; client {round.ClientUsPerKey:0.0})");
                 }
             }
             double Median(string mode) => Med(results.Where(x => x.Mode == mode).Select(x => x.KeysPerSecond));
@@ -116,6 +116,7 @@ public static class BatchGetBench
     {
         long keys = 0, failures = 0;
         var cpu0 = Cpu(local);
+        var client0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         var end = Environment.TickCount64 + (long)duration.TotalMilliseconds;
         await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
@@ -166,6 +167,7 @@ public static class BatchGetBench
         }))).ConfigureAwait(false);
         double elapsed = sw.Elapsed.TotalSeconds;
         var cpu = Cpu(local) - cpu0;
-        return new Round(mode, keys / elapsed, keys, failures, keys == 0 ? 0 : cpu.TotalMicroseconds / keys);
+        var clientCpu = Process.GetCurrentProcess().TotalProcessorTime - client0;
+        return new Round(mode, keys / elapsed, keys, failures, keys == 0 ? 0 : cpu.TotalMicroseconds / keys, keys == 0 ? 0 : clientCpu.TotalMicroseconds / keys);
     }
 }

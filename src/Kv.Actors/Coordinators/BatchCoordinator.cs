@@ -170,14 +170,18 @@ public sealed class BatchCoordinator : ReceiveActor, IWithTimers
         {
             var o = _sameAs[i] >= 0 ? _outcomes[_sameAs[i]] : _outcomes[i];
             o ??= new QuorumNotMet("batch", 0, 1, 0, 0, "no outcome");
-            if (o is GetSucceeded g)
+            long size = o switch
             {
-                long size = g.Stored?.Length ?? g.Object.Values.Sum(v => (long)v.Value.Length);
-                if (bytes > 0 && bytes + size > BatchLimits.MaxMessageBytes)
-                    o = new RequestFailed($"the batch's answer would pass {BatchLimits.MaxMessageBytes} bytes of values at this key: read it alone or in a smaller batch", FailureCode.ValueTooLarge);
-                else
-                    bytes += size;
-            }
+                GetSucceeded g => g.Stored?.Length ?? g.Object.Values.Sum(v => (long)v.Value.Length),
+                PutSucceeded { Object: { } body } => body.Values.Sum(v => (long)v.Value.Length), // return_body
+                _ => 0,
+            };
+            if (size > 0 && bytes > 0 && bytes + size > BatchLimits.MaxMessageBytes)
+                o = o is GetSucceeded
+                    ? new RequestFailed($"the batch's answer would pass {BatchLimits.MaxMessageBytes} bytes of values at this key: read it alone or in a smaller batch", FailureCode.ValueTooLarge)
+                    : o is PutSucceeded p ? p with { Object = null } : o; // written; the body does not fit (read it)
+            else
+                bytes += size;
             outcomes[i] = o;
         }
         _replyTo.Tell(new KvManyReply(outcomes), Self);

@@ -8,8 +8,8 @@ namespace Kv.Actors.Coordinators;
 /// One <see cref="ReplicaBatch"/> on the node it was sent to (a child of the router): hands each
 /// request to the local vnode of its partition (or the hint store) as the sender, so the vnodes
 /// answer here, and sends their answers back to the batch coordinator in
-/// <see cref="ReplicaBatchReply"/>s: at once when every answer it waits for has come, else after a
-/// short linger or when <see cref="BatchLimits.MaxMessageBytes"/> is reached. A vnode that has handed
+/// <see cref="ReplicaBatchReply"/>s: at once when every answer it waits for has come, else at most
+/// <see cref="ReplicaOutbox.Safety"/> after the first answer not yet sent, or when <see cref="BatchLimits.MaxMessageBytes"/> is reached. A vnode that has handed
 /// its partition off forwards the request and its new owner answers here as well. It stops when
 /// every answer has come, or after the batch's timeout.
 /// </summary>
@@ -73,6 +73,20 @@ public sealed class ReplicaBatchHandler : ReceiveActor, IWithTimers
         _ => VnodeApply.NoReply,
     };
 
+    private readonly Dictionary<int, ActorSelection> _targets = [];
+
+    /// <summary>The local vnode of a partition (a selection: whatever vnode runs there now), or the hint store (-1).</summary>
+    private ActorSelection Target(int partition)
+    {
+        if (!_targets.TryGetValue(partition, out var target))
+        {
+            _targets[partition] = target = partition < 0
+                ? Context.ActorSelection("/user/" + KvPaths.HintStore)
+                : Context.ActorSelection("/user/" + KvPaths.VnodeManager + "/" + KvPaths.VnodeName(partition));
+        }
+        return target;
+    }
+
     protected override void PreStart()
     {
         foreach (var item in _batch.Items)
@@ -83,9 +97,7 @@ public sealed class ReplicaBatchHandler : ReceiveActor, IWithTimers
                 _expected += answers;
                 _slotOf[RequestIdOf(item.Message)] = item.Slot;
             }
-            var target = item.Hints
-                ? Context.ActorSelection("/user/" + KvPaths.HintStore)
-                : Context.ActorSelection("/user/" + KvPaths.VnodeManager + "/" + KvPaths.VnodeName(item.Partition));
+            var target = Target(item.Hints ? -1 : item.Partition);
             target.Tell(item.Message, answers > 0 && item.Slot >= 0 ? Self : ActorRefs.NoSender);
         }
         if (_expected == 0)
@@ -115,7 +127,9 @@ public sealed class ReplicaBatchHandler : ReceiveActor, IWithTimers
         else if (!_lingering)
         {
             _lingering = true;
-            Timers.StartSingleTimer(Flush.Instance, Flush.Instance, ReplicaOutbox.Linger);
+            // Every answer it waits for is due soon (a busy node's vnodes take a few ms for a batch's
+            // reads): one envelope then; this only bounds the wait for a slow vnode.
+            Timers.StartSingleTimer(Flush.Instance, Flush.Instance, ReplicaOutbox.Safety);
         }
     }
 
