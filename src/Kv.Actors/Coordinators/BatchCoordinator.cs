@@ -36,7 +36,8 @@ public sealed class BatchCoordinator : ReceiveActor, IWithTimers
     private readonly TimeSpan _timeout;
     private readonly IActorRef _replyTo;
     private readonly bool _writes;
-    private readonly Dictionary<IActorRef, int> _indexOf = [];
+    // By reference: a child's outcome comes with its own ref object as the sender (and ActorPath's hash walks the path).
+    private readonly Dictionary<IActorRef, int> _indexOf = new(ReferenceEqualityComparer.Instance);
     private readonly long _batchId = Random.Shared.NextInt64(1, long.MaxValue);
     private ReplicaOutbox _outbox = null!;
     private int _waiting;

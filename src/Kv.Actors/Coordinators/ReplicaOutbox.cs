@@ -40,7 +40,7 @@ internal sealed class ReplicaOutbox(ActorSystem system, IActorRef owner, long ba
     private readonly object _lock = new();
     private readonly Dictionary<string, Pending> _byNode = new(StringComparer.Ordinal);
     private readonly List<IActorRef> _slots = [];
-    private readonly Dictionary<IActorRef, int> _slotOf = [];
+    private readonly Dictionary<IActorRef, int> _slotOf = new(ReferenceEqualityComparer.Instance); // senders are the coordinators' own refs
     private bool _lingerSet;
     private bool _safetySet;
 
