@@ -24,6 +24,10 @@ public static class Program
           kv get NS KEY [--raw]                       print CONTEXT<TAB>VALUE per sibling (--raw: the value only)
           kv del NS KEY [--context C]                 delete (without --context: what is there now)
             quorum overrides for all three: --r N --w N --dw N --pr N --pw N --timeout 5s
+          kv mget NS KEY [KEY...]                     batch read: per key KEY<TAB>CONTEXT<TAB>VALUE per sibling,
+                                                      KEY<TAB>(not found) or KEY<TAB>(error: ...)
+          kv mput NS                                  batch write of KEY<TAB>VALUE[<TAB>CONTEXT] lines from stdin
+                                                      (\t \n \\ \xHH escapes); per key KEY<TAB>CONTEXT or KEY<TAB>(error: ...)
 
         cluster:
           kv cluster status                           members, reachability, partitions owned, warnings
@@ -60,6 +64,7 @@ public static class Program
             return args[0] switch
             {
                 "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
+                "mget" or "mput" => BatchCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
                 "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
                 "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),

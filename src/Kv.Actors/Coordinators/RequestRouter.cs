@@ -17,7 +17,7 @@ namespace Kv.Actors.Coordinators;
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
 /// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
-public sealed class RequestRouter : RingFollower, IWithTimers
+public sealed partial class RequestRouter : RingFollower, IWithTimers
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
@@ -39,6 +39,7 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
+        ReceiveBatches();
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
@@ -50,31 +51,41 @@ public sealed class RequestRouter : RingFollower, IWithTimers
     /// <summary>Checks the key and namespace and returns the effective settings, or null after answering with the error.</summary>
     private NamespaceProps? Prepare(byte[] ns, byte[] key, RequestOptions options)
     {
+        var props = Check(ns, key, options, out var failure);
+        if (failure is not null)
+            Fail(failure.Reason, failure.Code);
+        return props;
+    }
+
+    /// <summary>Checks the key and namespace and returns the effective settings, or null and why not.</summary>
+    private NamespaceProps? Check(byte[] ns, byte[] key, RequestOptions options, out RequestFailed? failure)
+    {
+        failure = null;
         if (ns.Length is 0 or > 255)
         {
-            Fail($"a namespace must be 1..255 bytes (got {ns.Length})", FailureCode.InvalidKey);
+            failure = new RequestFailed($"a namespace must be 1..255 bytes (got {ns.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (key.Length == 0 || key.Length > _options.MaxKeyBytes)
         {
-            Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
+            failure = new RequestFailed($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (KnownRing is null)
         {
-            Fail("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
+            failure = new RequestFailed("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
             return null;
         }
         if (!Serving)
         {
             // Another node can take it (the client moves on when told Unavailable).
-            Fail("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
+            failure = new RequestFailed("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
             return null;
         }
         string name = Encoding.UTF8.GetString(ns);
         if (_options.StrictNamespaces && !_options.Namespaces.ContainsKey(name))
         {
-            Fail($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
+            failure = new RequestFailed($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
             return null;
         }
         NamespaceProps props;
@@ -84,12 +95,12 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         }
         catch (ArgumentOutOfRangeException e)
         {
-            Fail(e.Message.Split(Environment.NewLine)[0]);
+            failure = new RequestFailed(e.Message.Split(Environment.NewLine)[0]);
             return null;
         }
         if (props.NVal > KnownRing.Size)
         {
-            Fail($"n_val {props.NVal} exceeds the ring size {KnownRing.Size}");
+            failure = new RequestFailed($"n_val {props.NVal} exceeds the ring size {KnownRing.Size}");
             return null;
         }
         return props;

@@ -16,7 +16,7 @@ namespace Kv.Actors.Wire;
 /// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
 /// uses this table.
 /// </summary>
-internal static class KvSerializers
+internal static partial class KvSerializers
 {
     /// <summary>The codecs by type id.</summary>
     public static readonly IReadOnlyDictionary<int, IWireCodec> ById = Build();
@@ -189,6 +189,7 @@ internal static class KvSerializers
                 Nodes = { m.Nodes.Select(n => new NodeAaeData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
             },
             d => new ClusterAae(d.Nodes.Select(n => new NodeAae(n.Node, n.HasStatus ? FromWire(n.Status ?? new AaeStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        AddBatches(registry);
         return registry;
     }
 
