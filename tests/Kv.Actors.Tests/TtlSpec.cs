@@ -366,6 +366,14 @@ public sealed class TtlSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Test
                 Assert.Equal(expiry, v.ExpiresAtMs);
             }
 
+            // A blind put beside an expired value: the expired one stays a sibling in storage, but no answer shows it.
+            Assert.IsType<PutSucceeded>(await Ask(Put("rb", "expires", TimeSpan.FromMilliseconds(100))));
+            await Task.Delay(250);
+            var blind = Assert.IsType<PutSucceeded>(await Ask(Put("rb", "new", null) with { Options = All with { ReturnBody = true } }));
+            Assert.Equal(2, blind.Object!.Size);
+            Assert.Equal(["new"], blind.Object.Values.Where(v => !v.Deleted).Select(v => v.ToString()));
+            Assert.Equal(["new"], Assert.IsType<GetSucceeded>(await Ask(new KvGet(Ns, "rb"u8.ToArray(), All))).Siblings.Select(v => v.ToString()));
+
             // A plain put with the read's context clears the TTL (as Redis SET does).
             Assert.IsType<PutSucceeded>(await Ask(Put("p", "first", TimeSpan.FromMilliseconds(1500))));
             var p = Assert.IsType<GetSucceeded>(await Ask(new KvGet(Ns, "p"u8.ToArray(), All)));

@@ -238,7 +238,8 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         bool returnBody = put.Options.ReturnBody ?? false;
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
-        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody, toleranceMs)));
     }
 
     private void OnGet(KvGet get) => Read(get.Namespace, get.Key, get.Options, exists: false);
