@@ -55,6 +55,28 @@ public sealed class TtlCheckerSpec
     }
 
     [Fact]
+    public void An_acknowledged_put_the_client_may_have_retried_may_be_read_late()
+    {
+        // It took 4 s: its first attempt timed out and the client sent it elsewhere; the first one,
+        // held by a paused node, was applied when that node resumed.
+        var history = new List<Op>
+        {
+            new("c1", "put", "t0", "t0-c1-w1-ttl1000", null, 200, 4210, Outcome.Ok),
+            Put("t0-c1-w2-ttl1000", 5000),         // answered at once: bounded
+            Read("t0", 6500, "t0-c1-w1-ttl1000"),
+            Read("t0", 7000, "t0-c1-w1-ttl1000", "t0-c1-w2-ttl1000"),
+            Exists("t0", 8000, yes: true),
+            Final("t0"),
+        };
+        var result = TtlChecker.Check(history);
+        Assert.Equal(1, result["acknowledged, maybe retried (unbounded)"]);
+        Assert.Equal(1, result["expired"]); // w2 read at 7000, expired by 6005
+        Assert.Equal(0, result["exists-expired"]);
+        Assert.True(TtlChecker.MaybeRetried(history[0]));
+        Assert.False(TtlChecker.MaybeRetried(history[1]));
+    }
+
+    [Fact]
     public void An_indeterminate_put_may_be_read_late_and_keeps_an_exists_possible()
     {
         var history = new List<Op>

@@ -17,7 +17,12 @@ namespace Kv.Chaos.Workloads;
 ///   invoked, or failed);
 /// - unexpected: a read returned a value never written, or one whose put failed, or before its put was invoked.
 /// Values of indeterminate puts may be read at any time (their expiry has no upper bound: the put may
-/// be coordinated late). Valid when all three are 0 and every key had its final read.
+/// be coordinated late). So may values of acknowledged puts that may have been retried: the client
+/// sends a write to another node only when its attempt timed out (campaign clients: after
+/// <see cref="Requests.Timeout"/> + 1 s), and the first attempt, held by a paused or slow node, may be
+/// applied (and stamped, with a later expiry) after the acknowledgement. A put that took at least
+/// <see cref="Requests.Timeout"/> counts as possibly retried. Valid when all three are 0 and every key
+/// had its final read.
 /// </summary>
 public static class TtlChecker
 {
@@ -31,6 +36,12 @@ public static class TtlChecker
         return at >= 0 && double.TryParse(value.AsSpan(at + 4), NumberStyles.None, CultureInfo.InvariantCulture, out double ms) ? ms : null;
     }
 
+    /// <summary>
+    /// Whether the client may have sent <paramref name="put"/> twice: it moves a write to another node only
+    /// after an attempt timed out, which takes longer than <see cref="Requests.Timeout"/>.
+    /// </summary>
+    public static bool MaybeRetried(Op put) => put.Complete - put.Invoke >= Requests.Timeout.TotalMilliseconds;
+
     public static CheckResult Check(IReadOnlyList<Op> history)
     {
         var puts = history.Where(o => o.Kind == "put").ToList();
@@ -38,6 +49,7 @@ public static class TtlChecker
         var putsByKey = puts.GroupBy(p => p.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         var finals = RegisterChecker.FinalReads(history);
         var examples = new List<string>();
+        long retriable = puts.Count(p => p.Outcome == Outcome.Ok && MaybeRetried(p));
         long expired = 0, existsExpired = 0, unexpected = 0, unread = 0, valuesRead = 0, nearExpiry = 0, existsYes = 0;
         foreach (var read in history.Where(o => o.Kind is "read" or Op.FinalRead && o.Outcome == Outcome.Ok && o.Values is not null))
         {
@@ -51,7 +63,7 @@ public static class TtlChecker
                         (put is null ? "never written" : put.Outcome == Outcome.Fail ? "its put failed" : "before its put was invoked"));
                     continue;
                 }
-                if (put.Outcome != Outcome.Ok)
+                if (put.Outcome != Outcome.Ok || MaybeRetried(put))
                     continue;
                 double latest = put.Complete + ttl;
                 if (read.Invoke > latest + SlackMs)
@@ -70,7 +82,7 @@ public static class TtlChecker
             existsYes++;
             var candidates = putsByKey.GetValueOrDefault(exists.Key) ?? [];
             bool possiblyLive = candidates.Any(p => p.Invoke < exists.Complete && p.Outcome != Outcome.Fail
-                && (p.Outcome == Outcome.Info || TtlOf(p.Value ?? "") is not { } ttl || p.Complete + ttl + SlackMs >= exists.Invoke));
+                && (p.Outcome == Outcome.Info || MaybeRetried(p) || TtlOf(p.Value ?? "") is not { } ttl || p.Complete + ttl + SlackMs >= exists.Invoke));
             if (!possiblyLive)
             {
                 existsExpired++;
@@ -93,6 +105,7 @@ public static class TtlChecker
             new("puts acknowledged", puts.Count(o => o.Outcome == Outcome.Ok)),
             new("failed", puts.Count(o => o.Outcome == Outcome.Fail)),
             new("indeterminate", puts.Count(o => o.Outcome == Outcome.Info)),
+            new("acknowledged, maybe retried (unbounded)", retriable),
             new("reads", reads.Count),
             new("reads ok", reads.Count(o => o.Outcome == Outcome.Ok)),
             new("values read", valuesRead),
