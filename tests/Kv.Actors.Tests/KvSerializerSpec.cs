@@ -102,6 +102,8 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (Aae.GetClusterAae.Instance, "254"),
         (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
+        (new KvExists(Ns, Key, Options), "256"),
+        (new ExistsResult(true, Ctx), "257"),
         (new KvGetMany(Ns, [Key, "k2"u8.ToArray()], Options), "264"),
         (new KvPutMany(Ns, [new KvPutManyItem(Key, Value, Ctx)], Options), "265"),
         (BatchReplySample, "266"),

@@ -35,6 +35,7 @@ public sealed partial class RequestRouter
 
     private void OnGetMany(KvGetMany m)
     {
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
         if (!CheckBatchSize(m.Keys.Count))
             return;
         var outcomes = new object?[m.Keys.Count];
@@ -73,13 +74,14 @@ public sealed partial class RequestRouter
             byte[] ns = m.Namespace;
             if (props.Timeout > timeout)
                 timeout = props.Timeout;
-            keys.Add(new BatchKey(i, replicas, (wrapped, replyTo) => KvProps.Of(() => new GetCoordinator(ns, key, wrapped, props, replyTo))));
+            keys.Add(new BatchKey(i, replicas, (wrapped, replyTo) => KvProps.Of(() => new GetCoordinator(ns, key, wrapped, props, replyTo, toleranceMs))));
         }
         Start(outcomes, sameAs, keys, timeout, writes: false);
     }
 
     private void OnPutMany(KvPutMany m)
     {
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
         if (!CheckBatchSize(m.Items.Count))
             return;
         var outcomes = new object?[m.Items.Count];
@@ -107,7 +109,7 @@ public sealed partial class RequestRouter
             var p = props!;
             if (p.Timeout > timeout)
                 timeout = p.Timeout;
-            keys.Add(new BatchKey(i, replicas!, (wrapped, replyTo) => KvProps.Of(() => new PutCoordinator(ns, key, context, value, wrapped, p, replyTo, returnBody))));
+            keys.Add(new BatchKey(i, replicas!, (wrapped, replyTo) => KvProps.Of(() => new PutCoordinator(ns, key, context, value, wrapped, p, replyTo, returnBody, toleranceMs))));
         }
         Start(outcomes, sameAs, keys, timeout, writes: true);
     }

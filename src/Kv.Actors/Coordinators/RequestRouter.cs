@@ -35,6 +35,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         Receive<KvPut>(OnPut);
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
+        Receive<KvExists>(OnExists);
         // One timer per key (a later delete of the key within the grace moves its reap).
         Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);
@@ -188,6 +189,11 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
             Fail("a content type must be at most 255 characters");
             return;
         }
+        if (put.Ttl is { } ttl && Expiry.Check(ttl) is { } badTtl)
+        {
+            Fail(badTtl);
+            return;
+        }
         Write(put, put);
     }
 
@@ -233,7 +239,8 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         if (local > 0)
             (replicas[0], replicas[local]) = (replicas[local], replicas[0]);
         long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
-        var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted);
+        // The expiry of a value with a TTL is stamped here, on the coordinating node, with the same clock as its time.
+        var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted, put.Value.Deleted ? 0 : Expiry.Stamp(now, put.Ttl));
         if (value.Deleted)
             _stats.Delete();
         else
@@ -242,11 +249,17 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         bool returnBody = put.Options.ReturnBody ?? false;
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
-        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody, toleranceMs)));
     }
 
-    private void OnGet(KvGet get)
+    private void OnGet(KvGet get) => Read(get.Namespace, get.Key, get.Options, exists: false);
+
+    private void OnExists(KvExists exists) => Read(exists.Namespace, exists.Key, exists.Options, exists: true);
+
+    private void Read(byte[] ns, byte[] key, RequestOptions options, bool exists)
     {
+        var get = new KvGet(ns, key, options);
         var props = Prepare(get.Namespace, get.Key, get.Options);
         if (props is null)
             return;
@@ -261,7 +274,8 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         var replicas = props.SloppyQuorum && reachable < primaries.Count ? Replicas(get.Namespace, get.Key, props.NVal, sloppy: true) : primaries;
         _stats.Get();
         var replyTo = Sender;
-        Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo, toleranceMs, exists)));
     }
 
     private void OnReapDue(ReapDue due)
