@@ -18,6 +18,7 @@ public static class Campaign
         "register" => new RegisterWorkload(write),
         "set" => new SetWorkload(write),
         "delete" => new DeleteWorkload(write),
+        "ttl" => new TtlWorkload(write),
         _ => throw new ArgumentException($"unknown workload '{name}'"),
     };
 

@@ -49,10 +49,13 @@ public static class DataCommands
             {
                 var context = Context(a);
                 string contentType = a.Option("content-type") ?? "text/plain; charset=utf-8";
+                var ttl = TtlCommands.Ttl(a);
                 a.Done(3);
                 byte[] value = Encoding.UTF8.GetBytes(a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false));
                 await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var result = await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
+                var result = ttl is { } t
+                    ? await client.PutAsync(ns, key, value, t, context, request, contentType).ConfigureAwait(false)
+                    : await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
                 stdout.WriteLine(result.Context.ToString());
                 return ExitCodes.Ok;
             }

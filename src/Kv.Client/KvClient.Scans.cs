@@ -54,9 +54,8 @@ public sealed partial class KvClient
             switch (reply)
             {
                 case ScanPage page:
-                    long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                     var items = page.Items.Select(i => new KvObject(ns, Encoding.UTF8.GetString(i.Key), true,
-                        ScanLiveness.LiveValues(i.Object, now).Select(Replies.ToValue).ToList(), new CausalContext(i.Object.Join()))).ToList();
+                        ScanLiveness.Shown(i.Object).Select(Replies.ToValue).ToList(), new CausalContext(i.Object.Join()))).ToList();
                     return new KvScanPage(items, page.NextToken);
                 case RequestFailed { Code: FailureCode.Unavailable } f:
                     last = new KvUnavailableException(f.Reason); // this node cannot serve the scan: the next one may

@@ -181,8 +181,7 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
             var reply = await Scan(nodeForPage(pages), ns, range, limit, token, options);
             var page = Assert.IsType<ScanPage>(reply);
             Assert.InRange(page.Items.Count, 0, limit);
-            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            items.AddRange(page.Items.Select(i => (Encoding.UTF8.GetString(i.Key), ScanLiveness.LiveValues(i.Object, now).Select(v => Encoding.UTF8.GetString(v.Value)).Order(StringComparer.Ordinal).ToList())));
+            items.AddRange(page.Items.Select(i => (Encoding.UTF8.GetString(i.Key), ScanLiveness.Shown(i.Object).Select(v => Encoding.UTF8.GetString(v.Value)).Order(StringComparer.Ordinal).ToList())));
             token = page.NextToken;
             pages++;
             if (betweenPages is not null && token is not null)
@@ -273,6 +272,16 @@ public sealed class ScanSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.Tes
         // The token still works after all that.
         var second = Assert.IsType<ScanPage>(await Scan(node, "default", ScanRange.WithPrefix(B("user/")), 5, token));
         Assert.Equal(live.Skip(5).Take(5), second.Items.Select(i => Encoding.UTF8.GetString(i.Key)));
+
+        // A value with a TTL is shown until it expires (the skew rule: kv.ttl.clock-skew-tolerance, 1 s, early), then left out.
+        var ttlPut = new KvPut(B("default"), B("ttl/a"), new Sibling(B("short"), "", 0, false), VersionVector.Empty, w3) { Ttl = TimeSpan.FromMilliseconds(2500) };
+        Assert.IsType<PutSucceeded>(await node.Router.Ask<object>(ttlPut, TimeSpan.FromSeconds(10)));
+        Assert.IsType<PutSucceeded>(await node.PutAsync("default", "ttl/b", B("stays"), options: w3));
+        var withTtl = Assert.IsType<ScanPage>(await Scan(node, "default", ScanRange.WithPrefix(B("ttl/")), 10));
+        Assert.Equal(["ttl/a", "ttl/b"], withTtl.Items.Select(i => Encoding.UTF8.GetString(i.Key)));
+        await KvNodeSpec.AwaitConditionAsync(async () => Assert.IsType<ScanPage>(await Scan(node, "default", ScanRange.WithPrefix(B("ttl/")), 10)).Items.Count == 1,
+            TimeSpan.FromSeconds(5), "the expired key left out");
+        Assert.Equal(["ttl/b"], Assert.IsType<ScanPage>(await Scan(node, "default", ScanRange.WithPrefix(B("ttl/")), 10)).Items.Select(i => Encoding.UTF8.GetString(i.Key)));
     }
 
     [Fact]

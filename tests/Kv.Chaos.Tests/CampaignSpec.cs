@@ -29,6 +29,7 @@ public sealed class CampaignSpec(ITestOutputHelper output)
     /// <summary>(workload, comma-separated nemeses) run once each, beside every classic workload with every nemesis.</summary>
     private static readonly (string Workload, string Nemeses)[] ExtraCases =
     [
+        ("ttl", "pause,kill"),
     ];
 
     [Theory]

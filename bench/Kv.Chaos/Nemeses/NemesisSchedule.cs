@@ -1,9 +1,11 @@
 namespace Kv.Chaos.Nemeses;
 
 /// <summary>
-/// Alternates healthy gaps and faults until the workload ends: wait, start a fault from a nemesis
-/// picked at random, let it last, heal it; one fault at a time. Every start and heal goes into the
-/// history as a nemesis operation.
+/// Alternates healthy gaps and faults until the workload ends: wait, start a fault from a nemesis,
+/// let it last, heal it; one fault at a time. The first faults take the nemeses in the order given
+/// (each once, so a short campaign with several sees each of them as far as time allows: a kill's
+/// heal waits up to 30 s for the node to rejoin, so list it last), then they are picked at random.
+/// Every start and heal goes into the history as a nemesis operation.
 /// </summary>
 public sealed class NemesisSchedule(IReadOnlyList<INemesis> nemeses, CampaignOptions options, Random random, History history, TextWriter log)
 {
@@ -12,11 +14,14 @@ public sealed class NemesisSchedule(IReadOnlyList<INemesis> nemeses, CampaignOpt
     public async Task RunAsync(CancellationToken stop)
     {
         var gap = FirstGap;
+        int faults = 0;
         while (!stop.IsCancellationRequested)
         {
             if (!await DelayAsync(gap, stop).ConfigureAwait(false))
                 return;
-            var nemesis = nemeses[random.Next(nemeses.Count)];
+            int pick = random.Next(nemeses.Count); // drawn always: one nemesis alone sees the same schedule as before
+            var nemesis = faults < nemeses.Count ? nemeses[faults] : nemeses[pick];
+            faults++;
             await StepAsync(nemesis, "start", nemesis.StartAsync).ConfigureAwait(false);
             await DelayAsync(Between(options.FaultDuration), stop).ConfigureAwait(false);
             await StepAsync(nemesis, "heal", nemesis.HealAsync).ConfigureAwait(false);

@@ -41,6 +41,7 @@ public sealed partial class RequestRouter
             return;
         var (ns, range, limit, r, ring, replyTo) = (scan.Namespace, scan.Range, scan.Limit, scan.Options.R, KnownRing!, Sender);
         var timeout = scan.Options.Timeout ?? ScanLimits.DefaultTimeout;
-        Context.ActorOf(KvProps.Of(() => new ScanCoordinator(ns, range, limit, after, props, r, timeout, ring, replyTo)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new ScanCoordinator(ns, range, limit, after, props, r, timeout, toleranceMs, ring, replyTo)));
     }
 }

@@ -38,6 +38,7 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
     private readonly NamespaceProps _props;
     private readonly int? _r;
     private readonly TimeSpan _timeout;
+    private readonly long _ttlToleranceMs;
     private readonly IActorRef _replyTo;
     private Ring.Ring _ring;
     private readonly HashSet<(string Node, int Vnode)> _excluded = [];
@@ -81,9 +82,19 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
 
     private sealed record QuorumReadsDone(IReadOnlyList<ScanItem>? Items, string? Token, object? Failure);
 
-    public ScanCoordinator(byte[] ns, ScanRange range, int limit, byte[]? after, NamespaceProps props, int? r, TimeSpan timeout, Ring.Ring ring, IActorRef replyTo)
+    /// <param name="ns">The namespace.</param>
+    /// <param name="range">The keys of the scan.</param>
+    /// <param name="limit">Keys per page at most.</param>
+    /// <param name="after">The last key of the page before (null: the first page).</param>
+    /// <param name="props">The namespace's settings with the request's overrides.</param>
+    /// <param name="r">A quorum read of each key of the page (null: one replica per partition).</param>
+    /// <param name="timeout">The page's time, retries included.</param>
+    /// <param name="ttlToleranceMs">kv.ttl.clock-skew-tolerance: a value counts as expired this long before its expiry.</param>
+    /// <param name="ring">The ring of the first plan.</param>
+    /// <param name="replyTo">Who gets the page.</param>
+    public ScanCoordinator(byte[] ns, ScanRange range, int limit, byte[]? after, NamespaceProps props, int? r, TimeSpan timeout, long ttlToleranceMs, Ring.Ring ring, IActorRef replyTo)
     {
-        (_ns, _range, _limit, _after, _props, _r, _timeout, _ring, _replyTo) = (ns, range, limit, after, props, r, timeout, ring, replyTo);
+        (_ns, _range, _limit, _after, _props, _r, _timeout, _ttlToleranceMs, _ring, _replyTo) = (ns, range, limit, after, props, r, timeout, ttlToleranceMs, ring, replyTo);
         Receive<VnodeScanChunk>(OnChunk);
         Receive<Check>(_ => OnCheck());
         Receive<Deadline>(_ => Fail($"the scan timed out after {_timeout.TotalSeconds:0.#} s" + (_lastProblem is null ? "" : $" ({_lastProblem})")));
@@ -207,9 +218,9 @@ public sealed class ScanCoordinator : ReceiveActor, IWithTimers
                 var winner = obj.Values.MaxBy(v => v.LastModifiedMs)!;
                 obj = DvvSet<Sibling>.New(obj.Join(), winner);
             }
-            if (ScanLiveness.IsLive(obj, now))
+            if (ScanLiveness.AsShown(obj, now, _ttlToleranceMs) is { } shown)
             {
-                _page.Add(new ScanItem(entry.Key, obj));
+                _page.Add(new ScanItem(entry.Key, shown));
                 _pageBytes += entry.Key.Length + entry.Object.Length;
             }
         }
