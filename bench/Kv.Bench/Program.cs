@@ -19,6 +19,7 @@ public static class Program
                        Kv.Bench cluster membership [--window SECONDS]
                        Kv.Bench etcd put --endpoints http://host:port,... [--records N] [--threads N] [--value-size B]   (bench/compare-etcd.sh starts the etcd cluster)
                        Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--namespace ycsb|default|NAME] [--nodes host:port,...] [--node-settings kv.x=v,...] [--skip-load] [--status SECONDS] [--raw FILE]
+                       Kv.Bench cluster batch-get [--callers 8] [--batch 100] [--records 10000] [--rounds 5] [--seconds 5] [--value-size 100] [--nodes host:port,...]
                 """);
             return args.Length == 0 ? 2 : 0;
         }
@@ -31,8 +32,9 @@ public static class Program
                 "remote" when args.Length > 1 => RemotePingPongBench.Run(BenchArgs.Parse(args[2..]), args[1]),
                 "etcd" when args.Length > 1 && args[1] == "put" => EtcdPutBench.Run(BenchArgs.Parse(args[2..])),
                 "cluster" when args.Length > 1 && args[1] == "ycsb" => YcsbBench.Run(BenchArgs.Parse(args[2..])),
+                "cluster" when args.Length > 1 && args[1] == "batch-get" => BatchGetBench.Run(BenchArgs.Parse(args[2..])),
                 "cluster" when args.Length > 1 => ClusterMembershipBench.Run(BenchArgs.Parse(args[2..]), args[1]),
-                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership|ycsb, etcd put)"),
+                _ => Fail($"unknown benchmark '{string.Join(' ', args.Take(2))}' (known: storage, actors pingpong|spawn, remote pingpong, cluster membership|ycsb|batch-get, etcd put)"),
             };
         }
         catch (ArgumentException e)

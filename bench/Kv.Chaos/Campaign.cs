@@ -18,6 +18,7 @@ public static class Campaign
         "register" => new RegisterWorkload(write),
         "set" => new SetWorkload(write),
         "delete" => new DeleteWorkload(write),
+        "ttl" => new TtlWorkload(write),
         "counter" => new CounterWorkload(write),
         "set-crdt" => new SetCrdtWorkload(write),
         _ => throw new ArgumentException($"unknown workload '{name}'"),

@@ -65,6 +65,8 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
               data-directory = {{Quote(DataDirectory)}}
               ring-size = {{ringSize}}
               tombstone-grace = {{(long)tombstoneGrace.TotalMilliseconds}}ms
+              # Every node runs on this machine (one clock): a small TTL skew tolerance keeps values served close to their expiry.
+              ttl.clock-skew-tolerance = 100ms
               # The campaign kills nodes; it never needs the leave on SIGTERM.
               leave-on-shutdown = off
               handoff.retry-delay = 500ms

@@ -92,6 +92,14 @@ public sealed record KvNodeOptions
     /// </summary>
     public bool ChaosEnabled { get; init; }
 
+    /// <summary>
+    /// TTL: how far apart the nodes' clocks may be (kv.ttl.clock-skew-tolerance). A node treats a value
+    /// as expired once its own clock reads its expiry minus this, so while clocks differ by at most this
+    /// no node serves a value after its expiry (on the clock of the node that stamped it); an
+    /// object whose values have all expired is reaped no sooner than this after its last expiry.
+    /// </summary>
+    public TimeSpan TtlClockSkewTolerance { get; init; } = TimeSpan.FromSeconds(1);
+
     public int MaxKeyBytes { get; init; } = 64 * 1024;
 
     public int MaxObjectBytes { get; init; } = 1024 * 1024;
@@ -130,6 +138,8 @@ public sealed record KvNodeOptions
             throw new ArgumentOutOfRangeException(nameof(TombstoneSweepInterval), TombstoneSweepInterval, "kv.tombstone-sweep-interval must be > 0");
         if (ReapedClockRetention <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(ReapedClockRetention), ReapedClockRetention, "kv.reaped-clock-retention must be > 0");
+        if (TtlClockSkewTolerance < TimeSpan.Zero || TtlClockSkewTolerance > TimeSpan.FromHours(1))
+            throw new ArgumentOutOfRangeException(nameof(TtlClockSkewTolerance), TtlClockSkewTolerance, "kv.ttl.clock-skew-tolerance must be 0..1h");
         if (PermanentFailureAfter < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(PermanentFailureAfter), PermanentFailureAfter, "kv.cluster.permanent-failure-after must be >= 0");
         Handoff.Validate();

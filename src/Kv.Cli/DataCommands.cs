@@ -51,6 +51,7 @@ public static class DataCommands
             {
                 var context = Context(a);
                 string contentType = a.Option("content-type") ?? "text/plain; charset=utf-8";
+                var ttl = TtlCommands.Ttl(a);
                 string? type = a.Option("type");
                 a.Done(3);
                 string text = a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false);
@@ -58,7 +59,9 @@ public static class DataCommands
                     return await DataTypeCommands.PutTypedAsync(options, request, ns, key, text, type, stdout).ConfigureAwait(false);
                 byte[] value = Encoding.UTF8.GetBytes(text);
                 await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var result = await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
+                var result = ttl is { } t
+                    ? await client.PutAsync(ns, key, value, t, context, request, contentType).ConfigureAwait(false)
+                    : await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
                 stdout.WriteLine(result.Context.ToString());
                 return ExitCodes.Ok;
             }

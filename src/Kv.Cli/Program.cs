@@ -20,10 +20,22 @@ public static class Program
           kv storage stats --dir DIR                    levels, files, counters
 
         data (contact points: --nodes host:port,... or KV_NODES; default the local nodes 2551..2553):
-          kv put NS KEY [VALUE] [--context C]         write (no VALUE: read stdin); prints the new context
+          kv put NS KEY [VALUE] [--context C] [--ttl 30s]
+                                                      write (no VALUE: read stdin); prints the new context;
+                                                      --ttl: the value expires that long after the write (1ms..3650d)
           kv get NS KEY [--raw]                       print CONTEXT<TAB>VALUE per sibling (--raw: the value only)
           kv del NS KEY [--context C]                 delete (without --context: what is there now)
-            quorum overrides for all three: --r N --w N --dw N --pr N --pw N --timeout 5s
+          kv exists NS KEY                            print yes (exit 0) or no (exit 1): a live value, without reading it
+          kv ttl NS KEY                               time left per value (12.345s, or none without a TTL); exit 1 if not found
+            quorum overrides for all of these: --r N --w N --dw N --pr N --pw N --timeout 5s
+          kv mget NS KEY [KEY...]                     batch read: per key KEY<TAB>CONTEXT<TAB>VALUE per sibling,
+                                                      KEY<TAB>(not found) or KEY<TAB>(error: ...)
+          kv mput NS                                  batch write of KEY<TAB>VALUE[<TAB>CONTEXT] lines from stdin
+                                                      (\t \n \\ \xHH escapes); per key KEY<TAB>CONTEXT or KEY<TAB>(error: ...)
+          kv scan NS [--prefix P | --start A --end B] [--limit N] [--after TOKEN] [--r N] [--timeout 30s]
+                                                      KEY<TAB>VALUE per sibling in key order (limit 1..10000, default
+                                                      1000; one replica per partition, --r N: a quorum read of each key);
+                                                      the next page's token (for --after) on stderr
 
         data types (namespaces with a datatype; kv get prints their plain value; docs/data-api/data-types.md):
           kv incr NS KEY [BY]  /  kv decr NS KEY [BY] counter: add / subtract (default 1), print the new value
@@ -74,7 +86,10 @@ public static class Program
             return args[0] switch
             {
                 "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
+                "mget" or "mput" => BatchCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
                 "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
+                "exists" or "ttl" => TtlCommands.RunAsync(args[0], args[1..], stdout, stderr).GetAwaiter().GetResult(),
+                "scan" => ScanCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 var verb when DataTypeCommands.Verbs.Contains(verb) => DataTypeCommands.RunAsync(verb, args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),

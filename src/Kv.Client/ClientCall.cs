@@ -12,7 +12,7 @@ namespace Kv.Client;
 /// reply becomes a client result (<see cref="Replies.Map"/>) or a <see cref="KvFailure"/>; running
 /// never throws. No actor per request: the ask's temporary ref receives the reply.
 /// </summary>
-internal sealed class ClientCall
+internal sealed partial class ClientCall
 {
     private readonly string _ns = "";
     private readonly string _key = "";
@@ -44,8 +44,9 @@ internal sealed class ClientCall
         new(g.Namespace, g.Key, 0, options, (ns, key) => new KvGet(ns, key, g.Options ?? RequestOptions.None));
 
     public static ClientCall For(Put p, KvClientOptions options) =>
+        TtlError(p.Ttl) is { } badTtl ? new ClientCall(badTtl) :
         new(p.Namespace, p.Key, p.Value.Length, options, (ns, key) =>
-            new KvPut(ns, key, new Sibling(p.Value, p.ContentType, 0, false), (p.Context ?? CausalContext.Empty).Vector, p.Options ?? RequestOptions.None));
+            new KvPut(ns, key, new Sibling(p.Value, p.ContentType, 0, false), (p.Context ?? CausalContext.Empty).Vector, p.Options ?? RequestOptions.None) { Ttl = p.Ttl });
 
     public static ClientCall For(Delete d, KvClientOptions options) =>
         new(d.Namespace, d.Key, 0, options, (ns, key) => new KvDelete(ns, key, (d.Context ?? CausalContext.Empty).Vector, d.Options ?? RequestOptions.None));

@@ -85,6 +85,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
         Receive<Get>(g => Run(ClientCall.For(g, _options)));
         Receive<Put>(p => Run(ClientCall.For(p, _options)));
         Receive<Delete>(d => Run(ClientCall.For(d, _options)));
+        Receive<Exists>(e => Run(ClientCall.For(e, _options)));
         Receive<AdminRequest>(a => Run(ClientCall.For(a)));
     }
 

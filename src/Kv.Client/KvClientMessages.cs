@@ -5,7 +5,11 @@ namespace Kv.Client;
 public sealed record Get(string Namespace, string Key, RequestOptions? Options = null);
 
 /// <summary>Actor API: write a value (with the context of the read it is based on). Reply: <see cref="KvWriteResult"/> or <see cref="KvFailure"/>.</summary>
-public sealed record Put(string Namespace, string Key, byte[] Value, CausalContext? Context = null, RequestOptions? Options = null, string ContentType = "application/octet-stream");
+public sealed record Put(string Namespace, string Key, byte[] Value, CausalContext? Context = null, RequestOptions? Options = null, string ContentType = "application/octet-stream")
+{
+    /// <summary>The value's time to live (null: none); more than 0, at most <see cref="Kv.Actors.Objects.Expiry.MaxTtl"/>.</summary>
+    public TimeSpan? Ttl { get; init; }
+}
 
 /// <summary>Actor API: delete a key (a tombstone with the given context). Reply: <see cref="KvWriteResult"/> or <see cref="KvFailure"/>.</summary>
 public sealed record Delete(string Namespace, string Key, CausalContext? Context = null, RequestOptions? Options = null);

@@ -5,6 +5,9 @@ namespace Kv.Client;
 /// <summary>One value of an object: its bytes, content type and when it was written.</summary>
 public sealed record KvValue(byte[] Value, string ContentType, DateTimeOffset LastModified)
 {
+    /// <summary>When the value expires (written with a TTL), by the clock of the node that coordinated its write; null: never.</summary>
+    public DateTimeOffset? ExpiresAt { get; init; }
+
     public string AsString() => Encoding.UTF8.GetString(Value);
 }
 

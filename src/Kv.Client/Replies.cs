@@ -7,7 +7,10 @@ namespace Kv.Client;
 /// <summary>Turns the store's reply messages into client results and typed errors.</summary>
 internal static class Replies
 {
-    public static KvValue ToValue(Sibling s) => new(s.Value, s.ContentType, DateTimeOffset.FromUnixTimeMilliseconds(s.LastModifiedMs));
+    public static KvValue ToValue(Sibling s) => new(s.Value, s.ContentType, DateTimeOffset.FromUnixTimeMilliseconds(s.LastModifiedMs))
+    {
+        ExpiresAt = s.ExpiresAtMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(s.ExpiresAtMs),
+    };
 
     /// <summary>The result for <paramref name="reply"/>, or null if it is not a store reply (an admin reply passes as it is).</summary>
     public static object Map(string ns, string key, object reply) => reply switch

@@ -324,6 +324,7 @@ public sealed record NodeSettings(
             TombstoneGrace = s.Duration("kv.tombstone-grace", TimeSpan.Zero, Week),
             TombstoneSweepInterval = s.Duration("kv.tombstone-sweep-interval", Ms, Week),
             ReapedClockRetention = s.Duration("kv.reaped-clock-retention", Ms, 366 * Week),
+            TtlClockSkewTolerance = s.Duration("kv.ttl.clock-skew-tolerance", TimeSpan.Zero, TimeSpan.FromHours(1)),
             MaxKeyBytes = (int)s.Size("kv.max-key-size", 1, 64 * 1024),
             MaxObjectBytes = (int)s.Size("kv.max-object-size", 1, 16 << 20),
             StrictNamespaces = s.Bool("kv.strict-namespaces"),

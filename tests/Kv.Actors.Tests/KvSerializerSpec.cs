@@ -36,6 +36,19 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     private static readonly Hints.HintStatus HintStatusSample = new("akka.tcp://kv@h:1",
         [new Hints.HintTargetStatus("akka.tcp://kv@h:2", 10, 4096, 1500, "waiting", 1, 20)]);
 
+    private static readonly KvManyReply BatchReplySample = new([
+        new GetSucceeded(Obj), new NotFound(Ctx), new PutSucceeded(null, 2, 2, Ctx), new QuorumNotMet("get", 1, 2, 0, 0, "timed out"),
+        new RequestFailed("bad key", FailureCode.InvalidKey), new PutRefused("too many siblings")]);
+
+    private static readonly ReplicaBatch ReplicaBatchSample = new(77, 5000, [
+        new ReplicaBatchItem(0, 3, false, new VnodeGet(Ns, Key, 9)), new ReplicaBatchItem(1, 4, true, new Hints.HintGet(4, Ns, Key, 10)),
+        new ReplicaBatchItem(-1, 3, false, new VnodeApply(Ns, Key, Obj, false, VnodeApply.NoReply)),
+        new ReplicaBatchItem(2, 5, false, new VnodeCoordinatePut(Ns, Key, Ctx, Value, 11)),
+        new ReplicaBatchItem(3, 6, true, new Hints.HintApply(6, "akka.tcp://kv@h:2", Ns, Key, Obj, 12))]);
+
+    private static readonly ReplicaBatchReply ReplicaBatchReplySample = new(77, [
+        new ReplicaBatchReplyItem(0, new VnodeGetReply(3, 9, Obj, null)), new ReplicaBatchReplyItem(1, new VnodePutReply(4, 10, null, true, "disk"))]);
+
     /// <summary>One message of every wire type, with the manifest (type id) it must travel under.</summary>
     public static readonly (object Message, string Manifest)[] Samples =
     [
@@ -88,11 +101,23 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (AaeStatusSample, "253"),
         (Aae.GetClusterAae.Instance, "254"),
         (new Aae.ClusterAae([new Aae.NodeAae("akka.tcp://kv@h:1", AaeStatusSample, null), new Aae.NodeAae("akka.tcp://kv@h:3", null, "no answer")]), "255"),
+        (new Scans.KvScan(Ns, Scans.ScanRange.WithPrefix("us"u8.ToArray()), 50, "tok", Options), "272"),
+        (new Scans.ScanPage([new Scans.ScanItem(Key, Obj)], "next"), "273"),
+        (new Scans.VnodeScan(77, Ns, [1, 2, 3], 16, [0, 7, 1], [0, 7, 2], 256, 4096), "274"),
+        (new Scans.VnodeScanChunk(77, 3, [new Scans.ScanEntry(Key, KvObjectCodec.Encode(Obj))], false, false, null), "275"),
+        (new Scans.VnodeScanNext(77, true), "276"),
         (new KvUpdate(Ns, Key, new Crdt.CrdtOp(Crdt.CrdtOpKind.SetAdd, 0, [[1, 2], [3]], "int"), Options), "280"),
         (new UpdateSucceeded(Crdt.CrdtValues.ContentType(Crdt.Datatype.Counter), Crdt.PnCounter.Empty.Increment("p1.ab", 5).Encode(), 5, 2, 2) { Result = [7] }, "281"),
         (new VnodeCoordinateUpdate(Ns, Key, Crdt.CrdtOp.Increment(-3), Crdt.Datatype.Counter, 9, 1 << 20), "282"),
         (new VnodeUpdateReply(3, 9, UpdateOutcome.Applied, Obj, 17, null) { Encoded = KvObjectCodec.Encode(Obj) }, "283"),
         (new Hints.HintSnapshot([new Hints.StoredHint(4, HintSample)], new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 3 }, new Dictionary<string, long> { ["akka.tcp://kv@h:2"] = 7 }), "244"),
+        (new KvExists(Ns, Key, Options), "256"),
+        (new ExistsResult(true, Ctx), "257"),
+        (new KvGetMany(Ns, [Key, "k2"u8.ToArray()], Options), "264"),
+        (new KvPutMany(Ns, [new KvPutManyItem(Key, Value, Ctx)], Options), "265"),
+        (BatchReplySample, "266"),
+        (ReplicaBatchSample, "267"),
+        (ReplicaBatchReplySample, "268"),
     ];
 
     private Serialization Serialization => Sys.Serialization;
@@ -233,6 +258,77 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Equal(["kv", "x"], cluster.Members[0].Roles);
         Assert.Equal(["n2", "n3"], ((ChaosSetFaults)RoundTrip(new ChaosSetFaults(["n2", "n3"]))).Blocked);
         Assert.Equal(new AdminReply(false, "no"), RoundTrip(new AdminReply(false, "no")));
+    }
+
+    [Fact]
+    public void Batches_and_replica_envelopes_cross_the_wire_with_every_item_intact_and_refuse_what_they_cannot_carry()
+    {
+        var many = (KvGetMany)RoundTrip(new KvGetMany(Ns, [Key, "k2"u8.ToArray()], Options));
+        Assert.Equal([Key, "k2"u8.ToArray()], many.Keys);
+        Assert.Equal(Options, many.Options);
+        var puts = (KvPutMany)RoundTrip(new KvPutMany(Ns, [new KvPutManyItem(Key, Value, Ctx), new KvPutManyItem("k2"u8.ToArray(), Value, VersionVector.Empty)], RequestOptions.None));
+        Assert.Equal(Key, puts.Items[0].Key);
+        Assert.Equal((Value, Ctx), (puts.Items[0].Value, puts.Items[0].Context));
+        Assert.Equal(VersionVector.Empty, puts.Items[1].Context);
+
+        var reply = (KvManyReply)RoundTrip(BatchReplySample);
+        Assert.Equal(BatchReplySample.Outcomes.Select(o => o.GetType()), reply.Outcomes.Select(o => o.GetType()));
+        Assert.True(((GetSucceeded)reply.Outcomes[0]).Object.SameAs(Obj));
+        Assert.Equal(Ctx, ((NotFound)reply.Outcomes[1]).Context);
+        Assert.Equal(new RequestFailed("bad key", FailureCode.InvalidKey), reply.Outcomes[4]);
+
+        var batch = (ReplicaBatch)RoundTrip(ReplicaBatchSample);
+        Assert.Equal((77L, 5000L), (batch.BatchId, batch.TimeoutMs));
+        Assert.Equal(ReplicaBatchSample.Items.Select(i => (i.Slot, i.Partition, i.Hints, i.Message.GetType())), batch.Items.Select(i => (i.Slot, i.Partition, i.Hints, i.Message.GetType())));
+        Assert.Equal(9, ((VnodeGet)batch.Items[0].Message).RequestId);
+        var apply = (VnodeApply)batch.Items[2].Message;
+        Assert.Equal(VnodeApply.NoReply, apply.RequestId);
+        Assert.True(apply.Object.SameAs(Obj));
+        Assert.Equal("akka.tcp://kv@h:2", ((Hints.HintApply)batch.Items[4].Message).Target);
+
+        var back = (ReplicaBatchReply)RoundTrip(ReplicaBatchReplySample);
+        Assert.True(((VnodeGetReply)back.Items[0].Message).Object!.SameAs(Obj));
+        Assert.Equal((1, "disk"), (back.Items[1].Slot, ((VnodePutReply)back.Items[1].Message).Error));
+
+        // An envelope carries only its own kinds: a client request inside a replica envelope is refused on the way out ...
+        var serializer = Serialization.FindSerializerFor(ReplicaBatchSample);
+        Assert.Throws<SerializationException>(() => serializer.ToBinary(new ReplicaBatch(1, 1, [new ReplicaBatchItem(0, 0, false, new KvGet(Ns, Key, Options))])));
+        // ... and on the way in (a KvGet under type id 221 where a vnode request must be).
+        var forged = new Protos.ReplicaBatchData { BatchId = 1, Items = { new Protos.ReplicaBatchItemData { Message = new Protos.NestedMessageData { Type = 221, Payload = Google.Protobuf.ByteString.CopyFrom(serializer.ToBinary(new KvGet(Ns, Key, Options))) } } } };
+        var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(forged), KvSerializer.Id, "267"));
+        Assert.Contains("not allowed", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scan_messages_cross_the_wire_intact_and_a_malformed_scanned_object_is_refused()
+    {
+        var scan = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.Between("a"u8.ToArray(), null), 50, null, Options));
+        Assert.Equal(("a", true, true, 50, (string?)null, Options), (Encoding.UTF8.GetString(scan.Range.Start!), scan.Range.End is null, scan.Range.Prefix is null, scan.Limit, scan.After, scan.Options));
+        var all = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.All, 1, "t", RequestOptions.None));
+        Assert.Equal(Scans.ScanRange.All.Prefix, all.Range.Prefix);
+        Assert.Equal(("t", RequestOptions.None), (all.After, all.Options));
+        var prefixed = (Scans.KvScan)RoundTrip(new Scans.KvScan(Ns, Scans.ScanRange.WithPrefix("p"u8.ToArray()), 1, null, RequestOptions.None));
+        Assert.Equal("p"u8.ToArray(), prefixed.Range.Prefix);
+        var page = (Scans.ScanPage)RoundTrip(new Scans.ScanPage([new Scans.ScanItem(Key, Obj)], null));
+        Assert.Null(page.NextToken);
+        Assert.Equal(Key, page.Items[0].Key);
+        Assert.True(page.Items[0].Object.SameAs(Obj));
+        Assert.Equal("n", ((Scans.ScanPage)RoundTrip(new Scans.ScanPage([], "n"))).NextToken);
+        var vs = (Scans.VnodeScan)RoundTrip(new Scans.VnodeScan(77, Ns, [1, 2, 3], 16, [0, 7, 1], [0, 7, 2], 256, 4096));
+        Assert.Equal((77L, 16, 256, 4096), (vs.ScanId, vs.RingSize, vs.ChunkKeys, vs.ChunkBytes));
+        Assert.Equal([1, 2, 3], vs.Partitions);
+        Assert.Equal([0, 7, 1], vs.Lower);
+        Assert.Equal([0, 7, 2], vs.Upper);
+        var chunk = (Scans.VnodeScanChunk)RoundTrip(new Scans.VnodeScanChunk(77, 3, [new Scans.ScanEntry(Key, KvObjectCodec.Encode(Obj))], true, false, null));
+        Assert.Equal((77L, 3, true, false, (string?)null), (chunk.ScanId, chunk.Partition, chunk.Done, chunk.Unsynced, chunk.Error));
+        Assert.Equal(KvObjectCodec.Encode(Obj), chunk.Items[0].Object);
+        var failed = (Scans.VnodeScanChunk)RoundTrip(new Scans.VnodeScanChunk(77, 3, [], true, true, "disk"));
+        Assert.Equal((true, "disk"), (failed.Unsynced, failed.Error));
+        Assert.Equal(new Scans.VnodeScanNext(5, false), RoundTrip(new Scans.VnodeScanNext(5, false)));
+        // A chunk whose object is not one is refused by the transport, never merged into a page.
+        var garbage = new Protos.VnodeScanChunkData { ScanId = 1, Items = { new Protos.ScanEntryData { Key = Google.Protobuf.ByteString.CopyFromUtf8("k"), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) } } };
+        var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(garbage), KvSerializer.Id, "275"));
+        Assert.Contains("malformed VnodeScanChunk", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,8 +29,9 @@ public sealed class CampaignSpec(ITestOutputHelper output)
     /// <summary>(workload, comma-separated nemeses) run once each, beside every classic workload with every nemesis.</summary>
     private static readonly (string Workload, string Nemeses)[] ExtraCases =
     [
-        ("counter", "kill,pause,partition"),
-        ("set-crdt", "kill,pause,partition"),
+        ("ttl", "pause,kill"),
+        ("counter", "pause,partition,kill"),
+        ("set-crdt", "pause,partition,kill"),
     ];
 
     [Theory]

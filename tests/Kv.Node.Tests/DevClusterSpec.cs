@@ -103,6 +103,28 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         var nobody = Kv("get", "default", "k", "--nodes", "127.0.0.1:1");
         Assert.Equal(5, nobody.Code);
 
+        // TTL and exists (docs/data-api/ttl-and-exists.md).
+        Assert.Equal(0, Kv("put", "default", "ttl-tour", "short-lived", "--ttl", "60s").Code);
+        var left = Kv("ttl", "default", "ttl-tour");
+        Assert.Equal(0, left.Code);
+        Assert.Matches(@"^(5\d|60)\.\d{3}s$", left.Out.Trim());
+        Assert.Equal((0, "yes"), (Kv("exists", "default", "ttl-tour").Code, Kv("exists", "default", "ttl-tour").Out.Trim()));
+        Assert.Equal("none", Kv("ttl", "default", "tour").Out.Trim());
+        var absent = Kv("exists", "default", "never-written");
+        Assert.Equal((1, "no"), (absent.Code, absent.Out.Trim()));
+        Assert.Equal(1, Kv("ttl", "default", "never-written").Code);
+        foreach (string bad in new[] { "0s", "-5s", "4000d", "soon" })
+        {
+            var refused = Kv("put", "default", "ttl-bad", "v", "--ttl", bad);
+            Assert.Equal(2, refused.Code);
+            Assert.Contains("--ttl", refused.Err, StringComparison.Ordinal);
+        }
+        Assert.Equal(1, Kv("exists", "default", "ttl-bad").Code); // nothing was stored
+        Assert.Equal(0, Kv("put", "default", "ttl-short", "v", "--ttl", "1500ms").Code);
+        await Task.Delay(1600);
+        Assert.Equal(1, Kv("get", "default", "ttl-short").Code);
+        Assert.Equal(1, Kv("exists", "default", "ttl-short").Code);
+
         // Client failover: kill -9 the first node of the key's preference list, the one the client sends to.
         await using var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = ["127.0.0.1:2551", "127.0.0.1:2552", "127.0.0.1:2553"] });
         var keys = Enumerable.Range(0, 50).Select(i => "failover-" + i.ToString(CultureInfo.InvariantCulture)).ToList();

@@ -1,9 +1,11 @@
 namespace Kv.Chaos.Nemeses;
 
 /// <summary>
-/// Alternates healthy gaps and faults until the workload ends: wait, start a fault from a nemesis
-/// picked at random (each once per round of all of them), let it last, heal it; one fault at a time. Every start and heal goes into the
-/// history as a nemesis operation.
+/// Alternates healthy gaps and faults until the workload ends: wait, start a fault from a nemesis,
+/// let it last, heal it; one fault at a time. The first faults take the nemeses in the order given
+/// (each once, so a short campaign with several sees each of them as far as time allows: a kill's
+/// heal waits up to 30 s for the node to rejoin, so list it last), then they are picked at random.
+/// Every start and heal goes into the history as a nemesis operation.
 /// </summary>
 public sealed class NemesisSchedule(IReadOnlyList<INemesis> nemeses, CampaignOptions options, Random random, History history, TextWriter log)
 {
@@ -12,21 +14,14 @@ public sealed class NemesisSchedule(IReadOnlyList<INemesis> nemeses, CampaignOpt
     public async Task RunAsync(CancellationToken stop)
     {
         var gap = FirstGap;
-        var used = new HashSet<INemesis>();
+        int faults = 0;
         while (!stop.IsCancellationRequested)
         {
             if (!await DelayAsync(gap, stop).ConfigureAwait(false))
                 return;
-            // In rounds: each nemesis once per round, in random order, those whose heal waits for
-            // a node to rejoin (kill, churn, wipe: 30 s and more) after the quick ones, so a short
-            // campaign with several nemeses sees each of them.
-            if (used.Count == nemeses.Count)
-                used.Clear();
-            var left = nemeses.Where(n => !used.Contains(n)).ToList();
-            var quick = left.Where(n => n.Name is "pause" or "partition").ToList();
-            var pool = quick.Count > 0 ? quick : left;
-            var nemesis = pool[random.Next(pool.Count)];
-            used.Add(nemesis);
+            int pick = random.Next(nemeses.Count); // drawn always: one nemesis alone sees the same schedule as before
+            var nemesis = faults < nemeses.Count ? nemeses[faults] : nemeses[pick];
+            faults++;
             await StepAsync(nemesis, "start", nemesis.StartAsync).ConfigureAwait(false);
             await DelayAsync(Between(options.FaultDuration), stop).ConfigureAwait(false);
             await StepAsync(nemesis, "heal", nemesis.HealAsync).ConfigureAwait(false);

@@ -87,6 +87,12 @@ public sealed class VnodeTrees
             hash.Append(number);
             hash.Append(value.Value);
             hash.Append(value.Deleted ? [1] : [0]);
+            if (value.ExpiresAtMs != 0)
+            {
+                // The expiry is part of the value (a dotted value's is fixed with its dot, which is hashed).
+                BinaryPrimitives.WriteInt64LittleEndian(number, value.ExpiresAtMs);
+                hash.Append(number);
+            }
         }
         return hash.GetCurrentHashAsUInt64();
     }

@@ -41,6 +41,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     private readonly HashSet<int> _failed = [];
     private bool _replied;
     private string? _lastError;
+    private readonly long _toleranceMs;
+    private readonly bool _exists;
 
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -50,11 +52,18 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         public static readonly Timeout Instance = new();
     }
 
-    public GetCoordinator(byte[] ns, byte[] key, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo)
+    /// <param name="ns">The namespace.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="replicas">The key's replicas (primaries, or fallbacks in their place).</param>
+    /// <param name="props">The namespace's settings with the request's overrides.</param>
+    /// <param name="replyTo">Who gets the answer.</param>
+    /// <param name="ttlToleranceMs">kv.ttl.clock-skew-tolerance: a value counts as expired this long before its expiry.</param>
+    /// <param name="exists">An exists read: heads from the vnodes, an <see cref="ExistsResult"/> answer, no read repair.</param>
+    public GetCoordinator(byte[] ns, byte[] key, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo, long ttlToleranceMs = 0, bool exists = false)
     {
         if (replicas.Count == 0 || props.R < 1 || props.R > replicas.Count)
             throw new ArgumentException($"invalid get quorum: n={replicas.Count} r={props.R}");
-        (_ns, _key, _replicas, _props, _replyTo) = (ns, key, replicas, props, replyTo);
+        (_ns, _key, _replicas, _props, _replyTo, _toleranceMs, _exists) = (ns, key, replicas, props, replyTo, ttlToleranceMs, exists);
         Receive<VnodeGetReply>(OnReply);
         Receive<Timeout>(_ => OnTimeout());
     }
@@ -63,7 +72,7 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     {
         Timers.StartSingleTimer(Timeout.Instance, Timeout.Instance, _props.Timeout);
         foreach (var replica in _replicas)
-            replica.Vnode.Tell(replica.IsFallback ? new Hints.HintGet(replica.Partition, _ns, _key, _requestId) : new VnodeGet(_ns, _key, _requestId), Self);
+            replica.Vnode.Tell(replica.IsFallback ? new Hints.HintGet(replica.Partition, _ns, _key, _requestId) : new VnodeGet(_ns, _key, _requestId) { Head = _exists }, Self);
     }
 
     private void OnReply(VnodeGetReply reply)
@@ -116,6 +125,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         if (_failed.Count == 0)
         {
             var (merged, _) = Merged();
+            if (merged is not null)
+                merged = Expiry.AsRead(merged, NowMs, _toleranceMs);
             if (merged is null || merged.Values.All(v => v.Deleted))
                 return new NotFound(merged?.Join() ?? VersionVector.Empty);
             // Short only because replicas still filling could not say: what the others have is the answer.
@@ -132,6 +143,10 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         var (merged, stored) = Merged();
         if (merged is null)
             return new NotFound(VersionVector.Empty);
+        // Expired values read as tombstones (in their places: the context is unchanged).
+        var read = Expiry.AsRead(merged, NowMs, _toleranceMs);
+        if (!ReferenceEquals(read, merged))
+            (merged, stored) = (read, null);
         if (CrdtCollapsed(merged) is { } crdt)
             return crdt;
         if (_props.LastWriteWins && merged.Size > 1)
@@ -166,6 +181,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
         }
         return one is null ? null : new GetSucceeded(DvvSet<Sibling>.New(merged.Join(), one));
     }
+
+    private static long NowMs => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
 
     private string Describe() => $"key {Convert.ToHexString(_key)} in namespace {System.Text.Encoding.UTF8.GetString(_ns)}";
 
@@ -207,6 +224,15 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     private void Reply(object result)
     {
         _replied = true;
+        if (_exists)
+        {
+            result = result switch
+            {
+                GetSucceeded g => new ExistsResult(true, g.Context),
+                NotFound nf => new ExistsResult(false, nf.Context),
+                _ => result,
+            };
+        }
         _replyTo.Tell(result, Self);
     }
 
@@ -222,6 +248,11 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
 
     private void RepairAndStop()
     {
+        if (_exists)
+        {
+            Context.Stop(Self); // heads carry no values: nothing to repair with
+            return;
+        }
         var (merged, stored) = Merged();
         if (merged is not null)
         {

@@ -46,8 +46,21 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
         public static readonly Timeout Instance = new();
     }
 
-    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo, bool returnBody = false)
+    private readonly long _ttlToleranceMs;
+
+    /// <param name="ns">The namespace.</param>
+    /// <param name="key">The key.</param>
+    /// <param name="context">The causal context of the read the write is based on.</param>
+    /// <param name="value">The new value (stamped with its time, and its expiry when it has a TTL).</param>
+    /// <param name="replicas">The key's replicas, the coordinating vnode first.</param>
+    /// <param name="props">The namespace's settings with the request's overrides.</param>
+    /// <param name="replyTo">Who gets the answer.</param>
+    /// <param name="returnBody">Answer with the stored object (expired values in it read as tombstones).</param>
+    /// <param name="ttlToleranceMs">kv.ttl.clock-skew-tolerance, for the returned body.</param>
+    public PutCoordinator(byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo, bool returnBody = false,
+        long ttlToleranceMs = 0)
     {
+        _ttlToleranceMs = ttlToleranceMs;
         if (replicas.Count == 0 || props.W < 1 || props.W > replicas.Count || props.DW < 0 || props.DW > props.W)
             throw new ArgumentException($"invalid put quorum: n={replicas.Count} w={props.W} dw={props.DW}");
         (_ns, _key, _context, _value, _replicas, _props, _replyTo, _returnBody) = (ns, key, context, value, replicas, props, replyTo, returnBody);
@@ -127,7 +140,8 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
         {
             if (_value.Deleted)
                 Context.Parent.Tell(new TombstoneWritten(_ns, _key), Self);
-            Finish(new PutSucceeded(_returnBody ? _object : null, _acks, _durable, _object.Join()));
+            var body = _returnBody ? Expiry.AsRead(_object, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds(), _ttlToleranceMs) : null;
+            Finish(new PutSucceeded(body, _acks, _durable, _object.Join()));
         }
     }
 

@@ -17,7 +17,7 @@ namespace Kv.Actors.Coordinators;
 /// a <see cref="TombstoneReaper"/> runs when the grace period has passed; vnodes ask for one again
 /// (<see cref="ReapTombstone"/>) for every tombstone still held after that, until it is reaped.
 /// </summary>
-public sealed class RequestRouter : RingFollower, IWithTimers
+public sealed partial class RequestRouter : RingFollower, IWithTimers
 {
     private readonly KvNodeOptions _options;
     private readonly string _self;
@@ -36,10 +36,13 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         Receive<KvDelete>(OnDelete);
         Receive<KvGet>(OnGet);
         Receive<KvUpdate>(OnUpdate);
+        Receive<KvExists>(OnExists);
+        Receive<Scans.KvScan>(OnScan);
         // One timer per key (a later delete of the key within the grace moves its reap).
         Receive<TombstoneWritten>(t => Timers.StartSingleTimer(Convert.ToHexString(t.Namespace) + "/" + Convert.ToHexString(t.Key), new ReapDue(t.Namespace, t.Key), _options.TombstoneGrace));
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
+        ReceiveBatches();
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
@@ -51,31 +54,41 @@ public sealed class RequestRouter : RingFollower, IWithTimers
     /// <summary>Checks the key and namespace and returns the effective settings, or null after answering with the error.</summary>
     private NamespaceProps? Prepare(byte[] ns, byte[] key, RequestOptions options)
     {
+        var props = Check(ns, key, options, out var failure);
+        if (failure is not null)
+            Fail(failure.Reason, failure.Code);
+        return props;
+    }
+
+    /// <summary>Checks the key and namespace and returns the effective settings, or null and why not.</summary>
+    private NamespaceProps? Check(byte[] ns, byte[] key, RequestOptions options, out RequestFailed? failure)
+    {
+        failure = null;
         if (ns.Length is 0 or > 255)
         {
-            Fail($"a namespace must be 1..255 bytes (got {ns.Length})", FailureCode.InvalidKey);
+            failure = new RequestFailed($"a namespace must be 1..255 bytes (got {ns.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (key.Length == 0 || key.Length > _options.MaxKeyBytes)
         {
-            Fail($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
+            failure = new RequestFailed($"a key must be 1..{_options.MaxKeyBytes} bytes (got {key.Length})", FailureCode.InvalidKey);
             return null;
         }
         if (KnownRing is null)
         {
-            Fail("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
+            failure = new RequestFailed("no ring yet: the cluster has not finished forming", FailureCode.Unavailable);
             return null;
         }
         if (!Serving)
         {
             // Another node can take it (the client moves on when told Unavailable).
-            Fail("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
+            failure = new RequestFailed("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
             return null;
         }
         string name = Encoding.UTF8.GetString(ns);
         if (_options.StrictNamespaces && !_options.Namespaces.ContainsKey(name))
         {
-            Fail($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
+            failure = new RequestFailed($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
             return null;
         }
         NamespaceProps props;
@@ -85,12 +98,12 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         }
         catch (ArgumentOutOfRangeException e)
         {
-            Fail(e.Message.Split(Environment.NewLine)[0]);
+            failure = new RequestFailed(e.Message.Split(Environment.NewLine)[0]);
             return null;
         }
         if (props.NVal > KnownRing.Size)
         {
-            Fail($"n_val {props.NVal} exceeds the ring size {KnownRing.Size}");
+            failure = new RequestFailed($"n_val {props.NVal} exceeds the ring size {KnownRing.Size}");
             return null;
         }
         return props;
@@ -178,6 +191,11 @@ public sealed class RequestRouter : RingFollower, IWithTimers
             Fail("a content type must be at most 255 characters");
             return;
         }
+        if (put.Ttl is { } ttl && Expiry.Check(ttl) is { } badTtl)
+        {
+            Fail(badTtl);
+            return;
+        }
         string name = Encoding.UTF8.GetString(put.Namespace);
         if (_options.PropsOf(name).Datatype is var datatype && datatype != Crdt.Datatype.None)
         {
@@ -229,7 +247,8 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         if (local > 0)
             (replicas[0], replicas[local]) = (replicas[local], replicas[0]);
         long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
-        var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted);
+        // The expiry of a value with a TTL is stamped here, on the coordinating node, with the same clock as its time.
+        var value = new Sibling(put.Value.Value, put.Value.ContentType, now, put.Value.Deleted, put.Value.Deleted ? 0 : Expiry.Stamp(now, put.Ttl));
         if (value.Deleted)
             _stats.Delete();
         else
@@ -238,7 +257,8 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         bool returnBody = put.Options.ReturnBody ?? false;
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
-        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody, toleranceMs)));
     }
 
     private void OnUpdate(KvUpdate update)
@@ -280,8 +300,13 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         Context.ActorOf(KvProps.Of(() => new UpdateCoordinator(update.Namespace, update.Key, update.Op, replicas, props, maxBytes, replyTo)));
     }
 
-    private void OnGet(KvGet get)
+    private void OnGet(KvGet get) => Read(get.Namespace, get.Key, get.Options, exists: false);
+
+    private void OnExists(KvExists exists) => Read(exists.Namespace, exists.Key, exists.Options, exists: true);
+
+    private void Read(byte[] ns, byte[] key, RequestOptions options, bool exists)
     {
+        var get = new KvGet(ns, key, options);
         var props = Prepare(get.Namespace, get.Key, get.Options);
         if (props is null)
             return;
@@ -296,7 +321,8 @@ public sealed class RequestRouter : RingFollower, IWithTimers
         var replicas = props.SloppyQuorum && reachable < primaries.Count ? Replicas(get.Namespace, get.Key, props.NVal, sloppy: true) : primaries;
         _stats.Get();
         var replyTo = Sender;
-        Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo)));
+        long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo, toleranceMs, exists)));
     }
 
     private void OnReapDue(ReapDue due)

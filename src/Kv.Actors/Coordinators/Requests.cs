@@ -39,7 +39,14 @@ public sealed record RequestOptions
 }
 
 /// <summary>Store a value under (namespace, key); Context is the causal context of an earlier read (empty for a blind write).</summary>
-public sealed record KvPut(byte[] Namespace, byte[] Key, Sibling Value, VersionVector Context, RequestOptions Options);
+public sealed record KvPut(byte[] Namespace, byte[] Key, Sibling Value, VersionVector Context, RequestOptions Options)
+{
+    /// <summary>
+    /// The value's time to live (null: none). The coordinating node stamps the value with its clock's
+    /// now + ttl (<see cref="Sibling.ExpiresAtMs"/>); 0 &lt; ttl &lt;= <see cref="Expiry.MaxTtl"/>, else the put is refused.
+    /// </summary>
+    public TimeSpan? Ttl { get; init; }
+}
 
 /// <summary>Read (namespace, key).</summary>
 public sealed record KvGet(byte[] Namespace, byte[] Key, RequestOptions Options);

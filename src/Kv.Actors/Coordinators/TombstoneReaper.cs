@@ -7,7 +7,7 @@ namespace Kv.Actors.Coordinators;
 /// <summary>
 /// Removes a deleted key for good, once its grace period has passed (one actor per delete): reads
 /// the key from all N primaries; only if every one of them answers with the same object made of
-/// tombstones alone does it tell each to reap it (a vnode reaps only if it still holds exactly
+/// tombstones alone (or of tombstones and values whose TTL has expired: <see cref="Expiry.Dead"/>) does it tell each to reap it (a vnode reaps only if it still holds exactly
 /// that object, so a write that raced the delete survives). Any doubt (a replica missing, a live
 /// value, a timeout) leaves the tombstone in place. Then it stops.
 /// </summary>
@@ -54,7 +54,8 @@ public sealed class TombstoneReaper : ReceiveActor, IWithTimers
         if (_answers.Count < _primaries.Count)
             return;
         var first = _answers.Values.First();
-        if (first is not null && first.Values.All(v => v.Deleted) && _answers.Values.All(o => o is not null && o.SameAs(first)))
+        // Tombstones, or values all past their expiry (TTL), on every primary alike.
+        if (first is not null && Expiry.Dead(first, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds()) && _answers.Values.All(o => o is not null && o.SameAs(first)))
         {
             foreach (var p in _primaries)
                 p.Vnode.Tell(new VnodeReap(_ns, _key, first), Self);

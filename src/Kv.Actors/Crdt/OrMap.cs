@@ -9,7 +9,9 @@ namespace Kv.Actors.Crdt;
 /// concurrent hset or hincr keeps the field. A counter field's counts are never thrown away (a
 /// PN-counter merges by per-actor maximum): hdel records the counts it saw as the field's base, and
 /// the field's value is its counts above that base, so a removed counter starts again from 0 and a
-/// concurrent increment survives the remove. Immutable.
+/// concurrent increment survives the remove. Values merge last-writer-wins; hdel clears a value with
+/// a newer empty register, so deleted fields keep a small trace (bounded by <see cref="MaxFields"/>,
+/// which counts them). Immutable.
 /// </summary>
 public sealed class OrMap : IEquatable<OrMap>
 {
@@ -26,6 +28,9 @@ public sealed class OrMap : IEquatable<OrMap>
     public sealed record Field(ImmutableSortedDictionary<string, long> Dots, TypedRegister? Register, PnCounter Counter, PnCounter Base)
     {
         public bool Present => Dots.Count > 0;
+
+        /// <summary>Whether the field's register holds a value (not absent, not cleared by an hdel).</summary>
+        public bool HasValue => Register is { Actor.Length: > 0 };
 
         /// <summary>The counter's value above its base.</summary>
         public Int128 CounterValue => Counter.WideValue - Base.WideValue;
@@ -54,7 +59,7 @@ public sealed class OrMap : IEquatable<OrMap>
         Fields.TryGetValue(field, out var f) && f.Present ? Text(f) : null;
 
     public static string Text(Field f) =>
-        f.Register is { } r ? r.Text : f.CounterValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        f.HasValue ? f.Register!.Text : f.CounterValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private Field FieldOrNew(byte[] field, string what)
     {
@@ -77,7 +82,7 @@ public sealed class OrMap : IEquatable<OrMap>
     public OrMap Set(string actor, byte[] field, byte[] value, long nowMs)
     {
         var f = FieldOrNew(field, "add a field");
-        if (f.Present && f.Register is null)
+        if (f.Present && !f.HasValue)
             throw new CrdtRefusedException("the field holds a counter (hincr); hdel it first to store a value in it");
         if (value.Length > TypedRegister.MaxValueBytes)
             throw new CrdtRefusedException($"a hash value of {value.Length} bytes exceeds {TypedRegister.MaxValueBytes} bytes");
@@ -90,7 +95,7 @@ public sealed class OrMap : IEquatable<OrMap>
     public OrMap Increment(string actor, byte[] field, long by, out long value)
     {
         var f = FieldOrNew(field, "add a field");
-        if (f.Present && f.Register is not null)
+        if (f.Present && f.HasValue)
             throw new CrdtRefusedException("the field holds a value (hset), not a counter");
         if (by == long.MinValue)
             throw new CrdtRefusedException($"an increment must be within ±{long.MaxValue}");
@@ -102,7 +107,7 @@ public sealed class OrMap : IEquatable<OrMap>
         var counter = f.Counter.IncrementUnchecked(actor, by);
         var (clock, dots) = NewDot(actor);
         value = (long)next;
-        return new OrMap(clock, Fields.SetItem(field, new Field(dots, null, counter, baseCounts)));
+        return new OrMap(clock, Fields.SetItem(field, new Field(dots, f.Register, counter, baseCounts)));
     }
 
     /// <summary>hdel: the field goes, as far as this replica has seen it (a counter keeps its counts as the base).</summary>
@@ -110,10 +115,11 @@ public sealed class OrMap : IEquatable<OrMap>
     {
         if (!Fields.TryGetValue(field, out var f) || !f.Present)
             return this;
-        var removed = f with { Dots = NoDots, Register = null, Base = PnCounter.Merge(f.Base, f.Counter) };
-        // A field that never counted leaves nothing behind.
-        var fields = removed.Counter.Entries.Count == 0 ? Fields.Remove(field) : Fields.SetItem(field, removed);
-        return new OrMap(Clock, fields);
+        // A value is cleared by a newer register without an actor (merged last-writer-wins like any
+        // value, so a copy of the old value cannot come back); counts become the base.
+        var cleared = f.Register is { } r ? new TypedRegister(RegisterType.String, [], checked(r.Timestamp + 1), "") : null;
+        var removed = f with { Dots = NoDots, Register = cleared, Base = PnCounter.Merge(f.Base, f.Counter) };
+        return new OrMap(Clock, Fields.SetItem(field, removed));
     }
 
     public static OrMap Merge(OrMap a, OrMap b)
@@ -126,13 +132,11 @@ public sealed class OrMap : IEquatable<OrMap>
             var dotsA = fa?.Dots ?? NoDots;
             var dotsB = fb?.Dots ?? NoDots;
             var dots = NoDots.ToBuilder();
-            bool aSurvives = false, bSurvives = false;
             foreach (var (actor, n) in dotsA)
             {
                 if ((dotsB.TryGetValue(actor, out long m) && m == n) || b.Clock.GetValueOrDefault(actor) < n)
                 {
                     dots[actor] = n;
-                    aSurvives = true;
                 }
             }
             foreach (var (actor, n) in dotsB)
@@ -141,19 +145,14 @@ public sealed class OrMap : IEquatable<OrMap>
                 {
                     if (!(dots.TryGetValue(actor, out long k) && k >= n))
                         dots[actor] = n;
-                    bSurvives = true;
                 }
             }
-            TypedRegister? register = null;
-            if (dots.Count > 0)
-            {
-                var ra = aSurvives ? fa?.Register : null;
-                var rb = bSurvives ? fb?.Register : null;
-                register = ra is null ? rb : rb is null ? ra : TypedRegister.Merge(ra, rb);
-            }
+            var ra = fa?.Register;
+            var rb = fb?.Register;
+            var register = ra is null ? rb : rb is null ? ra : TypedRegister.Merge(ra, rb);
             var counter = PnCounter.Merge(fa?.Counter ?? PnCounter.Empty, fb?.Counter ?? PnCounter.Empty);
             var baseCounts = PnCounter.Merge(fa?.Base ?? PnCounter.Empty, fb?.Base ?? PnCounter.Empty);
-            if (dots.Count == 0 && counter.Entries.Count == 0)
+            if (dots.Count == 0 && counter.Entries.Count == 0 && register is null)
                 continue;
             fields[name] = new Field(dots.ToImmutable(), register, counter, baseCounts);
         }
@@ -221,8 +220,6 @@ public sealed class OrMap : IEquatable<OrMap>
             var register = has == 1 ? TypedRegister.Decode(r.Bytes()) : null;
             var counter = PnCounter.Decode(r.Bytes());
             var baseCounts = PnCounter.Decode(r.Bytes());
-            if (dots.Count == 0 && register is not null)
-                throw new FormatException("an absent hash field with a value");
             fields.Add(name, new Field(dots, register, counter, baseCounts));
             previous = name;
         }

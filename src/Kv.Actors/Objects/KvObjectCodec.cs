@@ -6,23 +6,31 @@ namespace Kv.Actors.Objects;
 
 /// <summary>
 /// The stored form of an object (a DVV set of siblings). Layout, little-endian:
-/// u8 version (1), u32 entry count, per entry { u16 id length, id UTF-8, i64 counter, u32 value count,
-/// values }, u32 anonymous count, values; a value is { u8 flags (1 = deleted), i64 last-modified ms,
-/// u16 content-type length, content type, u32 length, bytes }. Anything inconsistent is a FormatException.
+/// u8 version (1 or 2), u32 entry count, per entry { u16 id length, id UTF-8, i64 counter, u32 value count,
+/// values }, u32 anonymous count, values; a value is { u8 flags (1 = deleted, 2 = expires: version 2
+/// only), i64 last-modified ms, [i64 expiry ms, when flag 2], u16 content-type length, content type,
+/// u32 length, bytes }. An object none of whose values has an expiry (TTL) is written as version 1,
+/// byte for byte as before TTLs existed, so such objects keep their encoding (and compare equal
+/// byte for byte across nodes of both versions); one with an expiry is version 2. Both decode.
+/// Anything inconsistent is a FormatException.
 /// </summary>
 public static class KvObjectCodec
 {
     private const byte Version = 1;
+    private const byte VersionWithExpiry = 2;
+    private const byte DeletedFlag = 1;
+    private const byte ExpiresFlag = 2;
 
     public static byte[] Encode(DvvSet<Sibling> obj)
     {
         // Sized first, then written into one array (a growing stream allocated three times the object).
-        int size = 1 + 4 + ValuesSize(obj.Anonymous);
+        bool expiry = Expiry.AnyExpiry(obj);
+        int size = 1 + 4 + ValuesSize(obj.Anonymous, expiry);
         foreach (var e in obj.Entries)
-            size += 2 + Encoding.UTF8.GetByteCount(e.Id) + 8 + ValuesSize(e.Values);
+            size += 2 + Encoding.UTF8.GetByteCount(e.Id) + 8 + ValuesSize(e.Values, expiry);
         var buffer = new byte[size];
         var w = new Writer(buffer);
-        w.U8(Version);
+        w.U8(expiry ? VersionWithExpiry : Version);
         w.I32(obj.Entries.Length);
         foreach (var e in obj.Entries)
         {
@@ -36,11 +44,11 @@ public static class KvObjectCodec
         return buffer;
     }
 
-    private static int ValuesSize(IReadOnlyList<Sibling> values)
+    private static int ValuesSize(IReadOnlyList<Sibling> values, bool expiry)
     {
         int size = 4;
         foreach (var v in values)
-            size += 1 + 8 + 2 + Encoding.UTF8.GetByteCount(v.ContentType) + 4 + v.Value.Length;
+            size += 1 + 8 + (expiry && v.ExpiresAtMs != 0 ? 8 : 0) + 2 + Encoding.UTF8.GetByteCount(v.ContentType) + 4 + v.Value.Length;
         return size;
     }
 
@@ -49,8 +57,10 @@ public static class KvObjectCodec
         w.I32(values.Count);
         foreach (var v in values)
         {
-            w.U8((byte)(v.Deleted ? 1 : 0));
+            w.U8((byte)((v.Deleted ? DeletedFlag : 0) | (v.ExpiresAtMs != 0 ? ExpiresFlag : 0)));
             w.I64(v.LastModifiedMs);
+            if (v.ExpiresAtMs != 0)
+                w.I64(v.ExpiresAtMs);
             w.String(v.ContentType);
             w.I32(v.Value.Length);
             w.Bytes(v.Value);
@@ -64,8 +74,7 @@ public static class KvObjectCodec
     public static void Validate(ReadOnlySpan<byte> data)
     {
         var r = new Reader(data);
-        if (r.U8() != Version)
-            throw new FormatException("unknown object format version");
+        byte maxFlags = MaxFlags(r.U8());
         int entries = r.Count();
         ReadOnlySpan<byte> previousId = default;
         for (int i = 0; i < entries; i++)
@@ -75,23 +84,41 @@ public static class KvObjectCodec
                 throw new FormatException("object entries out of order");
             previousId = id;
             long counter = r.I64();
-            int values = SkipValues(ref r);
+            int values = SkipValues(ref r, maxFlags);
             if (counter < values)
                 throw new FormatException("an entry holds more values than its counter");
         }
-        SkipValues(ref r);
+        SkipValues(ref r, maxFlags);
         if (!r.AtEnd)
             throw new FormatException("trailing bytes after the object");
     }
 
-    private static int SkipValues(ref Reader r)
+    /// <summary>The sibling flags a version allows (a FormatException for an unknown version).</summary>
+    private static byte MaxFlags(byte version) => version switch
+    {
+        Version => DeletedFlag,
+        VersionWithExpiry => DeletedFlag | ExpiresFlag,
+        _ => throw new FormatException("unknown object format version"),
+    };
+
+    private static long ReadExpiry(ref Reader r, byte flags)
+    {
+        if ((flags & ExpiresFlag) == 0)
+            return 0;
+        long expiry = r.I64();
+        return expiry > 0 ? expiry : throw new FormatException("a sibling's expiry is not positive");
+    }
+
+    private static int SkipValues(ref Reader r, byte maxFlags)
     {
         int count = r.Count();
         for (int i = 0; i < count; i++)
         {
-            if (r.U8() > 1)
+            byte flags = r.U8();
+            if ((flags & ~maxFlags) != 0)
                 throw new FormatException("unknown sibling flags");
             r.I64();
+            ReadExpiry(ref r, flags);
             r.Bytes(r.U16());
             r.Bytes(r.Count());
         }
@@ -115,8 +142,7 @@ public static class KvObjectCodec
     public static DvvSet<Sibling> Decode(ReadOnlySpan<byte> data)
     {
         var r = new Reader(data);
-        if (r.U8() != Version)
-            throw new FormatException("unknown object format version");
+        byte maxFlags = MaxFlags(r.U8());
         int entries = r.Count();
         var list = ImmutableArray.CreateBuilder<DvvSet<Sibling>.Entry>(entries);
         string? previousId = null;
@@ -127,30 +153,31 @@ public static class KvObjectCodec
                 throw new FormatException("object entries out of order");
             previousId = id;
             long counter = r.I64();
-            var values = ReadValues(ref r);
+            var values = ReadValues(ref r, maxFlags);
             if (counter < values.Length)
                 throw new FormatException("an entry holds more values than its counter");
             list.Add(new DvvSet<Sibling>.Entry(id, counter, values));
         }
-        var anonymous = ReadValues(ref r);
+        var anonymous = ReadValues(ref r, maxFlags);
         if (!r.AtEnd)
             throw new FormatException("trailing bytes after the object");
         return new DvvSet<Sibling>(list.MoveToImmutable(), anonymous);
     }
 
-    private static ImmutableArray<Sibling> ReadValues(ref Reader r)
+    private static ImmutableArray<Sibling> ReadValues(ref Reader r, byte maxFlags)
     {
         int count = r.Count();
         var b = ImmutableArray.CreateBuilder<Sibling>(count);
         for (int i = 0; i < count; i++)
         {
             byte flags = r.U8();
-            if (flags > 1)
+            if ((flags & ~maxFlags) != 0)
                 throw new FormatException("unknown sibling flags");
             long modified = r.I64();
+            long expiry = ReadExpiry(ref r, flags);
             string ct = Encoding.UTF8.GetString(r.Bytes(r.U16()));
             var value = r.Bytes(r.Count()).ToArray();
-            b.Add(new Sibling(value, ct, modified, flags == 1));
+            b.Add(new Sibling(value, ct, modified, (flags & DeletedFlag) != 0, expiry));
         }
         return b.MoveToImmutable();
     }

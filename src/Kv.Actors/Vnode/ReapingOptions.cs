@@ -10,6 +10,12 @@ public sealed record ReapingOptions(TimeSpan Grace, TimeSpan SweepInterval, Time
 {
     public static readonly ReapingOptions Default = new(TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(30), TimeSpan.FromDays(7));
 
+    /// <summary>
+    /// kv.ttl.clock-skew-tolerance: an object whose values all expire (or are tombstones) is offered
+    /// for reaping no sooner than this (plus <see cref="Grace"/>) after its last expiry.
+    /// </summary>
+    public TimeSpan TtlClockSkewTolerance { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The longest wait between two attempts to reap one key.</summary>
     public TimeSpan MaxBackoff => SweepInterval * 16;
 }

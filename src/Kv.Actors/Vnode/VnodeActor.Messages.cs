@@ -3,7 +3,14 @@ using Kv.Actors.Objects;
 namespace Kv.Actors.Vnode;
 
 /// <summary>Read one object.</summary>
-public sealed record VnodeGet(byte[] Namespace, byte[] Key, long RequestId);
+public sealed record VnodeGet(byte[] Namespace, byte[] Key, long RequestId)
+{
+    /// <summary>
+    /// Exists: answer with the object's clock and its values' metadata (deleted, times, expiry) but
+    /// not their bytes (see <see cref="Expiry"/>). Such an answer is never used for read repair.
+    /// </summary>
+    public bool Head { get; init; }
+}
 
 /// <summary>
 /// The coordinating vnode's write: stamp the client's value with a new dot from this vnode and

@@ -146,10 +146,12 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<AaeTreeRequest>(OnTreeRequest);
         Receive<TablesRepaired>(OnTablesRepaired);
         Receive<Scrub>(_ => StartScrub());
+        Receive<Scans.VnodeScan>(OnScan);
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
                 _sender = null;
+            _scans.Remove(t.ActorRef);
             foreach (var (fill, sender) in _fills.Where(f => f.Value.Equals(t.ActorRef)).ToList())
                 _fills.Remove(fill);
         });
@@ -331,8 +333,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         {
             // The engine calls back on the thread that committed the group; the callback only tells this actor.
             var batch = new WriteBatch().Put(key, encoded.Span);
-            if (VnodeMetaKeys.AllTombstones(obj))
-                batch.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs)); // found by the reaping sweep
+            if (ReapDue(obj) is { } due)
+                batch.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(due)); // found by the reaping sweep
             _engine!.Write(batch, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ArgumentException)
@@ -406,7 +408,11 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             else if (_engine!.TryGet(key, out var found))
                 stored = found;
             if (stored is { } bytes)
+            {
                 KvObjectCodec.Validate(bytes.Span); // checked here; decoded by the coordinator if it needs to
+                if (get.Head)
+                    stored = KvObjectCodec.Encode(Head(KvObjectCodec.Decode(bytes.Span))); // exists: no value bytes
+            }
             Sender.Tell(new VnodeGetReply(_partition, get.RequestId, null, null) { Stored = stored, Unsynced = _filling is not null }, Self);
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or ArgumentException)
@@ -417,6 +423,15 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
                 OnCorruption(corrupt);
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>An object's head: its clock and its values' metadata, each value's bytes left out.</summary>
+    internal static DvvSet<Sibling> Head(DvvSet<Sibling> obj)
+    {
+        static Sibling Strip(Sibling v) => v.Value.Length == 0 ? v : new Sibling([], v.ContentType, v.LastModifiedMs, v.Deleted, v.ExpiresAtMs);
+        return new DvvSet<Sibling>(
+            [.. obj.Entries.Select(e => e with { Values = [.. e.Values.Select(Strip)] })],
+            [.. obj.Anonymous.Select(Strip)]);
     }
 
     private void OnCoordinatePut(VnodeCoordinatePut put)
@@ -528,7 +543,9 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         {
             var key = StorageKey(reap.Namespace, reap.Key);
             var stored = Read(key);
-            if (stored is not null && stored.SameAs(reap.Object) && stored.Values.All(v => v.Deleted))
+            // Tombstones, or values all past their expiry on this vnode's clock (the sweep offers them
+            // only after the last expiry plus the skew tolerance, so every replica's clock agrees).
+            if (stored is not null && stored.SameAs(reap.Object) && Expiry.Dead(stored, NowMs))
             {
                 // The object goes; its clock stays, so that nothing it covered can be stored again.
                 var write = new WriteBatch()
@@ -580,8 +597,8 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
                 {
                     var encoded = KvObjectCodec.Encode(merged);
                     write.Put(key, encoded);
-                    if (VnodeMetaKeys.AllTombstones(merged))
-                        write.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(NowMs));
+                    if (ReapDue(merged) is { } due)
+                        write.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(due));
                     changed.Add((key, encoded));
                     TreeUpdate(key, stored, merged);
                 }
@@ -603,6 +620,15 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
     }
 
     private long NowMs => TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private long TtlToleranceMs => (long)_reaping.TtlClockSkewTolerance.TotalMilliseconds;
+
+    /// <summary>
+    /// When <paramref name="obj"/> may be reaped (the grace counts from then): now for tombstones alone,
+    /// the last expiry plus the skew tolerance for values that all expire; null when it holds a value
+    /// without a TTL (see <see cref="Expiry.ReapDueMs"/>).
+    /// </summary>
+    private long? ReapDue(DvvSet<Sibling> obj) => Expiry.ReapDueMs(obj, NowMs, TtlToleranceMs);
 
     /// <summary>
     /// A reaped clock handed off with the partition: kept (merged with one held already), so that
@@ -665,12 +691,14 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
                 if (now - stamp < grace || _pending.ContainsKey(key))
                     continue;
                 var stored = Read(key);
-                if (stored is null || !VnodeMetaKeys.AllTombstones(stored))
+                if (stored is null || Expiry.ReapDueMs(stored, stamp, TtlToleranceMs) is not { } due)
                 {
                     stale.Delete(indexKey); // written over (or reaped): nothing to reap
                     _reapAttempts.Remove(key);
                     continue;
                 }
+                if (now - due < grace)
+                    continue; // a value that expires later arrived (its write moved the stamp too)
                 long delay = (long)_reaping.SweepInterval.TotalMilliseconds;
                 if (_reapAttempts.TryGetValue(key, out var attempt))
                 {
@@ -839,6 +867,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         foreach (var fill in _fills.Values)
             Context.Stop(fill);
         _fills.Clear();
+        StopScans();
         try
         {
             if (_engine is not null)

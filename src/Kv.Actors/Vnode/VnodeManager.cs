@@ -157,7 +157,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
         var storage = _options.Storage with { Environment = _environment };
         var vnode = Context.ActorOf(
             KvProps.Of(() => new VnodeActor(p, Path.Combine(VnodesDirectory, p.ToString(CultureInfo.InvariantCulture)), storage, _self, _options.Handoff,
-                new ReapingOptions(_options.TombstoneGrace, _options.TombstoneSweepInterval, _options.ReapedClockRetention), NValOf, MaxNVal, _options.Aae)),
+                new ReapingOptions(_options.TombstoneGrace, _options.TombstoneSweepInterval, _options.ReapedClockRetention) { TtlClockSkewTolerance = _options.TtlClockSkewTolerance }, NValOf, MaxNVal, _options.Aae)),
             KvPaths.VnodeName(p));
         Context.Watch(vnode);
         _vnodes[p] = vnode;

@@ -15,9 +15,11 @@ namespace Kv.Actors.Vnode;
 /// with the time, kept for a retention period. An object arriving later (read repair, apply,
 /// handoff from a node that was away) loses every value that context covers, so what the delete
 /// removed cannot come back, and what is left (writes the delete did not see) is kept.</item>
-/// <item>Tombstones (0xFF 0x02 + data key): the keys whose stored object is tombstones only, with
-/// when it was written, so that a periodic sweep asks for them to be reaped until they are, also
-/// after a restart or a reap that did not happen.</item>
+/// <item>Tombstones (0xFF 0x02 + data key): the keys whose stored object is tombstones only (or
+/// tombstones and values that all expire: TTL), with when it became reapable (when it was written;
+/// for expiring values, the last expiry plus the clock-skew tolerance), so that a periodic sweep asks
+/// for them to be reaped, once the grace has passed since then, until they are, also after a
+/// restart or a reap that did not happen.</item>
 /// </list>
 /// </summary>
 internal static class VnodeMetaKeys

@@ -6,6 +6,7 @@ using Kv.Actors.Hints;
 using Kv.Actors.Objects;
 using Kv.Actors.Protos;
 using Kv.Actors.Ring;
+using Kv.Actors.Scans;
 using Kv.Actors.Vnode;
 
 namespace Kv.Actors.Wire;
@@ -16,7 +17,7 @@ namespace Kv.Actors.Wire;
 /// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
 /// uses this table.
 /// </summary>
-internal static class KvSerializers
+internal static partial class KvSerializers
 {
     /// <summary>The codecs by type id.</summary>
     public static readonly IReadOnlyDictionary<int, IWireCodec> ById = Build();
@@ -25,8 +26,8 @@ internal static class KvSerializers
     {
         var registry = new Dictionary<int, IWireCodec>();
         Add<VnodeGet, VnodeGetData>(registry, 200,
-            m => new VnodeGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), RequestId = m.RequestId },
-            d => new VnodeGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), d.RequestId));
+            m => new VnodeGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), RequestId = m.RequestId, Head = m.Head },
+            d => new VnodeGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), d.RequestId) { Head = d.Head });
         Add<VnodeCoordinatePut, VnodeCoordinatePutData>(registry, 201,
             m => new VnodeCoordinatePutData
             {
@@ -115,8 +116,15 @@ internal static class KvSerializers
         Add<GetHandoffStatus, EmptyData>(registry, 237, _ => new EmptyData(), _ => GetHandoffStatus.Instance);
         Add<HandoffStatus, HandoffStatusData>(registry, 238, ToWire, FromWire);
         Add<KvPut, KvPutData>(registry, 220,
-            m => new KvPutData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Value = ToWire(m.Value), Context = { ToWire(m.Context) }, Options = ToWire(m.Options) },
-            d => new KvPut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Value), FromWire(d.Context), FromWire(d.Options)));
+            m => new KvPutData
+            {
+                Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Value = ToWire(m.Value), Context = { ToWire(m.Context) }, Options = ToWire(m.Options),
+                HasTtl = m.Ttl.HasValue, TtlMs = m.Ttl.HasValue ? TtlMs(m.Ttl.Value) : 0,
+            },
+            d => new KvPut(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Value), FromWire(d.Context), FromWire(d.Options))
+            {
+                Ttl = d.HasTtl ? TimeSpan.FromMilliseconds(Math.Clamp(d.TtlMs, -TtlWireLimitMs, TtlWireLimitMs)) : null,
+            });
         Add<KvGet, KvGetData>(registry, 221,
             m => new KvGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Options = ToWire(m.Options) },
             d => new KvGet(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Options)));
@@ -189,9 +197,53 @@ internal static class KvSerializers
                 Nodes = { m.Nodes.Select(n => new NodeAaeData { Node = n.Node, HasStatus = n.Status is not null, Status = n.Status is null ? null : ToWire(n.Status), Error = n.Error ?? "" }) },
             },
             d => new ClusterAae(d.Nodes.Select(n => new NodeAae(n.Node, n.HasStatus ? FromWire(n.Status ?? new AaeStatusData()) : null, n.Error.Length == 0 ? null : n.Error)).ToList()));
+        // TTL and exists: 256..263.
+        Add<KvExists, KvGetData>(registry, 256,
+            m => new KvGetData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Options = ToWire(m.Options) },
+            d => new KvExists(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Options)));
+        Add<ExistsResult, KvExistsReplyData>(registry, 257,
+            m => new KvExistsReplyData { Exists = m.Exists, Context = { ToWire(m.Context) } },
+            d => new ExistsResult(d.Exists, FromWire(d.Context)));
+        AddBatches(registry);
+        // Scans (272..276).
+        Add<KvScan, KvScanData>(registry, 272,
+            m => new KvScanData
+            {
+                Ns = Bytes(m.Namespace), Range = ToWire(m.Range), Limit = m.Limit, HasAfter = m.After is not null, After = m.After ?? "", Options = ToWire(m.Options),
+            },
+            d => new KvScan(d.Ns.ToByteArray(), FromWire(d.Range), d.Limit, d.HasAfter ? d.After : null, FromWire(d.Options)));
+        Add<ScanPage, ScanPageData>(registry, 273,
+            m => new ScanPageData
+            {
+                Items = { m.Items.Select(i => new ScanEntryData { Key = Bytes(i.Key), Object = Encode(i.Object) }) },
+                HasNext = m.NextToken is not null, NextToken = m.NextToken ?? "",
+            },
+            d => new ScanPage(d.Items.Select(i => new ScanItem(i.Key.ToByteArray(), Decode(i.Object))).ToList(), d.HasNext ? d.NextToken : null));
+        Add<VnodeScan, VnodeScanData>(registry, 274,
+            m => new VnodeScanData
+            {
+                ScanId = m.ScanId, Ns = Bytes(m.Namespace), Partitions = { m.Partitions }, RingSize = m.RingSize, Lower = Bytes(m.Lower), Upper = Bytes(m.Upper),
+                ChunkKeys = m.ChunkKeys, ChunkBytes = m.ChunkBytes,
+            },
+            d => new VnodeScan(d.ScanId, d.Ns.ToByteArray(), d.Partitions.ToList(), d.RingSize, d.Lower.ToByteArray(), d.Upper.ToByteArray(), d.ChunkKeys, d.ChunkBytes));
+        Add<VnodeScanChunk, VnodeScanChunkData>(registry, 275,
+            m => new VnodeScanChunkData
+            {
+                ScanId = m.ScanId, Partition = m.Partition, Items = { m.Items.Select(i => new ScanEntryData { Key = Bytes(i.Key), Object = Bytes(i.Object) }) },
+                Done = m.Done, Unsynced = m.Unsynced, HasError = m.Error is not null, Error = m.Error ?? "",
+            },
+            d => new VnodeScanChunk(d.ScanId, d.Partition, d.Items.Select(i => new ScanEntry(i.Key.ToByteArray(), ValidatedCopy(i.Object))).ToList(),
+                d.Done, d.Unsynced, d.HasError ? d.Error : null));
+        Add<VnodeScanNext, VnodeScanNextData>(registry, 276, m => new VnodeScanNextData { ScanId = m.ScanId, Stop = m.Stop }, d => new VnodeScanNext(d.ScanId, d.Stop));
         AddDataTypes(registry);
         return registry;
     }
+
+    /// <summary>TTLs beyond this (about 31 years, past <see cref="Expiry.MaxTtl"/>) are clamped to it on the wire: still refused, never an overflow.</summary>
+    private const long TtlWireLimitMs = 1_000_000_000_000;
+
+    /// <summary>A TTL in whole milliseconds on the wire (rounded up: a positive TTL stays positive; an absurd one stays absurd).</summary>
+    private static long TtlMs(TimeSpan ttl) => (long)Math.Clamp(Math.Ceiling(ttl.TotalMilliseconds), -TtlWireLimitMs, TtlWireLimitMs);
 
     /// <summary>The CRDT data types' messages (280..299).</summary>
     private static void AddDataTypes(Dictionary<int, IWireCodec> registry)
@@ -268,6 +320,22 @@ internal static class KvSerializers
         return b.Memory;
     }
 
+    /// <summary>An object's stored bytes off the wire, checked (a malformed one refuses the message).</summary>
+    private static byte[] ValidatedCopy(ByteString b)
+    {
+        KvObjectCodec.Validate(b.Span);
+        return b.ToByteArray();
+    }
+
+    private static ScanRangeData ToWire(ScanRange r) => new()
+    {
+        HasPrefix = r.Prefix is not null, Prefix = Bytes(r.Prefix ?? []), HasStart = r.Start is not null, Start = Bytes(r.Start ?? []),
+        HasEnd = r.End is not null, End = Bytes(r.End ?? []),
+    };
+
+    private static ScanRange FromWire(ScanRangeData? d) => d is null ? ScanRange.All : new ScanRange(
+        d.HasPrefix ? d.Prefix.ToByteArray() : null, d.HasStart ? d.Start.ToByteArray() : null, d.HasEnd ? d.End.ToByteArray() : null);
+
     private static IEnumerable<VvEntry> ToWire(VersionVector vv) => vv.Counters.Select(c => new VvEntry { Id = c.Key, Counter = c.Value });
 
     private static VersionVector FromWire(IEnumerable<VvEntry> entries)
@@ -282,10 +350,12 @@ internal static class KvSerializers
     }
 
     private static SiblingData ToWire(Sibling s) =>
-        new() { Value = Bytes(s.Value), ContentType = s.ContentType, LastModifiedMs = s.LastModifiedMs, Deleted = s.Deleted };
+        new() { Value = Bytes(s.Value), ContentType = s.ContentType, LastModifiedMs = s.LastModifiedMs, Deleted = s.Deleted, ExpiresAtMs = s.ExpiresAtMs };
 
     private static Sibling FromWire(SiblingData? d) =>
-        d is null ? throw new FormatException("a value is missing") : new Sibling(d.Value.ToByteArray(), d.ContentType, d.LastModifiedMs, d.Deleted);
+        d is null ? throw new FormatException("a value is missing")
+        : d.ExpiresAtMs < 0 ? throw new FormatException("a value's expiry is negative")
+        : new Sibling(d.Value.ToByteArray(), d.ContentType, d.LastModifiedMs, d.Deleted, d.ExpiresAtMs);
 
     private static RequestOptionsData ToWire(RequestOptions o) => new()
     {
