@@ -196,7 +196,7 @@ public sealed class NodeSettingsSpec
     [InlineData("kv.namespaces.users.colour = red", "unknown setting 'kv.namespaces.users.colour'")]
     [InlineData("kv.namespaces.users.r = 4", "kv.namespaces.users: namespace 'users': r = 4: must be 1..n_val")]
     [InlineData("kv.namespaces.default { allow-mult = on, last-write-wins = on }", "cannot be on together with allow_mult")]
-    [InlineData("kv.namespaces.tallies.datatype = abacus", "kv.namespaces.tallies.datatype = abacus: unknown datatype 'abacus' (none, counter, set, register)")]
+    [InlineData("kv.namespaces.tallies.datatype = abacus", "kv.namespaces.tallies.datatype = abacus: unknown datatype 'abacus' (none, counter, set, register, hash, list)")]
     [InlineData("kv.namespaces.tallies { datatype = counter, allow-mult = off, last-write-wins = on }", "cannot be on in a namespace of datatype counter")]
     [InlineData("kv.cluster.split-brain-resolver.active-strategy = coin-toss", "expected one of: keep-majority")]
     [InlineData("kv.cluster.seed-nodes = [\"127.0.0.1:2551\"]", "kv.cluster.seed-nodes: '127.0.0.1:2551' is not an address")]
