@@ -183,6 +183,10 @@ public sealed class CrdtSpec
         var renamed = h.Set("c", B("name"), B("bob"), 20);
         Assert.Equal("bob", OrMap.Merge(gone, renamed).Get(B("name")));
         Assert.Equal(OrMap.Merge(gone, renamed), OrMap.Decode(OrMap.Merge(gone, renamed).Encode()));
+        // A field counted by 0 and deleted leaves nothing, as a merge leaves nothing of it (idempotence).
+        var zero = OrMap.Empty.Increment("a", B("z"), 0, out _).Remove(B("z"));
+        Assert.Equal(zero, OrMap.Merge(zero, zero));
+        Assert.Empty(zero.Fields);
     }
 
     [Fact]

@@ -119,7 +119,9 @@ public sealed class OrMap : IEquatable<OrMap>
         // value, so a copy of the old value cannot come back); counts become the base.
         var cleared = f.Register is { } r ? new TypedRegister(RegisterType.String, [], checked(r.Timestamp + 1), "") : null;
         var removed = f with { Dots = NoDots, Register = cleared, Base = PnCounter.Merge(f.Base, f.Counter) };
-        return new OrMap(Clock, Fields.SetItem(field, removed));
+        // Nothing left (a field that never held a value nor counted anything): no trace, as a merge would leave it.
+        bool empty = cleared is null && removed.Counter.Entries.Count == 0;
+        return new OrMap(Clock, empty ? Fields.Remove(field) : Fields.SetItem(field, removed));
     }
 
     public static OrMap Merge(OrMap a, OrMap b)
