@@ -54,6 +54,8 @@ public static class DataCommands
                 var ttl = TtlCommands.Ttl(a);
                 string? type = a.Option("type");
                 a.Done(3);
+                if (type is not null && ttl is not null)
+                    throw new CliException("--ttl cannot be combined with --type: a data type's value has no time to live");
                 string text = a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false);
                 if (type is not null)
                     return await DataTypeCommands.PutTypedAsync(options, request, ns, key, text, type, stdout).ConfigureAwait(false);

@@ -32,6 +32,14 @@ public static class ScanCommands
         foreach (var item in page.Items)
         {
             string key = Escaping.Escape(Encoding.UTF8.GetBytes(item.Key));
+            // A data type's value in the plain form kv get prints, each line after the key.
+            var plain = new StringWriter();
+            if (DataTypeCommands.TryPrint(item, plain))
+            {
+                foreach (string line in plain.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                    stdout.WriteLine($"{key}\t{line}");
+                continue;
+            }
             foreach (var value in item.Siblings)
                 stdout.WriteLine($"{key}\t{Escaping.Escape(value.Value)}");
         }

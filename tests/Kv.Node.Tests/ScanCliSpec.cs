@@ -40,7 +40,8 @@ public sealed class ScanCliSpec(ITestOutputHelper output) : IAsyncLifetime
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
         _nodes = $"127.0.0.1:{port}";
-        var settings = NodeSettings.Load(NodeArguments.Parse(["--data-dir", _dir, "--kv.remote.hostname=127.0.0.1", $"--kv.remote.port={port}", "--kv.ring-size=16"]));
+        var settings = NodeSettings.Load(NodeArguments.Parse(["--data-dir", _dir, "--kv.remote.hostname=127.0.0.1", $"--kv.remote.port={port}", "--kv.ring-size=16",
+            "--kv.namespaces.counters.datatype=counter", "--kv.namespaces.sets.datatype=set"]));
         _system = ActorSystem.Create("kv", settings.Akka);
         var node = KvNode.Start(_system, settings.Store with { DataDirectory = _dir });
         ClusterClientReceptionist.Get(_system).RegisterService(node.Router);
@@ -129,5 +130,26 @@ public sealed class ScanCliSpec(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(7, unknown.Code);
         Assert.Contains("unknown namespace 'nope'", unknown.Err, StringComparison.Ordinal);
         Assert.Equal(7, Kv("scan", "default", "--r", "4").Code);
+    }
+
+    [Fact]
+    public async Task Kv_scan_of_a_data_type_namespace_prints_each_value_in_its_plain_form()
+    {
+        await using (var client = await KvClient.ConnectAsync(new KvClientOptions { ContactPoints = [_nodes] }))
+        {
+            await client.IncrementAsync("counters", "c/1", 5);
+            await client.DecrementAsync("counters", "c/2", 3);
+            await client.SetAddAsync("sets", "s/1", ["b", "a"]);
+        }
+        var counters = Kv("scan", "counters", "--prefix", "c/");
+        Assert.Equal(0, counters.Code);
+        Assert.Equal("c/1\t5\nc/2\t-3\n", counters.Out);
+        var sets = Kv("scan", "sets");
+        Assert.Equal(0, sets.Code);
+        Assert.Equal("s/1\ta\ns/1\tb\n", sets.Out);
+        // A data type's value has no time to live: refused before anything is sent.
+        var ttl = Kv("put", "registers", "k", "1", "--type", "int", "--ttl", "5s");
+        Assert.Equal(2, ttl.Code);
+        Assert.Contains("--ttl cannot be combined with --type", ttl.Err, StringComparison.Ordinal);
     }
 }

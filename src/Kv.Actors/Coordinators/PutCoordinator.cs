@@ -82,7 +82,7 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
 
     private void OnReply(VnodePutReply reply)
     {
-        int i = IndexOf(reply.Partition);
+        int i = _replicas.IndexOf(reply.Partition);
         if (reply.RequestId != _requestId || i < 0 || _done[i])
             return;
         // The coordinating vnode answers first with the new version (not yet durable), then with
@@ -145,15 +145,6 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
         }
     }
 
-    private int IndexOf(int partition)
-    {
-        for (int i = 0; i < _replicas.Count; i++)
-        {
-            if (_replicas[i].Partition == partition)
-                return i;
-        }
-        return -1;
-    }
 
     /// <summary>Whether the answers still to come can make both W and DW (replicas apply durably only when DW > 1).</summary>
     private bool Reachable()

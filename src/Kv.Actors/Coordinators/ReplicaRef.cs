@@ -12,3 +12,18 @@ public sealed record ReplicaRef(int Partition, string Node, ICanTell Vnode, stri
 {
     public bool IsFallback => HintFor is not null;
 }
+
+/// <summary>Lookups over a request's replicas.</summary>
+public static class ReplicaRefs
+{
+    /// <summary>The index of the replica of <paramref name="partition"/>, or -1.</summary>
+    public static int IndexOf(this IReadOnlyList<ReplicaRef> replicas, int partition)
+    {
+        for (int i = 0; i < replicas.Count; i++)
+        {
+            if (replicas[i].Partition == partition)
+                return i;
+        }
+        return -1;
+    }
+}

@@ -138,7 +138,7 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
 
     private void OnReplicated(VnodePutReply reply)
     {
-        int i = IndexOf(reply.Partition);
+        int i = _replicas.IndexOf(reply.Partition);
         if (reply.RequestId != _requestId || i < 0 || _done[i] || _object is null)
             return;
         _done[i] = true;
@@ -172,15 +172,6 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
             Finish(new UpdateSucceeded(_state!.ContentType, _state.Value, _number, _acks, _durable) { Result = _result });
     }
 
-    private int IndexOf(int partition)
-    {
-        for (int i = 0; i < _replicas.Count; i++)
-        {
-            if (_replicas[i].Partition == partition)
-                return i;
-        }
-        return -1;
-    }
 
     /// <summary>Whether the answers still to come can make W and DW.</summary>
     private bool Reachable()

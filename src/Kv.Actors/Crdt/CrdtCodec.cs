@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Immutable;
 using System.Text;
 
 namespace Kv.Actors.Crdt;
@@ -41,6 +42,17 @@ internal sealed class CrdtWriter
     }
 
     public void String(string s) => Bytes(Encoding.UTF8.GetBytes(s));
+
+    /// <summary>A version vector or a dot set: the count, then (actor, counter) in actor order.</summary>
+    public void Dots(ImmutableSortedDictionary<string, long> dots)
+    {
+        I32(dots.Count);
+        foreach (var (actor, n) in dots)
+        {
+            String(actor);
+            I64(n);
+        }
+    }
 
     public byte[] ToArray() => _out.ToArray();
 }
@@ -96,6 +108,24 @@ internal ref struct CrdtReader
         {
             throw new FormatException("an actor id is not UTF-8", e);
         }
+    }
+
+    /// <summary>What <see cref="CrdtWriter.Dots"/> wrote: actors non-empty, in strictly ascending order, counters positive.</summary>
+    public ImmutableSortedDictionary<string, long> Dots(string what)
+    {
+        int count = Count(12);
+        var b = ImmutableSortedDictionary.CreateBuilder<string, long>(StringComparer.Ordinal);
+        string? previous = null;
+        for (int i = 0; i < count; i++)
+        {
+            string actor = String();
+            long n = I64();
+            if (actor.Length == 0 || n < 1 || (previous is not null && string.CompareOrdinal(previous, actor) >= 0))
+                throw new FormatException($"bad dot in {what} state");
+            b.Add(actor, n);
+            previous = actor;
+        }
+        return b.ToImmutable();
     }
 
     public readonly void End()

@@ -174,12 +174,12 @@ public sealed class OrMap : IEquatable<OrMap>
     public byte[] Encode()
     {
         var w = new CrdtWriter(Tag, Version);
-        WriteDots(w, Clock);
+        w.Dots(Clock);
         w.I32(Fields.Count);
         foreach (var (name, f) in Fields)
         {
             w.Bytes(name);
-            WriteDots(w, f.Dots);
+            w.Dots(f.Dots);
             w.U8((byte)(f.Register is null ? 0 : 1));
             if (f.Register is { } r)
                 w.Bytes(r.Encode());
@@ -189,20 +189,11 @@ public sealed class OrMap : IEquatable<OrMap>
         return w.ToArray();
     }
 
-    private static void WriteDots(CrdtWriter w, ImmutableSortedDictionary<string, long> dots)
-    {
-        w.I32(dots.Count);
-        foreach (var (actor, n) in dots)
-        {
-            w.String(actor);
-            w.I64(n);
-        }
-    }
 
     public static OrMap Decode(ReadOnlySpan<byte> data)
     {
         var r = new CrdtReader(data, Tag, Version, "hash");
-        var clock = ReadDots(ref r);
+        var clock = r.Dots("hash");
         int count = r.Count(8);
         if (count > MaxFields)
             throw new FormatException($"a hash of {count} fields (at most {MaxFields})");
@@ -213,7 +204,7 @@ public sealed class OrMap : IEquatable<OrMap>
             byte[] name = r.Bytes();
             if (previous is not null && OrdinalBytes.Instance.Compare(previous, name) >= 0)
                 throw new FormatException("hash fields out of order");
-            var dots = ReadDots(ref r);
+            var dots = r.Dots("hash");
             if (dots.Any(d => clock.GetValueOrDefault(d.Key) < d.Value))
                 throw new FormatException("a hash field with a dot its clock has not seen");
             byte has = r.U8();
@@ -229,22 +220,6 @@ public sealed class OrMap : IEquatable<OrMap>
         return new OrMap(clock, fields.ToImmutable());
     }
 
-    private static ImmutableSortedDictionary<string, long> ReadDots(ref CrdtReader r)
-    {
-        int count = r.Count(12);
-        var b = NoDots.ToBuilder();
-        string? previous = null;
-        for (int i = 0; i < count; i++)
-        {
-            string actor = r.String();
-            long n = r.I64();
-            if (actor.Length == 0 || n < 1 || (previous is not null && string.CompareOrdinal(previous, actor) >= 0))
-                throw new FormatException("bad dot in hash state");
-            b.Add(actor, n);
-            previous = actor;
-        }
-        return b.ToImmutable();
-    }
 
     public bool Equals(OrMap? other) =>
         other is not null && Clock.SequenceEqual(other.Clock) && Fields.Count == other.Fields.Count

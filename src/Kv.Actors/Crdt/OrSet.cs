@@ -100,30 +100,21 @@ public sealed class OrSet : IEquatable<OrSet>
     public byte[] Encode()
     {
         var w = new CrdtWriter(Tag, Version);
-        WriteDots(w, Clock);
+        w.Dots(Clock);
         w.I32(Members.Count);
         foreach (var (member, dots) in Members)
         {
             w.Bytes(member);
-            WriteDots(w, dots);
+            w.Dots(dots);
         }
         return w.ToArray();
     }
 
-    private static void WriteDots(CrdtWriter w, ImmutableSortedDictionary<string, long> dots)
-    {
-        w.I32(dots.Count);
-        foreach (var (actor, n) in dots)
-        {
-            w.String(actor);
-            w.I64(n);
-        }
-    }
 
     public static OrSet Decode(ReadOnlySpan<byte> data)
     {
         var r = new CrdtReader(data, Tag, Version, "set");
-        var clock = ReadDots(ref r);
+        var clock = r.Dots("set");
         int count = r.Count(8);
         if (count > MaxMembers)
             throw new FormatException($"a set of {count} members (at most {MaxMembers})");
@@ -134,7 +125,7 @@ public sealed class OrSet : IEquatable<OrSet>
             byte[] member = r.Bytes();
             if (previous is not null && OrdinalBytes.Instance.Compare(previous, member) >= 0)
                 throw new FormatException("set members out of order");
-            var dots = ReadDots(ref r);
+            var dots = r.Dots("set");
             if (dots.Count == 0 || dots.Any(d => clock.GetValueOrDefault(d.Key) < d.Value))
                 throw new FormatException("a set member without dots, or with a dot its clock has not seen");
             members.Add(member, dots);
@@ -144,22 +135,6 @@ public sealed class OrSet : IEquatable<OrSet>
         return new OrSet(clock, members.ToImmutable());
     }
 
-    private static ImmutableSortedDictionary<string, long> ReadDots(ref CrdtReader r)
-    {
-        int count = r.Count(12);
-        var b = NoDots.ToBuilder();
-        string? previous = null;
-        for (int i = 0; i < count; i++)
-        {
-            string actor = r.String();
-            long n = r.I64();
-            if (actor.Length == 0 || n < 1 || (previous is not null && string.CompareOrdinal(previous, actor) >= 0))
-                throw new FormatException("bad dot in set state");
-            b.Add(actor, n);
-            previous = actor;
-        }
-        return b.ToImmutable();
-    }
 
     public bool Equals(OrSet? other) =>
         other is not null && Clock.SequenceEqual(other.Clock) && Members.Count == other.Members.Count
