@@ -78,6 +78,9 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
                 hostname = "127.0.0.1"
                 port = {{Port}}
               }
+              # No HTTP or RESP front end: their default ports are fixed and the campaign needs neither.
+              http.port = 0
+              resp.port = 0
               cluster {
                 seed-nodes = [{{string.Join(", ", seeds.Select(Quote))}}]
                 seed-node-timeout = 3s

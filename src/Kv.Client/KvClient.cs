@@ -20,10 +20,11 @@ public sealed partial class KvClient : IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly RoutingState _routing;
+    private readonly bool _ownsSystem;
 
-    private KvClient(ActorSystem system, IActorRef actor, RoutingState routing, KvClientOptions options)
+    private KvClient(ActorSystem system, IActorRef actor, RoutingState routing, KvClientOptions options, bool ownsSystem = true)
     {
-        (_system, Actor, _routing) = (system, actor, routing);
+        (_system, Actor, _routing, _ownsSystem) = (system, actor, routing, ownsSystem);
         Options = options;
     }
 
@@ -184,5 +185,12 @@ public sealed partial class KvClient : IAsyncDisposable
             ? full[..full.IndexOf("://", StringComparison.Ordinal)]
             : options.Certificate is not null ? "akka.ssl.tcp" : options.Protocol;
 
-    public async ValueTask DisposeAsync() => await _system.Terminate().ConfigureAwait(false);
+    /// <summary>Stops the client: its actor system, or only its actor when it runs in the caller's system (<see cref="AttachAsync"/>).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsSystem)
+            await _system.Terminate().ConfigureAwait(false);
+        else
+            _system.Stop(Actor);
+    }
 }

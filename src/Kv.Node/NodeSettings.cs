@@ -32,6 +32,12 @@ public sealed record NodeSettings(
     string Hostname,
     int Port)
 {
+    /// <summary>The HTTP front end's listen address and port (kv.http; port 0: off).</summary>
+    public FrontEndEndpoint Http { get; init; } = new("127.0.0.1", 0);
+
+    /// <summary>The RESP front end's listen address and port (kv.resp; port 0: off).</summary>
+    public FrontEndEndpoint Resp { get; init; } = new("127.0.0.1", 0);
+
     /// <summary>The `secure` profile's TLS setup for the actor system (null: plain TCP).</summary>
     public Akka.Remote.Transport.DotNetty.DotNettySslSetup? Ssl { get; init; }
 
@@ -378,7 +384,18 @@ public sealed record NodeSettings(
         // The handoff runs in coordinated shutdown's first phase: give it the whole leave timeout.
         akka = ConfigurationFactory.ParseString(
             $"akka.coordinated-shutdown.phases.before-service-unbind.timeout = {Hocon(store.LeaveTimeout + TimeSpan.FromSeconds(30))}").WithFallback(akka);
-        return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port) { Ssl = ssl };
+        return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port)
+        {
+            Ssl = ssl,
+            Http = FrontEnd(s, "kv.http", hostname),
+            Resp = FrontEnd(s, "kv.resp", hostname),
+        };
+    }
+
+    private static FrontEndEndpoint FrontEnd(SettingsReader s, string path, string remoteHostname)
+    {
+        string host = s.String(path + ".hostname");
+        return new FrontEndEndpoint(host.Length == 0 ? remoteHostname : host, s.Int(path + ".port", 0, 65535));
     }
 
     private static string Quote(string v) => "\"" + v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
@@ -440,4 +457,10 @@ public sealed record NodeSettings(
             throw new ConfigException($"kv.namespaces.{name}: " + e.Message.Split(Environment.NewLine)[0]);
         }
     }
+}
+
+/// <summary>Where a front end (HTTP, RESP) listens; <see cref="Port"/> 0: the front end is off.</summary>
+public sealed record FrontEndEndpoint(string Hostname, int Port)
+{
+    public bool Enabled => Port != 0;
 }

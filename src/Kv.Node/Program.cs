@@ -48,7 +48,12 @@ public static class Program
                 loggers.AddLoggerFactory();
             });
         });
-        builder.Services.AddHostedService<NodeService>();
+        builder.Services.AddSingleton<NodeService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeService>());
+        // Front ends (HTTP, RESP) start after the store and stop before it.
+        builder.Services.AddSingleton<Kv.Actors.Security.IAccessControl>(Kv.Actors.Security.OpenAccess.Instance);
+        builder.Services.AddSingleton<FrontEnds.FrontEndService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FrontEnds.FrontEndService>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Store.LeaveTimeout + TimeSpan.FromSeconds(90));
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         using var host = builder.Build();

@@ -62,6 +62,15 @@ public static class Processes
             psi.ArgumentList.Add(dll);
             foreach (string a in args)
                 psi.ArgumentList.Add(a);
+            // Nodes in tests leave the HTTP and RESP front ends off unless a spec asks for them
+            // (their default ports are fixed, and several nodes run at once).
+            if (Path.GetFileName(dll) == "Kv.Node.dll")
+            {
+                if (!args.Any(a => a.Contains("http.port", StringComparison.Ordinal)))
+                    psi.ArgumentList.Add("--kv.http.port=0");
+                if (!args.Any(a => a.Contains("resp.port", StringComparison.Ordinal)))
+                    psi.ArgumentList.Add("--kv.resp.port=0");
+            }
             Process = Process.Start(psi)!;
             Process.OutputDataReceived += (_, e) => Append(e.Data);
             Process.ErrorDataReceived += (_, e) => Append(e.Data);

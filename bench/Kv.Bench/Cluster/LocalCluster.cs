@@ -51,7 +51,7 @@ public sealed class LocalCluster : IAsyncDisposable
             var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
             Kv.Node.NodeEnvironment.Apply(psi);
             psi.ArgumentList.Add(dll);
-            foreach (string a in new[] { "--data-dir", Path.Combine(dir, "node" + i.ToString(CultureInfo.InvariantCulture)), "--port", ports[i].ToString(CultureInfo.InvariantCulture) })
+            foreach (string a in new[] { "--data-dir", Path.Combine(dir, "node" + i.ToString(CultureInfo.InvariantCulture)), "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--kv.http.port=0", "--kv.resp.port=0" })
                 psi.ArgumentList.Add(a);
             foreach (int p in ports)
             {
