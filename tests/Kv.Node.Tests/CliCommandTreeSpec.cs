@@ -198,4 +198,37 @@ public sealed class CliCommandTreeSpec
         // A typo of it is suggested like any verb.
         Assert.Contains("did you mean 'echo'?", CommandTree.UsageError(root.Parse(["ecoh"], CommandTree.Parser)), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_progress_bar_shows_what_the_work_reports_on_a_terminal_and_nothing_when_redirected()
+    {
+        // An interactive ANSI terminal: the live display redraws the bar in place.
+        var screen = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.Yes,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.Yes,
+            Out = new AnsiConsoleOutput(screen),
+        });
+        int code = await CliProgress.RunAsync(console, "restore", progress =>
+        {
+            progress.Report(new ProgressReport(5, 10, "partition 3"));
+            progress.Report(new ProgressReport(10, 10, "partition 7"));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("restore: partition 7", screen.ToString(), StringComparison.Ordinal);
+        Assert.Contains("100%", screen.ToString(), StringComparison.Ordinal);
+
+        // Redirected (a StringWriter is not the console): the work runs, its exit code comes back, nothing is drawn.
+        var redirected = new StringWriter();
+        Assert.Null(CliProgress.TerminalFor(redirected));
+        Assert.Equal(ExitCodes.Corruption, await CliProgress.RunAsync(redirected, "verify", progress =>
+        {
+            progress.Report(new ProgressReport(1, 2));
+            return Task.FromResult(ExitCodes.Corruption);
+        }));
+        Assert.Equal("", redirected.ToString());
+    }
 }
