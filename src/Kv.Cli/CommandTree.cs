@@ -35,6 +35,7 @@ public static class CommandTree
         var help = new HelpOption();
         help.Action = new KvHelpAction((HelpAction)help.Action!);
         root.Options.Add(help);
+        root.Options.Add(new VersionOption());
         root.Subcommands.Add(Storage(o));
         foreach (var verb in Data(o))
             root.Subcommands.Add(verb);
@@ -116,7 +117,13 @@ public static class CommandTree
             var prefix = new Option<string?>("--prefix") { Description = "keys starting with P", HelpName = "P" };
             var start = new Option<string?>("--start") { Description = "first key (inclusive)", HelpName = "A" };
             var end = new Option<string?>("--end") { Description = "last key (exclusive)", HelpName = "B" };
-            var limit = new Option<int?>("--limit") { Description = "keys per page, 1..10000 (default 1000)", HelpName = "N" };
+            var limit = new Option<int?>("--limit")
+            {
+                Description = "keys per page, 1..10000 (default 1000)",
+                HelpName = "N",
+                CustomParser = r => int.TryParse(One(r), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n)
+                    ? n : Parsed<int?>(r, $"--limit needs a whole number 1..{Kv.Actors.Scans.ScanLimits.MaxLimit}, not '{One(r)}'", null),
+            };
             var after = new Option<string?>("--after") { Description = "the token the previous page printed on stderr", HelpName = "TOKEN" };
             var cmd = new Command("scan", "One page of KEY<TAB>VALUE lines per sibling in key order (one replica per partition; --r N: a quorum read of each key); "
                 + "the next page's token on stderr.") { ns, prefix, start, end, limit, after };
@@ -367,12 +374,12 @@ public static class CommandTree
     {
         var dev = new Command("dev", "A local development cluster of node processes, and its certificates.");
         {
-            var nodes = new Option<int>("--nodes") { Description = "how many nodes, 1..9", HelpName = "N", DefaultValueFactory = _ => 3 };
+            var nodes = WholeOption("--nodes", "how many nodes, 1..9", 3);
             var dir = new Option<string?>("--dir") { Description = "data, logs and pid files (default ./dev)", HelpName = "DIR" };
             var hocon = new Option<string?>("--hocon") { Description = "the directory of node1.conf.. (default: hocon/ found upwards)", HelpName = "DIR" };
             var timeout = DurationOption("--timeout", "how long to wait until the ring settles (default 120s)");
             var cmd = new Command("start", "Start node processes from hocon/ and wait until all are Up and the ring has settled.") { nodes, dir, hocon, timeout };
-            cmd.SetAction((r, _) => DevCommands.StartAsync(r.GetValue(nodes), r.GetValue(dir), r.GetValue(hocon), r.GetValue(timeout), o.Stdout, o.Stderr));
+            cmd.SetAction((r, _) => DevCommands.StartAsync((int)Math.Min(r.GetValue(nodes), int.MaxValue), r.GetValue(dir), r.GetValue(hocon), r.GetValue(timeout), o.Stdout, o.Stderr));
             dev.Subcommands.Add(cmd);
         }
         {
@@ -384,9 +391,9 @@ public static class CommandTree
         }
         {
             var dir = new Option<string?>("--dir") { Description = "where to write them (default dev/certs)", HelpName = "DIR" };
-            var nodes = new Option<long>("--nodes") { Description = "node certificates node1..N.pfx, 1..99", HelpName = "N", DefaultValueFactory = _ => 3 };
+            var nodes = WholeOption("--nodes", "node certificates node1..N.pfx, 1..99", 3);
             var password = new Option<string>("--password") { Description = $"of the .pfx files (default {DevCertificates.DefaultPassword})", HelpName = "PW", DefaultValueFactory = _ => DevCertificates.DefaultPassword };
-            var days = new Option<long>("--days") { Description = "validity, 1..3650", HelpName = "N", DefaultValueFactory = _ => 365 };
+            var days = WholeOption("--days", "validity, 1..3650", 365);
             var force = new Option<bool>("--force") { Description = "replace existing files (a new CA: certificates from the old one stop chaining)" };
             var cmd = new Command("certs", "A development CA (ca.pem, ca.pfx) and node1..N.pfx, client.pfx for mutual TLS (never overwrites without --force).") { dir, nodes, password, days, force };
             cmd.SetAction(r => DevCommands.Certs(r.GetValue(dir), r.GetValue(nodes), r.GetValue(password)!, r.GetValue(days), r.GetValue(force), o.Stdout));
@@ -434,6 +441,17 @@ public static class CommandTree
             a.DefaultValueFactory = _ => d;
         return a;
     }
+
+    /// <summary>A non-negative whole-number option with a default (its range is the handler's to check).</summary>
+    private static Option<long> WholeOption(string name, string description, long defaultValue) => new(name)
+    {
+        Description = description + $" (default {defaultValue})",
+        HelpName = "N",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r => r.Tokens.Count == 0 ? defaultValue
+            : long.TryParse(One(r), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
+            ? n : Parsed(r, $"{name} needs a whole number, not '{One(r)}'", 0L),
+    };
 
     private static Option<TimeSpan?> DurationOption(string name, string description) => new(name)
     {

@@ -97,6 +97,8 @@ public sealed class CliCommandTreeSpec
     [InlineData("missing cluster command (status, ring, transfers", "cluster")]
     [InlineData("missing required option --dir", "storage", "get", "k")]
     [InlineData("--nodes must be 1..99", "dev", "certs", "--dir", "/nonexistent/certs", "--nodes", "0")]
+    [InlineData("--days needs a whole number, not 'many'", "dev", "certs", "--dir", "/nonexistent/certs", "--days", "many")]
+    [InlineData("--limit needs a whole number 1..10000, not 'lots'", "scan", "--nodes", Nobody, "default", "--limit", "lots")]
     public void A_usage_error_says_what_is_wrong_and_exits_2_without_sending_anything(string says, params string[] args)
     {
         var r = Kv(args);
