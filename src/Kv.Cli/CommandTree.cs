@@ -231,7 +231,8 @@ public static class CommandTree
 
     private static Command DataType(string name, string description, Argument[] arguments, Func<ClientSettings, ParseResult, Task<int>> run)
     {
-        var cmd = new Command(name, description + " (On a namespace of that data type; another kind is refused, exit 7.)");
+        // A namespace of another data type refuses the verb (exit 7): see docs/data-api/data-types.md.
+        var cmd = new Command(name, description);
         foreach (var a in arguments)
             cmd.Arguments.Add(a);
         var client = new ClientOpts(cmd, Quorums.All);
