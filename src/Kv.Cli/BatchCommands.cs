@@ -12,26 +12,10 @@ namespace Kv.Cli;
 /// </summary>
 public static class BatchCommands
 {
-    public static async Task<int> RunAsync(string verb, string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv mget NS KEY...`: per key KEY&lt;TAB&gt;CONTEXT&lt;TAB&gt;VALUE per sibling, (not found) or (error: ...).</summary>
+    public static async Task<int> MGetAsync(ClientSettings c, string ns, IReadOnlyList<string> keys, TextWriter stdout, TextWriter stderr)
     {
-        var a = CliArgs.Parse(args);
-        var options = ClientArgs.Options(a);
-        var request = ClientArgs.Request(a);
-        return verb switch
-        {
-            "mget" => await MGetAsync(a, options, request, stdout, stderr).ConfigureAwait(false),
-            "mput" => await MPutAsync(a, options, request, stdin, stdout, stderr).ConfigureAwait(false),
-            _ => throw new CliException($"unknown command '{verb}'"),
-        };
-    }
-
-    private static async Task<int> MGetAsync(CliArgs a, KvClientOptions options, RequestOptions request, TextWriter stdout, TextWriter stderr)
-    {
-        if (a.Positional.Count < 2)
-            throw new CliException("usage: kv mget NAMESPACE KEY [KEY...]");
-        string ns = a.Positional[0];
-        var keys = a.Positional.Skip(1).ToList();
-        a.Done(a.Positional.Count);
+        var (options, request) = (c.Options, c.Request);
         await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
         int exit = ExitCodes.Ok;
         foreach (var chunk in keys.Chunk(BatchLimits.MaxKeys))
@@ -62,13 +46,11 @@ public static class BatchCommands
         return exit;
     }
 
-    private static async Task<int> MPutAsync(CliArgs a, KvClientOptions options, RequestOptions request, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv mput NS`: KEY&lt;TAB&gt;VALUE[&lt;TAB&gt;CONTEXT] lines from stdin, all checked before any is sent.</summary>
+    public static async Task<int> MPutAsync(ClientSettings c, string ns, string? contentTypeOption, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
-        if (a.Positional.Count != 1)
-            throw new CliException("usage: kv mput NAMESPACE  (KEY<TAB>VALUE[<TAB>CONTEXT] lines on stdin)");
-        string ns = a.Positional[0];
-        string contentType = a.Option("content-type") ?? "text/plain; charset=utf-8";
-        a.Done(1);
+        var (options, request) = (c.Options, c.Request);
+        string contentType = contentTypeOption ?? "text/plain; charset=utf-8";
         // Every line is checked before anything is sent: a bad line stores nothing.
         var items = new List<KvPutItem>();
         int lineNo = 0;

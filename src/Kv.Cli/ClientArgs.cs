@@ -11,9 +11,13 @@ public static class ClientArgs
     /// <summary>Contact points when neither --nodes nor KV_NODES is given: the default node and the local dev cluster.</summary>
     public const string DefaultNodes = "127.0.0.1:2551,127.0.0.1:2552,127.0.0.1:2553";
 
-    public static KvClientOptions Options(CliArgs args)
+    public static KvClientOptions Options(CliArgs args) =>
+        Options(args.Option("nodes"), args.Option("system"), args.Option("cert"), args.Option("cert-password"), args.Option("ca"), Duration(args, "timeout"));
+
+    /// <summary>The client options from parsed values (null: the environment variable or the default).</summary>
+    public static KvClientOptions Options(string? nodesOption, string? system, string? certOption, string? passwordOption, string? caOption, TimeSpan? timeout)
     {
-        string nodes = args.Option("nodes") ?? Environment.GetEnvironmentVariable("KV_NODES") ?? DefaultNodes;
+        string nodes = nodesOption ?? Environment.GetEnvironmentVariable("KV_NODES") ?? DefaultNodes;
         var contacts = nodes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (contacts.Length == 0)
             throw new CliException("--nodes needs at least one host:port");
@@ -28,12 +32,11 @@ public static class ClientArgs
                 throw new CliException($"--nodes: '{c}' is not host:port");
             }
         }
-        var timeout = Duration(args, "timeout");
         return new KvClientOptions
         {
             ContactPoints = contacts,
-            SystemName = args.Option("system") ?? "kv",
-            Certificate = Certificate(args),
+            SystemName = system ?? "kv",
+            Certificate = Certificate(certOption, passwordOption, caOption),
             // Long enough for a second handshake attempt (remote handshake timeout 5 s) on a busy machine.
             ConnectTimeout = TimeSpan.FromSeconds(10),
             RequestTimeout = timeout is null ? TimeSpan.FromSeconds(20) : timeout.Value + TimeSpan.FromSeconds(10),
@@ -44,11 +47,11 @@ public static class ClientArgs
     /// The `secure` profile: --cert FILE.pfx --cert-password PW --ca ca.pem (or KV_CERT, KV_CERT_PASSWORD,
     /// KV_CA); none of them: plain TCP.
     /// </summary>
-    private static KvClientCertificate? Certificate(CliArgs args)
+    private static KvClientCertificate? Certificate(string? certOption, string? passwordOption, string? caOption)
     {
-        string? cert = args.Option("cert") ?? Environment.GetEnvironmentVariable("KV_CERT");
-        string? password = args.Option("cert-password") ?? Environment.GetEnvironmentVariable("KV_CERT_PASSWORD");
-        string? ca = args.Option("ca") ?? Environment.GetEnvironmentVariable("KV_CA");
+        string? cert = certOption ?? Environment.GetEnvironmentVariable("KV_CERT");
+        string? password = passwordOption ?? Environment.GetEnvironmentVariable("KV_CERT_PASSWORD");
+        string? ca = caOption ?? Environment.GetEnvironmentVariable("KV_CA");
         if (cert is null && ca is null)
             return null;
         if (cert is null || ca is null)
@@ -63,20 +66,22 @@ public static class ClientArgs
     public static TimeSpan? Duration(CliArgs args, string name)
     {
         string? v = args.Option(name);
-        if (v is null)
-            return null;
-        return Units.TryParseDuration(v, out var d) && d > TimeSpan.Zero ? d : throw new CliException($"--{name} needs a duration such as 500ms or 5s, not '{v}'");
+        return v is null ? null : ParseDuration(name, v, out var d) is { } error ? throw new CliException(error) : d;
     }
+
+    /// <summary>A positive duration such as 500ms or 5s: null and the value, or the error message for --<paramref name="name"/>.</summary>
+    public static string? ParseDuration(string name, string text, out TimeSpan value) =>
+        Units.TryParseDuration(text, out value) && value > TimeSpan.Zero ? null : $"--{name} needs a duration such as 500ms or 5s, not '{text}'";
 
     public static int? Quorum(CliArgs args, string name)
     {
         string? v = args.Option(name);
-        if (v is null)
-            return null;
-        return int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n <= 1000
-            ? n
-            : throw new CliException($"--{name} needs a small whole number, not '{v}'");
+        return v is null ? null : ParseQuorum(name, v, out int n) is { } error ? throw new CliException(error) : n;
     }
+
+    /// <summary>A quorum override (0..1000): null and the value, or the error message for --<paramref name="name"/>.</summary>
+    public static string? ParseQuorum(string name, string text, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value <= 1000 ? null : $"--{name} needs a small whole number, not '{text}'";
 
     public static RequestOptions Request(CliArgs args) => new()
     {

@@ -8,91 +8,97 @@ namespace Kv.Cli;
 /// <summary>`kv cluster status|ring|transfers|hints|aae|leave|down`.</summary>
 public static class ClusterCommands
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv cluster status`: members, reachability, partitions owned, warnings (a table on a terminal).</summary>
+    public static async Task<int> StatusAsync(KvClientOptions options, CliOutput o)
     {
-        if (args.Length == 0)
-            throw new CliException("usage: kv cluster status|ring|transfers|hints|aae|leave NODE|down NODE [--nodes host:port,...]");
-        var a = CliArgs.Parse(args[1..], "watch", "wait");
-        var options = ClientArgs.Options(a);
-        switch (args[0])
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+        if (o.Rich is { } console)
+            ClusterTables.RenderStatus(status, console);
+        else
+            PrintStatus(status, o.Stdout);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>`kv cluster ring`: partition -&gt; owner (-&gt; pending owner); on a terminal a compact table of partition ranges.</summary>
+    public static async Task<int> RingAsync(KvClientOptions options, CliOutput o)
+    {
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+        if (status.Ring is null)
         {
-            case "status":
-            {
-                a.Done(0);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
-                PrintStatus(status, stdout);
-                return ExitCodes.Ok;
-            }
-            case "ring":
-            {
-                a.Done(0);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
-                if (status.Ring is null)
-                {
-                    stderr.WriteLine("no ring yet: the cluster has not finished forming");
-                    return ExitCodes.Unavailable;
-                }
-                var ring = status.Ring;
-                stdout.WriteLine($"ring v{ring.Version}: {ring.Size} partitions, {ring.Members.Count} nodes, {ring.Transfers.Count()} transfers pending");
-                for (int p = 0; p < ring.Size; p++)
-                {
-                    string pending = ring.Pending[p] == ring.Owners[p] ? "" : $"\t-> {ring.Pending[p]}";
-                    stdout.WriteLine($"{p.ToString(CultureInfo.InvariantCulture),4}\t{ring.Owners[p]}{pending}");
-                }
-                return ExitCodes.Ok;
-            }
-            case "transfers":
-            {
-                bool watch = a.Flag("watch");
-                a.Done(0);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                while (true)
-                {
-                    var transfers = await client.GetTransfersAsync().ConfigureAwait(false);
-                    var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
-                    int active = PrintTransfers(transfers, status, stdout);
-                    if (!watch || (active == 0 && (status.Ring?.Settled ?? false)))
-                        return ExitCodes.Ok;
-                    await Task.Delay(1000).ConfigureAwait(false);
-                    stdout.WriteLine();
-                }
-            }
-            case "hints":
-            {
-                a.Done(0);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                PrintHints(await client.GetHintsAsync().ConfigureAwait(false), stdout);
-                return ExitCodes.Ok;
-            }
-            case "aae":
-            {
-                a.Done(0);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                PrintAae(await client.GetAaeAsync().ConfigureAwait(false), stdout);
-                return ExitCodes.Ok;
-            }
-            case "leave":
-            case "down":
-            {
-                bool wait = a.Flag("wait");
-                a.Done(1);
-                if (a.Positional.Count != 1)
-                    throw new CliException($"usage: kv cluster {args[0]} NODE   (NODE: host:port or akka.tcp://system@host:port)");
-                string node = a.Positional[0];
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var reply = args[0] == "leave" ? await client.LeaveAsync(node).ConfigureAwait(false) : await client.DownAsync(node).ConfigureAwait(false);
-                (reply.Ok ? stdout : stderr).WriteLine(reply.Message);
-                if (!reply.Ok)
-                    return ExitCodes.Refused;
-                if (wait)
-                    await WaitGone(client, node, stdout).ConfigureAwait(false);
-                return ExitCodes.Ok;
-            }
-            default:
-                throw new CliException($"unknown command 'cluster {args[0]}' (status, ring, transfers, hints, aae, leave, down)");
+            o.Stderr.WriteLine("no ring yet: the cluster has not finished forming");
+            return ExitCodes.Unavailable;
         }
+        if (o.Rich is { } console)
+            ClusterTables.RenderRing(status.Ring, console);
+        else
+            PrintRing(status.Ring, o.Stdout);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The plain ring: a summary line, then PARTITION&lt;TAB&gt;OWNER[&lt;TAB&gt;-&gt; PENDING] per partition.</summary>
+    public static void PrintRing(Kv.Actors.Ring.Ring ring, TextWriter stdout)
+    {
+        stdout.WriteLine($"ring v{ring.Version}: {ring.Size} partitions, {ring.Members.Count} nodes, {ring.Transfers.Count()} transfers pending");
+        for (int p = 0; p < ring.Size; p++)
+        {
+            string pending = ring.Pending[p] == ring.Owners[p] ? "" : $"\t-> {ring.Pending[p]}";
+            stdout.WriteLine($"{p.ToString(CultureInfo.InvariantCulture),4}\t{ring.Owners[p]}{pending}");
+        }
+    }
+
+    /// <summary>`kv cluster transfers [--watch]`: handoff progress; --watch polls each second until none are left (progress bars on a terminal).</summary>
+    public static async Task<int> TransfersAsync(KvClientOptions options, bool watch, CliOutput o)
+    {
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        if (o.Rich is { } console)
+        {
+            if (watch)
+                await ClusterTables.WatchTransfersAsync(client, console).ConfigureAwait(false);
+            else
+                ClusterTables.RenderTransfers(await client.GetTransfersAsync().ConfigureAwait(false), await client.GetClusterStatusAsync().ConfigureAwait(false), console);
+            return ExitCodes.Ok;
+        }
+        while (true)
+        {
+            var transfers = await client.GetTransfersAsync().ConfigureAwait(false);
+            var status = await client.GetClusterStatusAsync().ConfigureAwait(false);
+            int active = PrintTransfers(transfers, status, o.Stdout);
+            if (!watch || (active == 0 && (status.Ring?.Settled ?? false)))
+                return ExitCodes.Ok;
+            await Task.Delay(1000).ConfigureAwait(false);
+            o.Stdout.WriteLine();
+        }
+    }
+
+    /// <summary>`kv cluster hints`.</summary>
+    public static async Task<int> HintsAsync(KvClientOptions options, TextWriter stdout)
+    {
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        PrintHints(await client.GetHintsAsync().ConfigureAwait(false), stdout);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>`kv cluster aae`.</summary>
+    public static async Task<int> AaeAsync(KvClientOptions options, TextWriter stdout)
+    {
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        PrintAae(await client.GetAaeAsync().ConfigureAwait(false), stdout);
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>`kv cluster leave NODE [--wait]` (leave true) or `kv cluster down NODE`.</summary>
+    public static async Task<int> MembershipAsync(KvClientOptions options, bool leave, string node, bool wait, TextWriter stdout, TextWriter stderr)
+    {
+        await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        var reply = leave ? await client.LeaveAsync(node).ConfigureAwait(false) : await client.DownAsync(node).ConfigureAwait(false);
+        (reply.Ok ? stdout : stderr).WriteLine(reply.Message);
+        if (!reply.Ok)
+            return ExitCodes.Refused;
+        if (wait)
+            await WaitGone(client, node, stdout).ConfigureAwait(false);
+        return ExitCodes.Ok;
     }
 
     private static async Task WaitGone(KvClient client, string node, TextWriter stdout)
@@ -201,7 +207,7 @@ public static class ClusterCommands
         stdout.WriteLine($"{exchanges} pairs exchanged; {repaired} keys repaired since the nodes started");
     }
 
-    private static int PrintTransfers(ClusterTransfers transfers, ClusterStatus status, TextWriter stdout)
+    public static int PrintTransfers(ClusterTransfers transfers, ClusterStatus status, TextWriter stdout)
     {
         int active = 0;
         foreach (var node in transfers.Nodes)

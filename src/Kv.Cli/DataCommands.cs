@@ -3,100 +3,85 @@ using Kv.Client;
 
 namespace Kv.Cli;
 
-/// <summary>`kv put|get|del`: data through the client library.</summary>
+/// <summary>`kv put|get|del`: data through the client library (declared in <see cref="CommandTree"/>).</summary>
 public static class DataCommands
 {
-    public static async Task<int> RunAsync(string verb, string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv get NS KEY [--raw]`: CONTEXT&lt;TAB&gt;VALUE per sibling, a data type's plain value, or (--raw) the value alone.</summary>
+    public static async Task<int> GetAsync(ClientSettings c, string ns, string key, bool raw, TextWriter stdout, TextWriter stderr)
     {
-        var a = CliArgs.Parse(args, "raw");
-        var options = ClientArgs.Options(a);
-        var request = ClientArgs.Request(a);
-        if (a.Positional.Count < 2)
-            throw new CliException($"usage: kv {verb} NAMESPACE KEY" + (verb == "put" ? " [VALUE]  (no VALUE: read it from stdin)" : ""));
-        string ns = a.Positional[0];
-        string key = a.Positional[1];
-        switch (verb)
+        await using var client = await KvClient.ConnectAsync(c.Options).ConfigureAwait(false);
+        var obj = await client.GetAsync(ns, key, c.Request).ConfigureAwait(false);
+        if (!obj.Found)
         {
-            case "get":
-            {
-                bool raw = a.Flag("raw");
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var obj = await client.GetAsync(ns, key, request).ConfigureAwait(false);
-                if (!obj.Found)
-                {
-                    stderr.WriteLine($"not found: {ns}/{key}");
-                    return ExitCodes.NotFound;
-                }
-                if (!raw && DataTypeCommands.TryPrint(obj, stdout))
-                    return ExitCodes.Ok;
-                if (raw)
-                {
-                    if (obj.HasSiblings)
-                    {
-                        stderr.WriteLine($"{ns}/{key} has {obj.Siblings.Count} siblings; run without --raw to see them");
-                        return ExitCodes.Siblings;
-                    }
-                    stdout.Write(obj.Value.AsString());
-                    return ExitCodes.Ok;
-                }
-                string context = obj.Context.ToString();
-                foreach (var value in obj.Siblings)
-                    stdout.WriteLine($"{context}\t{Escaping.Escape(value.Value)}");
-                if (obj.HasSiblings)
-                    stderr.WriteLine($"{obj.Siblings.Count} siblings: resolve with kv put {ns} {key} VALUE --context {context}");
-                return ExitCodes.Ok;
-            }
-            case "put":
-            {
-                var context = Context(a);
-                string contentType = a.Option("content-type") ?? "text/plain; charset=utf-8";
-                var ttl = TtlCommands.Ttl(a);
-                string? type = a.Option("type");
-                a.Done(3);
-                if (type is not null && ttl is not null)
-                    throw new CliException("--ttl cannot be combined with --type: a data type's value has no time to live");
-                string text = a.Positional.Count == 3 ? a.Positional[2] : await stdin.ReadToEndAsync().ConfigureAwait(false);
-                if (type is not null)
-                    return await DataTypeCommands.PutTypedAsync(options, request, ns, key, text, type, stdout).ConfigureAwait(false);
-                byte[] value = Encoding.UTF8.GetBytes(text);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                var result = ttl is { } t
-                    ? await client.PutAsync(ns, key, value, t, context, request, contentType).ConfigureAwait(false)
-                    : await client.PutAsync(ns, key, value, context, request, contentType).ConfigureAwait(false);
-                stdout.WriteLine(result.Context.ToString());
-                return ExitCodes.Ok;
-            }
-            case "del":
-            {
-                var context = Context(a);
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                if (context is null)
-                {
-                    // Delete what is there now (Riak's clients fetch the context first as well).
-                    var current = await client.GetAsync(ns, key, request).ConfigureAwait(false);
-                    context = current.Context;
-                }
-                var result = await client.DeleteAsync(ns, key, context, request).ConfigureAwait(false);
-                stdout.WriteLine(result.Context.ToString());
-                return ExitCodes.Ok;
-            }
-            default:
-                throw new CliException($"unknown command '{verb}'");
+            stderr.WriteLine($"not found: {ns}/{key}");
+            return ExitCodes.NotFound;
         }
+        if (!raw && DataTypeCommands.TryPrint(obj, stdout))
+            return ExitCodes.Ok;
+        if (raw)
+        {
+            if (obj.HasSiblings)
+            {
+                stderr.WriteLine($"{ns}/{key} has {obj.Siblings.Count} siblings; run without --raw to see them");
+                return ExitCodes.Siblings;
+            }
+            stdout.Write(obj.Value.AsString());
+            return ExitCodes.Ok;
+        }
+        string context = obj.Context.ToString();
+        foreach (var value in obj.Siblings)
+            stdout.WriteLine($"{context}\t{Escaping.Escape(value.Value)}");
+        if (obj.HasSiblings)
+            stderr.WriteLine($"{obj.Siblings.Count} siblings: resolve with kv put {ns} {key} VALUE --context {context}");
+        return ExitCodes.Ok;
     }
 
-    private static CausalContext? Context(CliArgs a)
+    /// <summary>`kv put NS KEY [VALUE]` (no VALUE: stdin); prints the new context, or "ok" for a typed register write.</summary>
+    public static async Task<int> PutAsync(ClientSettings c, string ns, string key, string? valueText, CausalContext? context, string? contentType,
+        TimeSpan? ttl, string? type, TextReader stdin, TextWriter stdout)
     {
-        string? c = a.Option("context");
+        if (type is not null && ttl is not null)
+            throw new CliException("--ttl cannot be combined with --type: a data type's value has no time to live");
+        string text = valueText ?? await stdin.ReadToEndAsync().ConfigureAwait(false);
+        if (type is not null)
+            return await DataTypeCommands.PutTypedAsync(c.Options, c.Request, ns, key, text, type, stdout).ConfigureAwait(false);
+        byte[] value = Encoding.UTF8.GetBytes(text);
+        contentType ??= "text/plain; charset=utf-8";
+        await using var client = await KvClient.ConnectAsync(c.Options).ConfigureAwait(false);
+        var result = ttl is { } t
+            ? await client.PutAsync(ns, key, value, t, context, c.Request, contentType).ConfigureAwait(false)
+            : await client.PutAsync(ns, key, value, context, c.Request, contentType).ConfigureAwait(false);
+        stdout.WriteLine(result.Context.ToString());
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>`kv del NS KEY [--context C]`: without a context, deletes what is there now; prints the new context.</summary>
+    public static async Task<int> DelAsync(ClientSettings c, string ns, string key, CausalContext? context, TextWriter stdout)
+    {
+        await using var client = await KvClient.ConnectAsync(c.Options).ConfigureAwait(false);
+        if (context is null)
+        {
+            // Delete what is there now (Riak's clients fetch the context first as well).
+            var current = await client.GetAsync(ns, key, c.Request).ConfigureAwait(false);
+            context = current.Context;
+        }
+        var result = await client.DeleteAsync(ns, key, context, c.Request).ConfigureAwait(false);
+        stdout.WriteLine(result.Context.ToString());
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>A --context value: null and the context, or the error message.</summary>
+    public static string? ParseContext(string text, out CausalContext? context)
+    {
         try
         {
-            return c is null ? null : CausalContext.Parse(c);
+            context = CausalContext.Parse(text);
+            return null;
         }
         catch (FormatException e)
         {
-            throw new CliException("--context: " + e.Message);
+            context = null;
+            return "--context: " + e.Message;
         }
     }
 }

@@ -19,197 +19,175 @@ public static class DataTypeCommands
         "lpush", "rpush", "lpop", "rpop", "lrange", "llen", "lrem",
     };
 
-    public static async Task<int> RunAsync(string verb, string[] args, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> WithClient(ClientSettings c, Func<KvClient, Task<int>> run)
     {
-        var a = CliArgs.Parse(args);
-        var options = ClientArgs.Options(a);
-        var request = ClientArgs.Request(a);
-        var p = a.Positional;
-        string usage = verb switch
-        {
-            "incr" or "decr" => $"kv {verb} NAMESPACE KEY [BY]",
-            "sadd" or "srem" => $"kv {verb} NAMESPACE KEY MEMBER...",
-            "sismember" => "kv sismember NAMESPACE KEY MEMBER",
-            "hset" => "kv hset NAMESPACE KEY FIELD VALUE [FIELD VALUE]...",
-            "hget" => "kv hget NAMESPACE KEY FIELD",
-            "hdel" => "kv hdel NAMESPACE KEY FIELD...",
-            "hincr" => "kv hincr NAMESPACE KEY FIELD [BY]",
-            "lpush" or "rpush" => $"kv {verb} NAMESPACE KEY VALUE...",
-            "lrange" => "kv lrange NAMESPACE KEY START STOP",
-            "lrem" => "kv lrem NAMESPACE KEY COUNT VALUE",
-            _ => $"kv {verb} NAMESPACE KEY",
-        };
-        int min = verb switch
-        {
-            "sadd" or "srem" or "sismember" or "hget" or "hdel" or "hincr" or "lpush" or "rpush" => 3,
-            "hset" or "lrange" or "lrem" => 4,
-            _ => 2,
-        };
-        if (p.Count < min)
-            throw new CliException("usage: " + usage);
-        string ns = p[0], key = p[1];
-        switch (verb)
-        {
-            case "incr":
-            case "decr":
-            {
-                a.Done(3);
-                long by = 1;
-                if (p.Count == 3 && !long.TryParse(p[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out by))
-                    throw new CliException($"BY must be a whole number within ±{long.MaxValue}, not '{p[2]}'");
-                if (by == long.MinValue)
-                    throw new CliException($"BY must be within ±{long.MaxValue}");
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                long value = verb == "incr"
-                    ? await client.IncrementAsync(ns, key, by, request).ConfigureAwait(false)
-                    : await client.DecrementAsync(ns, key, by, request).ConfigureAwait(false);
-                stdout.WriteLine(value.ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "sadd":
-            case "srem":
-            {
-                a.Done(int.MaxValue);
-                var members = p.Skip(2).ToList();
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                long n = verb == "sadd"
-                    ? await client.SetAddAsync(ns, key, members, request).ConfigureAwait(false)
-                    : await client.SetRemoveAsync(ns, key, members, request).ConfigureAwait(false);
-                stdout.WriteLine(n.ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "smembers":
-            {
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                foreach (string m in await client.SetMembersAsync(ns, key, request).ConfigureAwait(false))
-                    stdout.WriteLine(Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(m)));
-                return ExitCodes.Ok;
-            }
-            case "sismember":
-            {
-                a.Done(3);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                bool member = await client.SetIsMemberAsync(ns, key, p[2], request).ConfigureAwait(false);
-                stdout.WriteLine(member ? "1" : "0");
-                return member ? ExitCodes.Ok : ExitCodes.NotFound;
-            }
-            case "scard":
-            {
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.SetSizeAsync(ns, key, request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "hset":
-            {
-                a.Done(int.MaxValue);
-                if (p.Count % 2 != 0)
-                    throw new CliException("usage: " + usage + " (FIELD VALUE pairs)");
-                var pairs = new List<KeyValuePair<string, string>>();
-                for (int i = 2; i < p.Count; i += 2)
-                    pairs.Add(KeyValuePair.Create(p[i], p[i + 1]));
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.HashSetAsync(ns, key, pairs, request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "hget":
-            {
-                a.Done(3);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                string? value = await client.HashGetAsync(ns, key, p[2], request).ConfigureAwait(false);
-                if (value is null)
-                {
-                    stderr.WriteLine($"not found: {ns}/{key} field {p[2]}");
-                    return ExitCodes.NotFound;
-                }
-                stdout.WriteLine(Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(value)));
-                return ExitCodes.Ok;
-            }
-            case "hgetall":
-            {
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                foreach (var (field, value) in await client.HashGetAllAsync(ns, key, request).ConfigureAwait(false))
-                    stdout.WriteLine($"{Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(field))}\t{Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(value))}");
-                return ExitCodes.Ok;
-            }
-            case "hdel":
-            {
-                a.Done(int.MaxValue);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.HashDeleteAsync(ns, key, p.Skip(2).ToList(), request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "hincr":
-            {
-                a.Done(4);
-                long by = p.Count == 4 ? Whole(p[3], "BY") : 1;
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.HashIncrementAsync(ns, key, p[2], by, request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "lpush":
-            case "rpush":
-            {
-                a.Done(int.MaxValue);
-                var values = p.Skip(2).ToList();
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                long length = verb == "lpush"
-                    ? await client.ListPushLeftAsync(ns, key, values, request).ConfigureAwait(false)
-                    : await client.ListPushRightAsync(ns, key, values, request).ConfigureAwait(false);
-                stdout.WriteLine(length.ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "lpop":
-            case "rpop":
-            {
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                string? value = verb == "lpop"
-                    ? await client.ListPopLeftAsync(ns, key, request).ConfigureAwait(false)
-                    : await client.ListPopRightAsync(ns, key, request).ConfigureAwait(false);
-                if (value is null)
-                {
-                    stderr.WriteLine($"empty: {ns}/{key}");
-                    return ExitCodes.NotFound;
-                }
-                stdout.WriteLine(Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(value)));
-                return ExitCodes.Ok;
-            }
-            case "lrange":
-            {
-                a.Done(4);
-                long start = Whole(p[2], "START"), stop = Whole(p[3], "STOP");
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                foreach (string v in await client.ListRangeAsync(ns, key, start, stop, request).ConfigureAwait(false))
-                    stdout.WriteLine(Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(v)));
-                return ExitCodes.Ok;
-            }
-            case "llen":
-            {
-                a.Done(2);
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.ListLengthAsync(ns, key, request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            case "lrem":
-            {
-                a.Done(4);
-                long count = Whole(p[2], "COUNT");
-                await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
-                stdout.WriteLine((await client.ListRemoveAsync(ns, key, count, p[3], request).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture));
-                return ExitCodes.Ok;
-            }
-            default:
-                throw new CliException($"unknown command '{verb}'");
-        }
+        await using var client = await KvClient.ConnectAsync(c.Options).ConfigureAwait(false);
+        return await run(client).ConfigureAwait(false);
     }
 
-    private static long Whole(string text, string what) =>
-        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n) && n != long.MinValue
-            ? n
-            : throw new CliException($"{what} must be a whole number within ±{long.MaxValue}, not '{text}'");
+    private static string Text(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Escaped(string s) => Escaping.Escape(System.Text.Encoding.UTF8.GetBytes(s));
+
+    /// <summary>`kv incr|decr NS KEY [BY]`: prints the counter's new value.</summary>
+    public static Task<int> CounterAsync(ClientSettings c, string ns, string key, long by, bool increment, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            long value = increment
+                ? await client.IncrementAsync(ns, key, by, c.Request).ConfigureAwait(false)
+                : await client.DecrementAsync(ns, key, by, c.Request).ConfigureAwait(false);
+            stdout.WriteLine(Text(value));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv sadd|srem NS KEY MEMBER...`: prints how many members changed.</summary>
+    public static Task<int> SetChangeAsync(ClientSettings c, string ns, string key, IReadOnlyList<string> members, bool add, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            long n = add
+                ? await client.SetAddAsync(ns, key, members, c.Request).ConfigureAwait(false)
+                : await client.SetRemoveAsync(ns, key, members, c.Request).ConfigureAwait(false);
+            stdout.WriteLine(Text(n));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv smembers NS KEY`: one member per line.</summary>
+    public static Task<int> SetMembersAsync(ClientSettings c, string ns, string key, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            foreach (string m in await client.SetMembersAsync(ns, key, c.Request).ConfigureAwait(false))
+                stdout.WriteLine(Escaped(m));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv sismember NS KEY MEMBER`: prints 1 (exit 0) or 0 (exit 1).</summary>
+    public static Task<int> SetIsMemberAsync(ClientSettings c, string ns, string key, string member, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            bool isMember = await client.SetIsMemberAsync(ns, key, member, c.Request).ConfigureAwait(false);
+            stdout.WriteLine(isMember ? "1" : "0");
+            return isMember ? ExitCodes.Ok : ExitCodes.NotFound;
+        });
+
+    /// <summary>`kv scard NS KEY`: the number of members.</summary>
+    public static Task<int> SetSizeAsync(ClientSettings c, string ns, string key, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.SetSizeAsync(ns, key, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv hset NS KEY FIELD VALUE [FIELD VALUE]...`: prints how many fields were new.</summary>
+    public static Task<int> HashSetAsync(ClientSettings c, string ns, string key, IReadOnlyList<string> fieldsAndValues, TextWriter stdout)
+    {
+        if (fieldsAndValues.Count == 0 || fieldsAndValues.Count % 2 != 0)
+            throw new CliException("usage: kv hset NAMESPACE KEY FIELD VALUE [FIELD VALUE]... (FIELD VALUE pairs)");
+        var pairs = new List<KeyValuePair<string, string>>();
+        for (int i = 0; i < fieldsAndValues.Count; i += 2)
+            pairs.Add(KeyValuePair.Create(fieldsAndValues[i], fieldsAndValues[i + 1]));
+        return WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.HashSetAsync(ns, key, pairs, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+    }
+
+    /// <summary>`kv hget NS KEY FIELD`: the field's value; exit 1 if absent.</summary>
+    public static Task<int> HashGetAsync(ClientSettings c, string ns, string key, string field, TextWriter stdout, TextWriter stderr) =>
+        WithClient(c, async client =>
+        {
+            string? value = await client.HashGetAsync(ns, key, field, c.Request).ConfigureAwait(false);
+            if (value is null)
+            {
+                stderr.WriteLine($"not found: {ns}/{key} field {field}");
+                return ExitCodes.NotFound;
+            }
+            stdout.WriteLine(Escaped(value));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv hgetall NS KEY`: FIELD&lt;TAB&gt;VALUE lines.</summary>
+    public static Task<int> HashGetAllAsync(ClientSettings c, string ns, string key, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            foreach (var (field, value) in await client.HashGetAllAsync(ns, key, c.Request).ConfigureAwait(false))
+                stdout.WriteLine($"{Escaped(field)}\t{Escaped(value)}");
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv hdel NS KEY FIELD...`: prints how many fields were deleted.</summary>
+    public static Task<int> HashDeleteAsync(ClientSettings c, string ns, string key, IReadOnlyList<string> fields, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.HashDeleteAsync(ns, key, fields, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv hincr NS KEY FIELD [BY]`: prints the field's new count.</summary>
+    public static Task<int> HashIncrementAsync(ClientSettings c, string ns, string key, string field, long by, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.HashIncrementAsync(ns, key, field, by, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv lpush|rpush NS KEY VALUE...`: prints the list's length.</summary>
+    public static Task<int> ListPushAsync(ClientSettings c, string ns, string key, IReadOnlyList<string> values, bool left, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            long length = left
+                ? await client.ListPushLeftAsync(ns, key, values, c.Request).ConfigureAwait(false)
+                : await client.ListPushRightAsync(ns, key, values, c.Request).ConfigureAwait(false);
+            stdout.WriteLine(Text(length));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv lpop|rpop NS KEY`: removes and prints the head / tail; exit 1 if the list is empty.</summary>
+    public static Task<int> ListPopAsync(ClientSettings c, string ns, string key, bool left, TextWriter stdout, TextWriter stderr) =>
+        WithClient(c, async client =>
+        {
+            string? value = left
+                ? await client.ListPopLeftAsync(ns, key, c.Request).ConfigureAwait(false)
+                : await client.ListPopRightAsync(ns, key, c.Request).ConfigureAwait(false);
+            if (value is null)
+            {
+                stderr.WriteLine($"empty: {ns}/{key}");
+                return ExitCodes.NotFound;
+            }
+            stdout.WriteLine(Escaped(value));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv lrange NS KEY START STOP`: the elements, one per line (negative indexes count from the end).</summary>
+    public static Task<int> ListRangeAsync(ClientSettings c, string ns, string key, long start, long stop, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            foreach (string v in await client.ListRangeAsync(ns, key, start, stop, c.Request).ConfigureAwait(false))
+                stdout.WriteLine(Escaped(v));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv llen NS KEY`: the list's length.</summary>
+    public static Task<int> ListLengthAsync(ClientSettings c, string ns, string key, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.ListLengthAsync(ns, key, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>`kv lrem NS KEY COUNT VALUE`: prints how many elements were removed.</summary>
+    public static Task<int> ListRemoveAsync(ClientSettings c, string ns, string key, long count, string value, TextWriter stdout) =>
+        WithClient(c, async client =>
+        {
+            stdout.WriteLine(Text(await client.ListRemoveAsync(ns, key, count, value, c.Request).ConfigureAwait(false)));
+            return ExitCodes.Ok;
+        });
+
+    /// <summary>A whole number within ±long.MaxValue (BY, START, STOP, COUNT): null and the number, or the error message.</summary>
+    public static string? ParseWhole(string text, string what, out long n) =>
+        long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out n) && n != long.MinValue
+            ? null
+            : $"{what} must be a whole number within ±{long.MaxValue}, not '{text}'";
 
     /// <summary>`kv put NS KEY VALUE --type T`: a typed register write.</summary>
     public static async Task<int> PutTypedAsync(KvClientOptions options, Kv.Actors.Coordinators.RequestOptions request, string ns, string key, string value, string type, TextWriter stdout)

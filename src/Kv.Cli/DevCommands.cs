@@ -13,46 +13,21 @@ namespace Kv.Cli;
 /// </summary>
 public static partial class DevCommands
 {
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv dev start [--nodes 3] [--dir dev] [--hocon DIR] [--timeout 120s]`.</summary>
+    public static Task<int> StartAsync(int n, string? dirOption, string? hocon, TimeSpan? timeout, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0)
-            throw new CliException("usage: kv dev start [--nodes 3] [--dir dev] | kv dev stop [--dir dev] [--kill] | kv dev certs [--dir dev/certs] [--nodes 3] [--password kv-dev] [--days 365] [--force]");
-        var a = CliArgs.Parse(args[1..], "kill", "force");
-        if (args[0] == "certs")
-            return Certs(a, stdout);
-        string dir = Path.GetFullPath(a.Option("dir") ?? "dev");
-        switch (args[0])
-        {
-            case "start":
-            {
-                int n = (int)(a.Long("nodes") ?? 3);
-                var timeout = ClientArgs.Duration(a, "timeout") ?? TimeSpan.FromSeconds(120);
-                string? hocon = a.Option("hocon");
-                a.Done(0);
-                if (n is < 1 or > 9)
-                    throw new CliException("--nodes must be 1..9");
-                return await StartAsync(n, dir, FindHocon(hocon), timeout, stdout, stderr).ConfigureAwait(false);
-            }
-            case "stop":
-            {
-                bool kill = a.Flag("kill");
-                a.Done(0);
-                return await StopAsync(dir, kill, stdout).ConfigureAwait(false);
-            }
-            default:
-                throw new CliException($"unknown command 'dev {args[0]}' (start, stop, certs)");
-        }
+        if (n is < 1 or > 9)
+            throw new CliException("--nodes must be 1..9");
+        return StartNodesAsync(n, Path.GetFullPath(dirOption ?? "dev"), FindHocon(hocon), timeout ?? TimeSpan.FromSeconds(120), stdout, stderr);
     }
 
+    /// <summary>`kv dev stop [--dir dev] [--kill]`.</summary>
+    public static Task<int> StopAsync(string? dirOption, bool kill, TextWriter stdout) => StopNodesAsync(Path.GetFullPath(dirOption ?? "dev"), kill, stdout);
+
     /// <summary>`kv dev certs`: a development CA and node/client certificates (<see cref="DevCertificates"/>).</summary>
-    private static int Certs(CliArgs a, TextWriter stdout)
+    public static int Certs(string? dirOption, long nodes, string password, long days, bool force, TextWriter stdout)
     {
-        string dir = Path.GetFullPath(a.Option("dir") ?? Path.Combine("dev", "certs"));
-        long nodes = a.Long("nodes") ?? 3;
-        string password = a.Option("password") ?? DevCertificates.DefaultPassword;
-        long days = a.Long("days") ?? 365;
-        bool force = a.Flag("force");
-        a.Done(0);
+        string dir = Path.GetFullPath(dirOption ?? Path.Combine("dev", "certs"));
         if (nodes is < 1 or > 99)
             throw new CliException("--nodes must be 1..99");
         if (days is < 1 or > 3650)
@@ -89,7 +64,7 @@ public static partial class DevCommands
 
     public static int Port(int node) => 2550 + node;
 
-    private static async Task<int> StartAsync(int n, string dir, string hocon, TimeSpan timeout, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> StartNodesAsync(int n, string dir, string hocon, TimeSpan timeout, TextWriter stdout, TextWriter stderr)
     {
         string nodeDll = Path.Combine(AppContext.BaseDirectory, "Kv.Node.dll");
         if (!File.Exists(nodeDll))
@@ -167,7 +142,7 @@ public static partial class DevCommands
         }
     }
 
-    private static async Task<int> StopAsync(string dir, bool kill, TextWriter stdout)
+    private static async Task<int> StopNodesAsync(string dir, bool kill, TextWriter stdout)
     {
         if (!Directory.Exists(dir))
         {

@@ -72,29 +72,35 @@ public static class Program
           large, unknown namespace, too many siblings), 8 siblings (get --raw)
         """;
 
-    public static int Main(string[] args) => Run(args, Console.In, Console.Out, Console.Error);
-
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    public static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        bool terminal = !Console.IsOutputRedirected;
+        return Run(args, Console.In, Console.Out, Console.Error, terminal ? Spectre.Console.AnsiConsole.Console : null);
+    }
+
+    /// <summary>Runs `kv` with <paramref name="args"/>: plain text output (what scripts and tests read).</summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) => Run(args, stdin, stdout, stderr, null);
+
+    /// <summary>Runs `kv`; <paramref name="terminal"/>, when given, is where tables and progress bars are drawn (stdout is a terminal).</summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, Spectre.Console.IAnsiConsole? terminal)
+    {
+        if (args.Length == 0)
         {
-            (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-            return args.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
+            stderr.WriteLine(Usage);
+            return ExitCodes.Usage;
         }
+        if (args[0] == "help")
+            args = [.. args[1..], "--help"];
         try
         {
-            return args[0] switch
+            var root = CommandTree.Build(new CliOutput(stdin, stdout, stderr, terminal));
+            var parsed = root.Parse(args, CommandTree.Parser);
+            if (CommandTree.UsageError(parsed) is { } error)
             {
-                "storage" => StorageCommands.Run(args[1..], stdin, stdout, stderr),
-                "mget" or "mput" => BatchCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
-                "put" or "get" or "del" => DataCommands.RunAsync(args[0], args[1..], stdin, stdout, stderr).GetAwaiter().GetResult(),
-                "exists" or "ttl" => TtlCommands.RunAsync(args[0], args[1..], stdout, stderr).GetAwaiter().GetResult(),
-                "scan" => ScanCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
-                var verb when DataTypeCommands.Verbs.Contains(verb) => DataTypeCommands.RunAsync(verb, args[1..], stdout, stderr).GetAwaiter().GetResult(),
-                "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
-                "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
-                _ => throw new CliException($"unknown command '{args[0]}' (kv --help lists them)"),
-            };
+                stderr.WriteLine($"error: {error}");
+                return ExitCodes.Usage;
+            }
+            return parsed.Invoke(new System.CommandLine.InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
         catch (CliException e)
         {

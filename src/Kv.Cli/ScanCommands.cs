@@ -10,22 +10,16 @@ public static class ScanCommands
 {
     public const string Usage = "usage: kv scan NAMESPACE [--prefix P | --start A --end B] [--limit N] [--after TOKEN] [--r N] [--timeout 30s]";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>One page of keys in key order: KEY&lt;TAB&gt;VALUE per sibling; the next page's token on stderr.</summary>
+    public static async Task<int> ScanAsync(ClientSettings c, string ns, string? prefix, string? start, string? end, int? limitOption, string? after,
+        TextWriter stdout, TextWriter stderr)
     {
-        var a = CliArgs.Parse(args);
-        var options = ClientArgs.Options(a);
-        var request = new Kv.Actors.Coordinators.RequestOptions { R = ClientArgs.Quorum(a, "r"), Timeout = ClientArgs.Duration(a, "timeout") };
-        if (a.Positional.Count < 1)
-            throw new CliException(Usage);
-        string ns = a.Positional[0];
-        string? prefix = a.Option("prefix"), start = a.Option("start"), end = a.Option("end"), after = a.Option("after");
-        string? limitText = a.Option("limit");
-        a.Done(1);
+        var (options, request) = (c.Options, c.Request);
         if (prefix is not null && (start is not null || end is not null))
             throw new CliException("--prefix cannot be combined with --start/--end");
-        int limit = ScanLimits.DefaultLimit;
-        if (limitText is not null && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > ScanLimits.MaxLimit))
-            throw new CliException($"--limit needs a whole number 1..{ScanLimits.MaxLimit}, not '{limitText}'");
+        int limit = limitOption ?? ScanLimits.DefaultLimit;
+        if (limit is < 1 or > ScanLimits.MaxLimit)
+            throw new CliException($"--limit needs a whole number 1..{ScanLimits.MaxLimit}, not '{limit}'");
         var range = prefix is not null ? ScanRange.WithPrefix(prefix) : ScanRange.Between(start, end);
         await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
         var page = await client.ScanAsync(ns, range, limit, after, request).ConfigureAwait(false);

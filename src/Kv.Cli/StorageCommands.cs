@@ -7,48 +7,33 @@ namespace Kv.Cli;
 /// <summary>`kv storage ...`: operator tools over one engine directory.</summary>
 public static class StorageCommands
 {
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>The storage commands (each takes --dir; all but verify refuse a vnode whose shared commit log still holds writes).</summary>
+    public static readonly IReadOnlyList<string> Commands = ["put", "get", "del", "scan", "flush", "compact", "verify", "stats"];
+
+    /// <summary>
+    /// Refuses to run <paramref name="command"/> on a vnode directory whose writes are partly in the
+    /// node's shared commit log (the tool reads the tables alone); verify runs anyway and says so.
+    /// </summary>
+    public static void CheckNotInSharedLog(string command, string dir, string? commitLog)
     {
-        if (args.Length == 0)
-        {
-            throw new CliException("missing storage command (put, get, del, scan, flush, compact, verify, stats)");
-        }
-        CliArgs a = CliArgs.Parse(args[1..], "sync");
-        string dir = a.Required("dir");
-        string? unflushed = SharedLogWithWrites(dir, a.Option("commit-log"));
-        if (unflushed is not null && args[0] != "verify")
+        string? unflushed = SharedLogWithWrites(dir, commitLog);
+        if (unflushed is not null && command != "verify")
         {
             throw new IOException($"{dir} is a vnode whose recent writes are in the shared commit log {unflushed}, which still holds " +
                 "writes no flush has put in its tables: this tool reads the tables alone and would not see them. Start the node " +
                 "and stop it cleanly (every vnode flushes and the log empties), then run this again");
         }
-        switch (args[0])
+    }
+
+    /// <summary>`kv storage flush --dir DIR`.</summary>
+    public static int Flush(string dir, TextWriter stdout)
+    {
+        using (LsmEngine e = OpenExisting(dir))
         {
-            case "put":
-                return Put(a, dir, stdin, stdout);
-            case "get":
-                return Get(a, dir, stdout);
-            case "del":
-                return Del(a, dir);
-            case "scan":
-                return Scan(a, dir, stdout);
-            case "flush":
-                a.Done(0);
-                using (LsmEngine e = OpenExisting(dir))
-                {
-                    e.Flush();
-                }
-                stdout.WriteLine("flushed");
-                return ExitCodes.Ok;
-            case "compact":
-                return Compact(a, dir, stdout);
-            case "verify":
-                return Verify(a, dir, stdout, stderr);
-            case "stats":
-                return Stats(a, dir, stdout);
-            default:
-                throw new CliException($"unknown storage command '{args[0]}' (put, get, del, scan, flush, compact, verify, stats)");
+            e.Flush();
         }
+        stdout.WriteLine("flushed");
+        return ExitCodes.Ok;
     }
 
     /// <summary>
@@ -71,19 +56,18 @@ public static class StorageCommands
 
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
 
-    private static int Put(CliArgs a, string dir, TextReader stdin, TextWriter stdout)
+    /// <summary>`kv storage put [KEY VALUE] --dir DIR [--sync]`: one value, or (neither) KEY&lt;TAB&gt;VALUE lines from stdin.</summary>
+    public static int Put(string dir, string? key, string? value, bool sync, TextReader stdin, TextWriter stdout)
     {
-        bool sync = a.Flag("sync");
-        a.Done(2);
-        using LsmEngine engine = OpenExisting(dir, create: true);
-        if (a.Positional.Count == 2)
-        {
-            engine.Put(Utf8(a.Positional[0]), Utf8(a.Positional[1]), sync);
-            return ExitCodes.Ok;
-        }
-        if (a.Positional.Count == 1)
+        if ((key is null) != (value is null))
         {
             throw new CliException("put needs KEY and VALUE (or neither, to read KEY<TAB>VALUE lines from stdin)");
+        }
+        using LsmEngine engine = OpenExisting(dir, create: true);
+        if (key is not null)
+        {
+            engine.Put(Utf8(key), Utf8(value!), sync);
+            return ExitCodes.Ok;
         }
         // Bulk load: validate every line before anything is written, so a bad line loses nothing.
         var batch = new WriteBatch();
@@ -118,10 +102,9 @@ public static class StorageCommands
         return ExitCodes.Ok;
     }
 
-    private static int Get(CliArgs a, string dir, TextWriter stdout)
+    /// <summary>`kv storage get KEY --dir DIR`: the value (exit 1 if absent).</summary>
+    public static int Get(string dir, string key, TextWriter stdout)
     {
-        a.Done(1);
-        string key = a.Positional.Count == 1 ? a.Positional[0] : throw new CliException("get needs KEY");
         using LsmEngine engine = OpenExisting(dir);
         byte[]? value = engine.Get(Utf8(key));
         if (value is null)
@@ -132,23 +115,18 @@ public static class StorageCommands
         return ExitCodes.Ok;
     }
 
-    private static int Del(CliArgs a, string dir)
+    /// <summary>`kv storage del KEY --dir DIR [--sync]`.</summary>
+    public static int Del(string dir, string key, bool sync)
     {
-        bool sync = a.Flag("sync");
-        a.Done(1);
-        string key = a.Positional.Count == 1 ? a.Positional[0] : throw new CliException("del needs KEY");
         using LsmEngine engine = OpenExisting(dir);
         engine.Delete(Utf8(key), sync);
         return ExitCodes.Ok;
     }
 
-    private static int Scan(CliArgs a, string dir, TextWriter stdout)
+    /// <summary>`kv storage scan --dir DIR [--prefix P] [--from K] [--to K] [--limit N]`: KEY&lt;TAB&gt;VALUE lines in key order.</summary>
+    public static int Scan(string dir, string? prefix, string? from, string? to, long? limitOption, TextWriter stdout)
     {
-        string? prefix = a.Option("prefix");
-        string? from = a.Option("from");
-        string? to = a.Option("to");
-        long limit = a.Long("limit") ?? long.MaxValue;
-        a.Done(0);
+        long limit = limitOption ?? long.MaxValue;
         if (prefix is not null && (from is not null || to is not null))
         {
             throw new CliException("use --prefix or --from/--to, not both");
@@ -168,11 +146,9 @@ public static class StorageCommands
         return ExitCodes.Ok;
     }
 
-    private static int Compact(CliArgs a, string dir, TextWriter stdout)
+    /// <summary>`kv storage compact --dir DIR [--from K] [--to K]`.</summary>
+    public static int Compact(string dir, string? from, string? to, TextWriter stdout)
     {
-        string? from = a.Option("from");
-        string? to = a.Option("to");
-        a.Done(0);
         using LsmEngine engine = OpenExisting(dir);
         var timer = Stopwatch.StartNew();
         engine.CompactRange(from is null ? null : Utf8(from), to is null ? null : Utf8(to));
@@ -181,10 +157,10 @@ public static class StorageCommands
         return ExitCodes.Ok;
     }
 
-    private static int Verify(CliArgs a, string dir, TextWriter stdout, TextWriter stderr)
+    /// <summary>`kv storage verify --dir DIR`: every block of every file (exit 3 on corruption).</summary>
+    public static int Verify(string dir, string? commitLog, TextWriter stdout, TextWriter stderr)
     {
-        a.Done(0);
-        if (SharedLogWithWrites(dir, a.Option("commit-log")) is string log)
+        if (SharedLogWithWrites(dir, commitLog) is string log)
         {
             stdout.WriteLine($"note: writes since the last flush are in the shared commit log {log}; only this directory's files are verified");
         }
@@ -198,9 +174,9 @@ public static class StorageCommands
         return bad == 0 ? ExitCodes.Ok : ExitCodes.Corruption;
     }
 
-    private static int Stats(CliArgs a, string dir, TextWriter stdout)
+    /// <summary>`kv storage stats --dir DIR`: levels, files, counters.</summary>
+    public static int Stats(string dir, TextWriter stdout)
     {
-        a.Done(0);
         using LsmEngine engine = OpenExisting(dir);
         StorageStatistics s = engine.GetStatistics();
         stdout.WriteLine($"directory        {engine.Directory}");
