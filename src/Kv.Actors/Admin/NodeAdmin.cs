@@ -33,6 +33,8 @@ public sealed class NodeAdmin : RingFollower
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<Hints.GetClusterHints>(OnGetHints);
         ReceiveAsync<Aae.GetClusterAae>(OnGetAae);
+        Receive<Metrics.GetMetricsSnapshot>(_ => Sender.Tell(Metrics.KvMetrics.For(Context.System).Snapshot(_self), Self));
+        ReceiveAsync<Metrics.GetClusterMetrics>(OnGetMetrics);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
         ReceiveAsync<ChaosSetFaults>(OnChaosSetFaults);
@@ -67,6 +69,13 @@ public sealed class NodeAdmin : RingFollower
         var replyTo = Sender;
         var results = await AskEveryMember<Aae.AaeStatus>(KvPaths.Aae, Aae.GetAaeStatus.Instance).ConfigureAwait(true);
         replyTo.Tell(new Aae.ClusterAae(results.Select(r => new Aae.NodeAae(r.Node, r.Answer, r.Error)).ToList()), Self);
+    }
+
+    private async Task OnGetMetrics(Metrics.GetClusterMetrics _)
+    {
+        var replyTo = Sender;
+        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance).ConfigureAwait(true);
+        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error)).ToList()), Self);
     }
 
     /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>
