@@ -73,8 +73,11 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
                     Target(t).Delivered = n;
             }
         });
-        Recover<RecoveryCompleted>(_ => Held());
-        Recover<RecoveryCompleted>(_ => _log.Info($"hint store: {_hints.Count} hints for {_targets.Count(t => t.Value.Count > 0)} targets recovered"));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Held();
+            _log.Info($"hint store: {_hints.Count} hints for {_targets.Count(t => t.Value.Count > 0)} targets recovered");
+        });
 
         Command<HintApply>(OnHintApply);
         Command<HintGet>(OnHintGet);
