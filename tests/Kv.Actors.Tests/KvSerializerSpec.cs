@@ -27,6 +27,9 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     private static readonly Ring.Ring ARing = Ring.Ring.Create(RingStateSpec.Three, 8).WithLeaving("b");
     private static readonly HandoffStatus Status = new([new HandoffProgress(3, "akka.tcp://kv@h:2", HandoffState.Sending, 10, 2048, "slow")], [1, 3], [1]);
 
+    private static readonly Metrics.MetricsSnapshot MetricsSample = new("akka.tcp://kv@h:1", 1_765_000_000_000,
+        [new Metrics.MetricSample("kv.requests", "op=get,ns=default,outcome=ok", 1234), new Metrics.MetricSample("kv.request.latency.p99", "", 2.75)]);
+
     private static readonly Hints.HintAdded HintSample = new("akka.tcp://kv@h:2", 3, Ns, Key, KvObjectCodec.Encode(Obj), 1_765_000_000_000);
 
     private static readonly Aae.AaeStatus AaeStatusSample = new("akka.tcp://kv@h:1",
@@ -124,8 +127,6 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (new Metrics.ClusterMetrics([new Metrics.NodeMetrics("akka.tcp://kv@h:1", MetricsSample, null), new Metrics.NodeMetrics("akka.tcp://kv@h:3", null, "no answer within 3 s")]), "353"),
     ];
 
-    private static readonly Metrics.MetricsSnapshot MetricsSample = new("akka.tcp://kv@h:1", 1_765_000_000_000,
-        [new Metrics.MetricSample("kv.requests", "op=get,ns=default,outcome=ok", 1234), new Metrics.MetricSample("kv.request.latency.p99", "", 2.75)]);
 
     private Serialization Serialization => Sys.Serialization;
 

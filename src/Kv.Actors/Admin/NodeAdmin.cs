@@ -74,15 +74,18 @@ public sealed class NodeAdmin : RingFollower
     private async Task OnGetMetrics(Metrics.GetClusterMetrics _)
     {
         var replyTo = Sender;
-        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance).ConfigureAwait(true);
-        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error)).ToList()), Self);
+        // This node's own snapshot is taken here: asked through its mailbox, this actor (busy
+        // awaiting the others) could not answer it.
+        var own = new Metrics.NodeMetrics(_self, Metrics.KvMetrics.For(Context.System).Snapshot(_self), null);
+        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance, except: _self).ConfigureAwait(true);
+        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error)).Prepend(own).ToList()), Self);
     }
 
     /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>
-    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question) where T : class
+    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question, string? except = null) where T : class
     {
         var nodes = ClusterExt.Get(Context.System).State.Members
-            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
+            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed) && m.Address.ToString() != except)
             .Select(m => m.Address.ToString())
             .ToList();
         var system = Context.System;

@@ -344,6 +344,9 @@ public sealed class KvMetrics : IExtension, IDisposable
         ];
     }
 
+    /// <summary>This node's meter (tests tell it from the meters of other nodes in the same process).</summary>
+    internal Meter Meter => _meter;
+
     public void Dispose() => _meter.Dispose();
 
     private sealed class ByteArrayComparer : IEqualityComparer<byte[]>
