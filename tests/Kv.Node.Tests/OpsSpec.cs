@@ -170,7 +170,9 @@ public sealed class OpsSpec(OpsCluster cluster, ITestOutputHelper output) : ICla
         Assert.All(after, p => Assert.Contains("kv_hints_pending{", p, StringComparison.Ordinal));
 
         // The same numbers through the admin protocol (what `kv stats` and the dashboard use).
+        var asked = Stopwatch.StartNew();
         var snapshot = await cluster.Client.GetClusterMetricsAsync();
+        output.WriteLine($"cluster metrics in {asked.ElapsedMilliseconds} ms: " + string.Join(", ", snapshot.Nodes.Select(n => $"{n.Node} {(n.Snapshot is null ? n.Error : "ok")}")));
         double viaAdmin = snapshot.Nodes.Where(n => n.Snapshot is not null).Sum(n => n.Snapshot!.Sum("kv.requests", "op=put", "ns=default", "outcome=ok"));
         Assert.InRange(viaAdmin, Total(after, "kv_requests_total", "op=\"put\"", "ns=\"default\"", "outcome=\"ok\""), double.MaxValue);
         Assert.Contains(snapshot.Nodes, n => n.Snapshot?.Sum("kv.requests.rate") > 0);

@@ -76,16 +76,21 @@ public sealed class NodeAdmin : RingFollower
         var replyTo = Sender;
         // This node's own snapshot is taken here: asked through its mailbox, this actor (busy
         // awaiting the others) could not answer it.
+        // Members this node sees as unreachable are not asked (named with an error at once).
         var own = new Metrics.NodeMetrics(_self, Metrics.KvMetrics.For(Context.System).Snapshot(_self), null);
-        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance, except: _self).ConfigureAwait(true);
-        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error)).Prepend(own).ToList()), Self);
+        var unreachable = ClusterExt.Get(Context.System).State.Unreachable.Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance, except: [_self, .. unreachable]).ConfigureAwait(true);
+        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error))
+            .Prepend(own)
+            .Concat(unreachable.Order(StringComparer.Ordinal).Select(u => new Metrics.NodeMetrics(u, null, "unreachable from " + _self)))
+            .ToList()), Self);
     }
 
     /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>
-    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question, string? except = null) where T : class
+    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question, IReadOnlyCollection<string>? except = null) where T : class
     {
         var nodes = ClusterExt.Get(Context.System).State.Members
-            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed) && m.Address.ToString() != except)
+            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed) && except?.Contains(m.Address.ToString()) != true)
             .Select(m => m.Address.ToString())
             .ToList();
         var system = Context.System;
