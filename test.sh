@@ -2,6 +2,12 @@
 # The test command from the README: restore, build (warnings are errors), run every test project.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The dashboard spec (tests/Kv.Node.Tests/OpsSpec.cs) drives Debian's chromium headless through
+# Playwright's driver (shipped in the Microsoft.Playwright package, so nothing is downloaded here).
+if ! command -v chromium > /dev/null 2>&1; then
+  (apt-get install -y -qq chromium > /dev/null 2>&1 || { apt-get update -qq > /dev/null 2>&1 && apt-get install -y -qq chromium > /dev/null 2>&1; }) \
+    || echo "test.sh: could not install chromium; the dashboard spec will fail" >&2
+fi
 dotnet restore Kv.sln
 dotnet build Kv.sln --no-restore -c Debug
 status=0

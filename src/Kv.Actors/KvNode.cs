@@ -48,6 +48,7 @@ public sealed class KvNode
         KvPersistenceStorage.Register(system, Path.Combine(options.DataDirectory, "hints"), _environment,
             options.Storage with { WriteBufferSize = Math.Min(options.Storage.WriteBufferSize, 4L << 20) });
         system.Settings.InjectTopLevelFallback(KvPersistenceStorage.PluginConfig);
+        Metrics.KvMetrics.For(system).Attach(Stats, _environment);
         RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);

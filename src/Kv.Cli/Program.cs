@@ -59,6 +59,8 @@ public static class Program
           kv cluster aae                              anti-entropy: tree age per vnode, last exchange per pair, keys repaired
           kv cluster leave NODE [--wait]              NODE hands off its partitions and leaves (host:port)
           kv cluster down NODE                        mark an unreachable NODE down
+          kv stats [--node HOST:PORT] [--raw]         every member's metrics on one screen (requests, latency, hints,
+                                                      anti-entropy, handoff, storage, members); --raw: NODE NAME{LABELS} VALUE lines
 
         local development cluster:
           kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles

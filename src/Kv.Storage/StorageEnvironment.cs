@@ -76,6 +76,29 @@ public sealed class StorageEnvironment : IDisposable
         }
     }
 
+    /// <summary>The statistics of every engine open in this environment now (for metrics; the block cache is the environment's, shared).</summary>
+    public IReadOnlyList<StorageStatistics> EngineStatistics()
+    {
+        LsmEngine[] engines;
+        lock (_gate)
+        {
+            engines = [.. _engines];
+        }
+        var stats = new List<StorageStatistics>(engines.Length);
+        foreach (LsmEngine e in engines)
+        {
+            try
+            {
+                stats.Add(e.GetStatistics());
+            }
+            catch (ObjectDisposedException)
+            {
+                // closed meanwhile: no longer counted
+            }
+        }
+        return stats;
+    }
+
     internal BackgroundPool Flushes { get; }
 
     internal BackgroundPool Compactions { get; }

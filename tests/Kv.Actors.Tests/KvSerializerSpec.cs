@@ -27,6 +27,9 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     private static readonly Ring.Ring ARing = Ring.Ring.Create(RingStateSpec.Three, 8).WithLeaving("b");
     private static readonly HandoffStatus Status = new([new HandoffProgress(3, "akka.tcp://kv@h:2", HandoffState.Sending, 10, 2048, "slow")], [1, 3], [1]);
 
+    private static readonly Metrics.MetricsSnapshot MetricsSample = new("akka.tcp://kv@h:1", 1_765_000_000_000,
+        [new Metrics.MetricSample("kv.requests", "op=get,ns=default,outcome=ok", 1234), new Metrics.MetricSample("kv.request.latency.p99", "", 2.75)]);
+
     private static readonly Hints.HintAdded HintSample = new("akka.tcp://kv@h:2", 3, Ns, Key, KvObjectCodec.Encode(Obj), 1_765_000_000_000);
 
     private static readonly Aae.AaeStatus AaeStatusSample = new("akka.tcp://kv@h:1",
@@ -118,7 +121,12 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (BatchReplySample, "266"),
         (ReplicaBatchSample, "267"),
         (ReplicaBatchReplySample, "268"),
+        (Metrics.GetMetricsSnapshot.Instance, "350"),
+        (MetricsSample, "351"),
+        (Metrics.GetClusterMetrics.Instance, "352"),
+        (new Metrics.ClusterMetrics([new Metrics.NodeMetrics("akka.tcp://kv@h:1", MetricsSample, null), new Metrics.NodeMetrics("akka.tcp://kv@h:3", null, "no answer within 3 s")]), "353"),
     ];
+
 
     private Serialization Serialization => Sys.Serialization;
 
@@ -329,6 +337,20 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         var garbage = new Protos.VnodeScanChunkData { ScanId = 1, Items = { new Protos.ScanEntryData { Key = Google.Protobuf.ByteString.CopyFromUtf8("k"), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) } } };
         var e = Assert.Throws<SerializationException>(() => Serialization.Deserialize(Google.Protobuf.MessageExtensions.ToByteArray(garbage), KvSerializer.Id, "275"));
         Assert.Contains("malformed VnodeScanChunk", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_metrics_snapshot_crosses_the_wire_with_every_sample_intact()
+    {
+        var back = Assert.IsType<Metrics.ClusterMetrics>(RoundTrip(new Metrics.ClusterMetrics([new Metrics.NodeMetrics("akka.tcp://kv@h:1", MetricsSample, null), new Metrics.NodeMetrics("akka.tcp://kv@h:3", null, "no answer")])));
+        Assert.Equal(2, back.Nodes.Count);
+        Assert.Equal(MetricsSample.Samples, back.Nodes[0].Snapshot!.Samples);
+        Assert.Equal((MetricsSample.Node, MetricsSample.TakenAtMs), (back.Nodes[0].Snapshot!.Node, back.Nodes[0].Snapshot!.TakenAtMs));
+        Assert.Null(back.Nodes[0].Error);
+        Assert.Null(back.Nodes[1].Snapshot);
+        Assert.Equal("no answer", back.Nodes[1].Error);
+        Assert.Equal(1234, back.Nodes[0].Snapshot!.Sum("kv.requests", "op=get", "ns=default"));
+        Assert.Equal(0, back.Nodes[0].Snapshot!.Sum("kv.requests", "op=put"));
     }
 
     [Fact]

@@ -166,6 +166,7 @@ public sealed class AaeSync : RingFollower, IWithTimers
     {
         _running.Remove(Sender);
         _last[done.Pair] = Info(done.Pair, done.KeysRepaired, done.Outcome);
+        Metrics.KvMetrics.For(Context.System).AaeExchanged(done.KeysRepaired, done.Outcome.StartsWith("failed", StringComparison.Ordinal));
     }
 
     private AaeStatus Status() => new(_self,

@@ -33,6 +33,8 @@ public sealed class NodeAdmin : RingFollower
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<Hints.GetClusterHints>(OnGetHints);
         ReceiveAsync<Aae.GetClusterAae>(OnGetAae);
+        Receive<Metrics.GetMetricsSnapshot>(_ => Sender.Tell(Metrics.KvMetrics.For(Context.System).Snapshot(_self), Self));
+        ReceiveAsync<Metrics.GetClusterMetrics>(OnGetMetrics);
         ReceiveAsync<LeaveNode>(OnLeave);
         Receive<DownNode>(OnDown);
         ReceiveAsync<ChaosSetFaults>(OnChaosSetFaults);
@@ -69,11 +71,26 @@ public sealed class NodeAdmin : RingFollower
         replyTo.Tell(new Aae.ClusterAae(results.Select(r => new Aae.NodeAae(r.Node, r.Answer, r.Error)).ToList()), Self);
     }
 
+    private async Task OnGetMetrics(Metrics.GetClusterMetrics _)
+    {
+        var replyTo = Sender;
+        // This node's own snapshot is taken here: asked through its mailbox, this actor (busy
+        // awaiting the others) could not answer it.
+        // Members this node sees as unreachable are not asked (named with an error at once).
+        var own = new Metrics.NodeMetrics(_self, Metrics.KvMetrics.For(Context.System).Snapshot(_self), null);
+        var unreachable = ClusterExt.Get(Context.System).State.Unreachable.Select(m => m.Address.ToString()).ToHashSet(StringComparer.Ordinal);
+        var results = await AskEveryMember<Metrics.MetricsSnapshot>(KvPaths.Admin, Metrics.GetMetricsSnapshot.Instance, except: [_self, .. unreachable]).ConfigureAwait(true);
+        replyTo.Tell(new Metrics.ClusterMetrics(results.Select(r => new Metrics.NodeMetrics(r.Node, r.Answer, r.Error))
+            .Prepend(own)
+            .Concat(unreachable.Order(StringComparer.Ordinal).Select(u => new Metrics.NodeMetrics(u, null, "unreachable from " + _self)))
+            .ToList()), Self);
+    }
+
     /// <summary>Asks the actor at /user/<paramref name="name"/> on every member (not down or removed), all at once.</summary>
-    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question) where T : class
+    private async Task<(string Node, T? Answer, string? Error)[]> AskEveryMember<T>(string name, object question, IReadOnlyCollection<string>? except = null) where T : class
     {
         var nodes = ClusterExt.Get(Context.System).State.Members
-            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed))
+            .Where(m => m.Status is not (MemberStatus.Down or MemberStatus.Removed) && except?.Contains(m.Address.ToString()) != true)
             .Select(m => m.Address.ToString())
             .ToList();
         var system = Context.System;

@@ -36,6 +36,8 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     private readonly IReadOnlyList<ReplicaRef> _replicas;
     private readonly NamespaceProps _props;
     private readonly IActorRef _replyTo;
+    private readonly Metrics.KvMetrics _metrics = Metrics.KvMetrics.For(Context.System);
+    private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly Dictionary<int, VnodeGetReply> _answers = [];
     private readonly HashSet<int> _failed = [];
@@ -224,6 +226,17 @@ public sealed class GetCoordinator : ReceiveActor, IWithTimers
     private void Reply(object result)
     {
         _replied = true;
+        _metrics.Request(_exists ? "exists" : "get", _metrics.Namespace(_ns), result, _startedAt);
+        if (result is GetSucceeded { Object: var found })
+        {
+            int live = 0;
+            foreach (var v in found.Values)
+            {
+                if (!v.Deleted)
+                    live++;
+            }
+            _metrics.Siblings(live);
+        }
         if (_exists)
         {
             result = result switch

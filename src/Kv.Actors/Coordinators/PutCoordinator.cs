@@ -26,6 +26,8 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
     private readonly NamespaceProps _props;
     private readonly bool _returnBody;
     private readonly IActorRef _replyTo;
+    private readonly Metrics.KvMetrics _metrics = Metrics.KvMetrics.For(Context.System);
+    private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly bool[] _acked; // by replica index: counted towards W
     private readonly bool[] _done; // by replica index: no further answer expected
@@ -171,6 +173,7 @@ public sealed class PutCoordinator : ReceiveActor, IWithTimers
         if (_finished)
             return;
         _finished = true;
+        _metrics.Request(_value.Deleted ? "delete" : "put", _metrics.Namespace(_ns), result, _startedAt);
         _replyTo.Tell(result, Self);
     }
 }

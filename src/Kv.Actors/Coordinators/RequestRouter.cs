@@ -215,6 +215,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         if (reachable < props.PW)
         {
             _stats.Fail();
+            Metrics.KvMetrics.For(Context.System).QuorumFailed(put.Value.Deleted ? "delete" : "put");
             Sender.Tell(new QuorumNotMet("put", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
             return;
         }
@@ -224,6 +225,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         {
             // Only fallbacks left: a new version needs a primary vnode to stamp its dot.
             _stats.Fail();
+            Metrics.KvMetrics.For(Context.System).QuorumFailed(put.Value.Deleted ? "delete" : "put");
             Sender.Tell(new QuorumNotMet("put", 0, props.W, 0, props.DW, "no primary replica of the key is reachable to coordinate the write"), Self);
             return;
         }
@@ -277,6 +279,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         if (reachable < props.PW)
         {
             _stats.Fail();
+            Metrics.KvMetrics.For(Context.System).QuorumFailed("update");
             Sender.Tell(new QuorumNotMet("update", reachable, props.PW, 0, 0, $"pw={props.PW} but only {reachable} primaries are reachable"), Self);
             return;
         }
@@ -289,6 +292,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         if (first < 0)
         {
             _stats.Fail();
+            Metrics.KvMetrics.For(Context.System).QuorumFailed("update");
             Sender.Tell(new QuorumNotMet("update", 0, props.W, 0, props.DW, "no primary replica of the key is reachable to coordinate the update"), Self);
             return;
         }
@@ -315,6 +319,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         if (reachable < props.PR)
         {
             _stats.Fail();
+            Metrics.KvMetrics.For(Context.System).QuorumFailed(exists ? "exists" : "get");
             Sender.Tell(new QuorumNotMet("get", reachable, props.PR, 0, 0, $"pr={props.PR} but only {reachable} primaries are reachable"), Self);
             return;
         }

@@ -24,6 +24,8 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
     private readonly NamespaceProps _props;
     private readonly int _maxBytes;
     private readonly IActorRef _replyTo;
+    private readonly Metrics.KvMetrics _metrics = Metrics.KvMetrics.For(Context.System);
+    private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly long _requestId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly bool[] _acked;
     private readonly bool[] _done;
@@ -195,6 +197,7 @@ public sealed class UpdateCoordinator : ReceiveActor, IWithTimers
         if (_finished)
             return;
         _finished = true;
+        _metrics.Request("update", _metrics.Namespace(_ns), result, _startedAt);
         _replyTo.Tell(result, Self);
     }
 }

@@ -34,6 +34,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
     private readonly Dictionary<string, long> _awaySince = new(StringComparer.Ordinal);
     private Ring.Ring? _ring;
     private int _eventsSinceSnapshot;
+    private readonly Metrics.KvMetrics _metrics = Metrics.KvMetrics.For(Context.System);
 
     /// <summary>Akka's actor timers.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -72,7 +73,11 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
                     Target(t).Delivered = n;
             }
         });
-        Recover<RecoveryCompleted>(_ => _log.Info($"hint store: {_hints.Count} hints for {_targets.Count(t => t.Value.Count > 0)} targets recovered"));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            Held();
+            _log.Info($"hint store: {_hints.Count} hints for {_targets.Count(t => t.Value.Count > 0)} targets recovered");
+        });
 
         Command<HintApply>(OnHintApply);
         Command<HintGet>(OnHintGet);
@@ -146,6 +151,16 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
         if (!_byKey.TryGetValue(k, out var ids))
             _byKey[k] = ids = [];
         ids.Add(id);
+        Held();
+    }
+
+    /// <summary>Tells the node's metrics what the store holds now.</summary>
+    private void Held()
+    {
+        long bytes = 0;
+        foreach (var t in _targets.Values)
+            bytes += t.Bytes;
+        _metrics.HintsHeld(_hints.Count, bytes);
     }
 
     private void Remove(IEnumerable<long> ids, bool counted)
@@ -163,6 +178,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
             if (_byKey.TryGetValue(k, out var list) && list.Remove(id) && list.Count == 0)
                 _byKey.Remove(k);
         }
+        Held();
     }
 
     private bool WindowPassed(string target) => _awaySince.TryGetValue(target, out long since) && Now - since > _options.Window.TotalMilliseconds;
@@ -182,6 +198,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
         if (refused is not null)
         {
             t.Dropped++;
+            _metrics.HintDropped();
             sender.Tell(new VnodePutReply(apply.Partition, apply.RequestId, null, false, refused), Self);
             return;
         }
@@ -191,6 +208,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
         {
             t.Persisting -= size;
             Add(LastSequenceNr, e);
+            _metrics.HintQueued();
             sender.Tell(new VnodePutReply(apply.Partition, apply.RequestId, null, Durable: true, null), Self);
             MaybeSnapshot();
         });
@@ -207,7 +225,10 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
     {
         _log.Error(cause, $"hint store: journal refused an event: {cause.Message}");
         if (@event is HintAdded h)
+        {
             Target(h.Target).Dropped++;
+            _metrics.HintDropped();
+        }
     }
 
     private void MaybeSnapshot()
@@ -294,6 +315,7 @@ public sealed class HintStore : ReceivePersistentActor, IWithTimers
         if (!_hints.ContainsKey(f.HintId))
             return;
         Remove([f.HintId], counted: true);
+        _metrics.HintsDelivered(1);
         PersistAsync(new HintsDelivered([f.HintId]), _ => MaybeSnapshot());
     }
 

@@ -191,6 +191,7 @@ public sealed class HandoffSender : ReceiveActor, IWithTimers
     {
         if (dirty.Keys.Count == 0)
         {
+            Metrics.KvMetrics.For(Context.System).HandoffFinished();
             Report(HandoffState.Done);
             Context.Parent.Tell(new HandoffFinished(_target, _sweepOnly), Self);
             Context.Stop(Self);
@@ -217,8 +218,10 @@ public sealed class HandoffSender : ReceiveActor, IWithTimers
             return;
         }
         Timers.Cancel(BatchTimer);
+        long batchBytes = _inFlight.Items.Sum(i => (long)i.Key.Length + i.Object.Length);
         _keys += _inFlight.Items.Count;
-        _bytes += _inFlight.Items.Sum(i => (long)i.Key.Length + i.Object.Length);
+        _bytes += batchBytes;
+        Metrics.KvMetrics.For(Context.System).HandedOff(_inFlight.Items.Count, batchBytes);
         _inFlight = null;
         _lastError = null;
         Report(_folding ? HandoffState.Sending : HandoffState.Sweeping);

@@ -161,6 +161,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
             KvPaths.VnodeName(p));
         Context.Watch(vnode);
         _vnodes[p] = vnode;
+        Metrics.KvMetrics.For(Context.System).VnodeStarted(p, vnode);
         if (_ring is not null)
             vnode.Tell(new RingChanged(_ring) { DataLost = _dataLost }, Self);
         return vnode;
@@ -238,6 +239,7 @@ public sealed class VnodeManager : ReceiveActor, IWithTimers
             if (!vnode.Equals(t.ActorRef))
                 continue;
             _vnodes.Remove(p);
+            Metrics.KvMetrics.For(Context.System).VnodeStopped(p, vnode);
             _retired.Remove(p);
             if (!_stopping.Remove(p))
                 Failed(p);

@@ -34,6 +34,7 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(_context);
+        OpsEndpoints.AddServices(builder.Services, _context);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -64,6 +65,7 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
     private static void MapEndpoints(WebApplication app, FrontEndContext ctx)
     {
         HealthEndpoints.Map(app, ctx);
+        OpsEndpoints.Map(app, ctx);
     }
 
     private static void Listen(KestrelServerOptions k, FrontEndEndpoint endpoint, Action<ListenOptions> configure)
