@@ -67,10 +67,7 @@ public static class HttpApi
         {
             var principal = await PrincipalOf(http, ctx).ConfigureAwait(false);
             if (principal is null)
-            {
-                http.Response.Headers.WWWAuthenticate = "Basic realm=\"kv\", charset=\"UTF-8\"";
-                return Error(StatusCodes.Status401Unauthorized, "unauthorized", "credentials are needed (HTTP Basic), or they were refused");
-            }
+                throw new HttpApiException(StatusCodes.Status401Unauthorized, "unauthorized", "credentials are needed (HTTP Basic), or they were refused");
             if (!ctx.Access.IsAllowed(principal, permission, ns))
             {
                 string what = ns is null ? "the cluster" : $"namespace '{ns}'";
@@ -81,6 +78,8 @@ public static class HttpApi
         }
         catch (HttpApiException e)
         {
+            if (e.Status == StatusCodes.Status401Unauthorized)
+                http.Response.Headers.WWWAuthenticate = "Basic realm=\"kv\", charset=\"UTF-8\"";
             return Error(e.Status, e.Error, e.Message);
         }
         catch (KvException e)

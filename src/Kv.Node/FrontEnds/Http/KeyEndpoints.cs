@@ -201,4 +201,5 @@ public static class KeyEndpoints
 public sealed record TtlBody(string Key, IReadOnlyList<double?> Ttl);
 
 /// <summary>A page of a scan: the keys with their siblings, and the token of the next page (null: the last page).</summary>
-public sealed record ScanBody(IReadOnlyList<ObjectBody> Keys, string? Next);
+public sealed record ScanBody(IReadOnlyList<ObjectBody> Keys,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.Never)] string? Next);
