@@ -335,6 +335,7 @@ public sealed class HttpApiSpec(HttpNode node, ITestOutputHelper output) : IClas
             read = 0;
         }
         string reply = Encoding.ASCII.GetString(buffer, 0, read);
+        output.WriteLine($"slowloris after {(DateTime.UtcNow - started).TotalSeconds:0.0} s: {(read == 0 ? "closed" : reply.Split('\n')[0])}");
         Assert.True(read == 0 || reply.StartsWith("HTTP/1.1 408", StringComparison.Ordinal), reply);
         Assert.InRange((DateTime.UtcNow - started).TotalSeconds, 5, 15);
         await stop.CancelAsync();
