@@ -48,7 +48,7 @@ public static class BatchEndpoints
                         if (string.IsNullOrEmpty(i.Key))
                             throw new HttpApiException(StatusCodes.Status400BadRequest, "invalid_request", $"{where}: a key is needed");
                         return new KvPutItem(i.Key, HttpApi.ValueOf(i.Value, i.Encoding, where), HttpApi.ContextOf(i.Context, where + ".context"),
-                            string.IsNullOrWhiteSpace(i.ContentType) ? (i.Encoding is "base64" ? "application/octet-stream" : "text/plain; charset=utf-8") : i.ContentType);
+                            string.IsNullOrWhiteSpace(i.ContentType) ? (string.Equals(i.Encoding, "base64", StringComparison.OrdinalIgnoreCase) ? "application/octet-stream" : "text/plain; charset=utf-8") : i.ContentType);
                     }).ToList();
                     var outcomes = await c.PutManyAsync(ns, items, HttpApi.OptionsOf(http.Request)).ConfigureAwait(false);
                     return HttpApi.Json(new BatchResults(outcomes.Select(o => o.Error is { } e

@@ -87,6 +87,11 @@ public static class HttpApi
             var (status, error) = Map(e);
             return Error(status, error, e.Message);
         }
+        catch (Exception e) when (e is OperationCanceledException or IOException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (mid-body, or while the store answered): nobody to answer.
+            return Results.Empty;
+        }
         catch (BadHttpRequestException e)
         {
             // Kestrel's own limits met while the body was read (too large, too slow).
