@@ -65,6 +65,17 @@ public sealed class HttpsSpec(ITestOutputHelper output) : IDisposable
         Assert.False(node.Process.HasExited);
     }
 
+    [Fact]
+    public async Task A_certificate_that_cannot_be_loaded_stops_the_node_at_start_naming_it()
+    {
+        string missing = Path.Combine(_dir, "missing.pfx");
+        using var node = new Processes.Running(Processes.Dll("Kv.Node.dll"), _dir,
+            "--data-dir", Path.Combine(_dir, "data2"), "--port", Processes.FreePort().ToString(CultureInfo.InvariantCulture), "--kv.ring-size=8",
+            $"--kv.http.port={Processes.FreePort()}", "--kv.http.tls=on", $"--kv.remote.secure.certificate-path={missing}");
+        Assert.Equal(3, await node.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.Contains(missing, node.Output, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try
