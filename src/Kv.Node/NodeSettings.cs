@@ -387,7 +387,7 @@ public sealed record NodeSettings(
         return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port)
         {
             Ssl = ssl,
-            Http = FrontEnd(s, "kv.http", hostname),
+            Http = FrontEnd(s, "kv.http", hostname) with { Tls = HttpTls(s, secure) },
             Resp = FrontEnd(s, "kv.resp", hostname),
         };
     }
@@ -396,6 +396,17 @@ public sealed record NodeSettings(
     {
         string host = s.String(path + ".hostname");
         return new FrontEndEndpoint(host.Length == 0 ? remoteHostname : host, s.Int(path + ".port", 0, 65535));
+    }
+
+    /// <summary>kv.http.tls (or the `secure` profile): HTTPS with the node's certificate from kv.remote.secure.</summary>
+    private static FrontEndTls? HttpTls(SettingsReader s, (string Certificate, string Password, string Ca)? secure)
+    {
+        if (!s.Bool("kv.http.tls") && secure is null)
+            return null;
+        string path = s.String("kv.remote.secure.certificate-path");
+        if (path.Length == 0)
+            throw new ConfigException("kv.http.tls = on needs the node's certificate: kv.remote.secure.certificate-path (and certificate-password)");
+        return new FrontEndTls(path, s.String("kv.remote.secure.certificate-password"));
     }
 
     private static string Quote(string v) => "\"" + v.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
@@ -463,4 +474,10 @@ public sealed record NodeSettings(
 public sealed record FrontEndEndpoint(string Hostname, int Port)
 {
     public bool Enabled => Port != 0;
+
+    /// <summary>TLS on this front end's port (null: plain).</summary>
+    public FrontEndTls? Tls { get; init; }
 }
+
+/// <summary>The certificate a front end serves TLS with: a PKCS#12 file and its password.</summary>
+public sealed record FrontEndTls(string CertificatePath, string Password);

@@ -35,6 +35,8 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         builder.Services.AddSingleton(loggers);
         builder.Services.AddSingleton(_context);
         OpsEndpoints.AddServices(builder.Services, _context);
+        if (settings.Http.Enabled)
+            Http.HttpEndpoints.AddServices(builder.Services);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
@@ -43,7 +45,14 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
             k.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             if (settings.Http.Enabled)
-                Listen(k, settings.Http, _ => { });
+            {
+                var cert = settings.Http.Tls is { } tls ? FrontEndCertificate.Load(tls) : null;
+                Listen(k, settings.Http, o =>
+                {
+                    if (cert is not null)
+                        o.UseHttps(cert);
+                });
+            }
             // RESP listens here too (a connection handler on its own endpoint) once it is built.
         });
         var app = builder.Build();
@@ -58,7 +67,7 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         }
         _app = app;
         if (settings.Http.Enabled)
-            _log.LogInformation("HTTP on {Host}:{Port}", settings.Http.Hostname, settings.Http.Port);
+            _log.LogInformation("{Scheme} on {Host}:{Port}", settings.Http.Tls is null ? "HTTP" : "HTTPS", settings.Http.Hostname, settings.Http.Port);
     }
 
     /// <summary>Every area's HTTP endpoints.</summary>
@@ -66,6 +75,7 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
     {
         HealthEndpoints.Map(app, ctx);
         OpsEndpoints.Map(app, ctx);
+        Http.HttpEndpoints.Map(app, ctx);
     }
 
     private static void Listen(KestrelServerOptions k, FrontEndEndpoint endpoint, Action<ListenOptions> configure)
