@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Kv.Actors.Security;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,7 +44,8 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
             k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
             if (settings.Http.Enabled)
                 Listen(k, settings.Http, _ => { });
-            // RESP listens here too (a connection handler on its own endpoint) once it is built.
+            if (settings.Resp.Enabled)
+                Listen(k, settings.Resp, l => l.UseConnectionHandler<Resp.RespConnectionHandler>());
         });
         var app = builder.Build();
         MapEndpoints(app, _context);
@@ -58,6 +60,8 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         _app = app;
         if (settings.Http.Enabled)
             _log.LogInformation("HTTP on {Host}:{Port}", settings.Http.Hostname, settings.Http.Port);
+        if (settings.Resp.Enabled)
+            _log.LogInformation("RESP on {Host}:{Port}", settings.Resp.Hostname, settings.Resp.Port);
     }
 
     /// <summary>Every area's HTTP endpoints.</summary>
