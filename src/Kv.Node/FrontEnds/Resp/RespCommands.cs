@@ -37,7 +37,7 @@ public sealed partial class RespCommands
     public static readonly string[] Names =
     [
         "PING", "ECHO", "HELLO", "AUTH", "QUIT", "COMMAND", "INFO", "SELECT", "CLIENT", "CONFIG", "TYPE",
-        "GET", "SET", "DEL", "UNLINK", "EXISTS", "MGET", "MSET", "INCR", "DECR", "INCRBY", "DECRBY", "INCRBYFLOAT",
+        "GET", "SET", "SETNX", "SETEX", "PSETEX", "GETSET", "DEL", "UNLINK", "EXISTS", "MGET", "MSET", "INCR", "DECR", "INCRBY", "DECRBY", "INCRBYFLOAT",
         "EXPIRE", "PEXPIRE", "TTL", "PTTL", "PERSIST", "HSET", "HMSET", "HGET", "HGETALL", "HDEL", "HINCRBY",
         "SADD", "SREM", "SMEMBERS", "SISMEMBER", "SCARD", "LPUSH", "RPUSH", "LPOP", "RPOP", "LRANGE", "LLEN", "SCAN",
     ];
@@ -146,6 +146,10 @@ public sealed partial class RespCommands
         "TYPE" => TypeAsync(s, a),
         "GET" => GetAsync(s, a),
         "SET" => SetAsync(s, a),
+        "SETNX" => SetNxAsync(s, a),
+        "SETEX" => Legacy(s, a, 4, [a[0], a.ElementAtOrDefault(1)!, a.ElementAtOrDefault(3)!, "EX"u8.ToArray(), a.ElementAtOrDefault(2)!]),
+        "PSETEX" => Legacy(s, a, 4, [a[0], a.ElementAtOrDefault(1)!, a.ElementAtOrDefault(3)!, "PX"u8.ToArray(), a.ElementAtOrDefault(2)!]),
+        "GETSET" => Legacy(s, a, 3, [a[0], a.ElementAtOrDefault(1)!, a.ElementAtOrDefault(2)!, "GET"u8.ToArray()]),
         "DEL" or "UNLINK" => DelAsync(s, a),
         "EXISTS" => ExistsAsync(s, a),
         "MGET" => MGetAsync(s, a),
@@ -182,6 +186,20 @@ public sealed partial class RespCommands
     };
 
     private static Task<RespReply> Sync(RespReply r) => Task.FromResult(r);
+
+    /// <summary>SETEX, PSETEX, GETSET: SET with the options they stand for.</summary>
+    private Task<RespReply> Legacy(RespSession s, byte[][] a, int arity, byte[][] asSet)
+    {
+        Arity(a, arity, arity);
+        return SetAsync(s, asSet);
+    }
+
+    private async Task<RespReply> SetNxAsync(RespSession s, byte[][] a)
+    {
+        Arity(a, 3, 3);
+        var reply = await SetAsync(s, [a[0], a[1], a[2], "NX"u8.ToArray()]).ConfigureAwait(false);
+        return reply.IsError ? reply : reply.Kind == RespKind.Null ? RespReply.Zero : RespReply.One;
+    }
 
     // ---- helpers ----
 
