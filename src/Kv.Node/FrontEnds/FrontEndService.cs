@@ -45,7 +45,12 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
             if (settings.Http.Enabled)
                 Listen(k, settings.Http, _ => { });
             if (settings.Resp.Enabled)
-                Listen(k, settings.Resp, l => l.UseConnectionHandler<Resp.RespConnectionHandler>());
+                Listen(k, settings.Resp, l =>
+                {
+                    if (settings.RespOptions.Tls)
+                        l.UseHttps(settings.Ssl?.Certificate ?? throw new NodeStartupException("kv.resp.tls: no node certificate (kv.remote.secure)"));
+                    l.UseConnectionHandler<Resp.RespConnectionHandler>();
+                });
         });
         var app = builder.Build();
         MapEndpoints(app, _context);
@@ -61,7 +66,7 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         if (settings.Http.Enabled)
             _log.LogInformation("HTTP on {Host}:{Port}", settings.Http.Hostname, settings.Http.Port);
         if (settings.Resp.Enabled)
-            _log.LogInformation("RESP on {Host}:{Port}", settings.Resp.Hostname, settings.Resp.Port);
+            _log.LogInformation("RESP on {Host}:{Port}{Tls}", settings.Resp.Hostname, settings.Resp.Port, settings.RespOptions.Tls ? " (TLS)" : "");
     }
 
     /// <summary>Every area's HTTP endpoints.</summary>

@@ -5,10 +5,14 @@ namespace Kv.Node.FrontEnds.Resp;
 
 /// <summary>
 /// The RESP front end's keyspaces (strings in <see cref="Strings"/>, a last-write-wins namespace by
-/// default; hashes, sets and lists in namespaces of those data types) and its per-connection buffer bound.
+/// default; hashes, sets and lists in namespaces of those data types), its per-connection buffer bound
+/// and whether it speaks TLS.
 /// </summary>
 public sealed record RespOptions(string Strings, string Hashes, string Sets, string Lists, long MaxQueryBuffer)
 {
+    /// <summary>TLS on the RESP port with the node's certificate (kv.resp.tls = on, or the secure profile).</summary>
+    public bool Tls { get; init; }
+
     /// <summary>Arguments per command at most (Redis's multibulk bound is larger; this keeps a parse cheap).</summary>
     public const int MaxArguments = 65_536;
 
@@ -22,7 +26,12 @@ public sealed record RespOptions(string Strings, string Hashes, string Sets, str
             s.String("kv.resp.hash-namespace"),
             s.String("kv.resp.set-namespace"),
             s.String("kv.resp.list-namespace"),
-            s.Size("kv.resp.max-query-buffer", 64 * 1024, 1L << 30));
+            s.Size("kv.resp.max-query-buffer", 64 * 1024, 1L << 30))
+        {
+            Tls = s.Bool("kv.resp.tls") || s.Bool("kv.remote.secure.enabled"),
+        };
+        if (options.Tls && !s.Bool("kv.remote.secure.enabled"))
+            throw new ConfigException("kv.resp.tls = on takes the node's certificate from kv.remote.secure: turn that on (enabled, certificate-path, certificate-password)");
         Check(store, "kv.resp.namespace", options.Strings, Datatype.None);
         Check(store, "kv.resp.hash-namespace", options.Hashes, Datatype.Hash);
         Check(store, "kv.resp.set-namespace", options.Sets, Datatype.Set);
