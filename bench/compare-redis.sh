@@ -54,12 +54,12 @@ start_redis() { # fsync-mode
   local port; port=$(free_port)
   mkdir -p "$WORK/redis-$1"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK/redis-$1" --appendonly yes --appendfsync "$1" --save "" --daemonize no >"$WORK/redis-$1.log" 2>&1 &
-  PIDS+=($!); wait_port "$port"; echo "$port"
+  PIDS+=($!); wait_port "$port"; PORT=$port
 }
 start_garnet() {
   local port; port=$(free_port)
   "$GARNET" --port "$port" --bind 127.0.0.1 --aof --aof-commit-freq 1000 --logdir "$WORK/garnet" --checkpointdir "$WORK/garnet" >"$WORK/garnet.log" 2>&1 &
-  PIDS+=($!); wait_port "$port"; echo "$port"
+  PIDS+=($!); wait_port "$port"; PORT=$port
 }
 KV_DLL=src/Kv.Node/bin/Release/net10.0/Kv.Node.dll
 [ -f "$KV_DLL" ] || dotnet build src/Kv.Node -c Release >/dev/null
@@ -71,18 +71,18 @@ start_kv() { # sync-mode dw
     --kv.actor.log-level=warning >"$WORK/kv-$1.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 300); do redis-cli -p "$resp" set kv:ready 1 2>/dev/null | grep -q OK && break; sleep 0.2; done
-  echo "$resp"
+  PORT=$resp
 }
 stop_last() { local p=${PIDS[-1]}; kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; unset 'PIDS[-1]'; }
 
 echo "redis-benchmark -c 50 -d 100 -t set,get -n $N, $RUNS runs each; $(nproc) cores; $(redis-server --version | cut -d' ' -f3)"
 echo "== fsync once a second"
-port=$(start_redis everysec); measure redis-everysec "$port"; stop_last
-if [ -n "$GARNET" ]; then port=$(start_garnet); measure garnet "$port"; stop_last; fi
-port=$(start_kv interval 0); measure kv-interval "$port"; stop_last
+start_redis everysec; measure redis-everysec "$PORT"; stop_last
+if [ -n "$GARNET" ]; then start_garnet; measure garnet "$PORT"; stop_last; fi
+start_kv interval 0; measure kv-interval "$PORT"; stop_last
 echo "== fsync per write"
-port=$(start_redis always); measure redis-always "$port"; stop_last
-port=$(start_kv per-write 1); measure kv-per-write "$port"; stop_last
+start_redis always; measure redis-always "$PORT"; stop_last
+start_kv per-write 1; measure kv-per-write "$PORT"; stop_last
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "n/a" }'; }
 echo "== ratios (Kv / other, requests per second)"
