@@ -38,6 +38,9 @@ public sealed record NodeSettings(
     /// <summary>The RESP front end's listen address and port (kv.resp; port 0: off).</summary>
     public FrontEndEndpoint Resp { get; init; } = new("127.0.0.1", 0);
 
+    /// <summary>The RESP front end's keyspaces and limits (kv.resp.namespace etc.).</summary>
+    public FrontEnds.Resp.RespOptions RespOptions { get; init; } = new("resp", "resp-hashes", "resp-sets", "resp-lists", 16 << 20);
+
     /// <summary>The `secure` profile's TLS setup for the actor system (null: plain TCP).</summary>
     public Akka.Remote.Transport.DotNetty.DotNettySslSetup? Ssl { get; init; }
 
@@ -389,6 +392,7 @@ public sealed record NodeSettings(
             Ssl = ssl,
             Http = FrontEnd(s, "kv.http", hostname) with { Tls = HttpTls(s, secure) },
             Resp = FrontEnd(s, "kv.resp", hostname),
+            RespOptions = FrontEnds.Resp.RespOptions.Read(s, store),
         };
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using Akka.Actor;
 using Kv.Actors.Security;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,7 +54,13 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
                         o.UseHttps(cert);
                 });
             }
-            // RESP listens here too (a connection handler on its own endpoint) once it is built.
+            if (settings.Resp.Enabled)
+                Listen(k, settings.Resp, l =>
+                {
+                    if (settings.RespOptions.Tls)
+                        l.UseHttps(settings.Ssl?.Certificate ?? throw new NodeStartupException("kv.resp.tls: no node certificate (kv.remote.secure)"));
+                    l.UseConnectionHandler<Resp.RespConnectionHandler>();
+                });
         });
         var app = builder.Build();
         MapEndpoints(app, _context);
@@ -68,6 +75,8 @@ public sealed class FrontEndService(NodeSettings settings, NodeService nodeServi
         _app = app;
         if (settings.Http.Enabled)
             _log.LogInformation("{Scheme} on {Host}:{Port}", settings.Http.Tls is null ? "HTTP" : "HTTPS", settings.Http.Hostname, settings.Http.Port);
+        if (settings.Resp.Enabled)
+            _log.LogInformation("RESP on {Host}:{Port}{Tls}", settings.Resp.Hostname, settings.Resp.Port, settings.RespOptions.Tls ? " (TLS)" : "");
     }
 
     /// <summary>Every area's HTTP endpoints.</summary>
