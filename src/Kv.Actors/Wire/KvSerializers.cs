@@ -205,6 +205,7 @@ internal static partial class KvSerializers
             m => new KvExistsReplyData { Exists = m.Exists, Context = { ToWire(m.Context) } },
             d => new ExistsResult(d.Exists, FromWire(d.Context)));
         AddBatches(registry);
+        AddConsistent(registry);
         // Scans (272..276).
         Add<KvScan, KvScanData>(registry, 272,
             m => new KvScanData
