@@ -89,6 +89,7 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
                 StartRound();
         });
         Receive<Deadline>(_ => TimedOut());
+        Receive<Linger>(_ => Context.Stop(Self));
     }
 
     /// <summary>The key's identity for the per-key queue of a proposer.</summary>
@@ -141,8 +142,13 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
 
     private void OnPromise(PaxosPromise p)
     {
-        if (p.RequestId != _requestId || _proposing || _finished)
+        if (p.RequestId != _requestId || _proposing)
             return;
+        if (_finished)
+        {
+            OneMoreAnswer();
+            return;
+        }
         if (p.Error is not null)
         {
             _lastError = p.Error;
@@ -221,10 +227,11 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
                     break;
                 case ConsistentOpKind.Increment:
                     long value = 0;
+                    // A refusal writes nothing, but is answered only once the value it saw is chosen (below).
                     if (current.Present && !long.TryParse(Encoding.UTF8.GetString(current.Value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
                     {
-                        Finish(new RequestFailed($"the value of this key is not a decimal 64-bit integer: cannot increment it", FailureCode.InvalidRequest));
-                        return;
+                        answer = new RequestFailed("the value of this key is not a decimal 64-bit integer: cannot increment it", FailureCode.InvalidRequest);
+                        break;
                     }
                     long result;
                     try
@@ -233,8 +240,8 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
                     }
                     catch (OverflowException)
                     {
-                        Finish(new RequestFailed($"the counter would overflow: {value} + {op.By} is outside {long.MinValue}..{long.MaxValue}", FailureCode.InvalidRequest));
-                        return;
+                        answer = new RequestFailed($"the counter would overflow: {value} + {op.By} is outside {long.MinValue}..{long.MaxValue}", FailureCode.InvalidRequest);
+                        break;
                     }
                     byte[] text = Encoding.UTF8.GetBytes(result.ToString(CultureInfo.InvariantCulture));
                     next = current.After(_opId, result, true, text, TextPlain, now);
@@ -279,8 +286,13 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
 
     private void OnAccepted(PaxosAccepted a)
     {
-        if (a.RequestId != _requestId || !_proposing || _finished)
+        if (a.RequestId != _requestId || !_proposing)
             return;
+        if (_finished)
+        {
+            OneMoreAnswer();
+            return;
+        }
         if (a.Error is not null)
         {
             _lastError = a.Error;
@@ -339,6 +351,18 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
             : new RequestFailed($"unavailable: no majority of the key's {_acceptors.Count} primaries answered within {_request.TimeoutMs} ms; nothing was applied{detail}", FailureCode.Unavailable));
     }
 
+    /// <summary>Stopped before it answered (a failure: the parent stops failed operations rather than restart them with a new id).</summary>
+    protected override void PostStop()
+    {
+        if (_finished)
+            return;
+        _finished = true;
+        _replyTo.Tell(_proposedOwnOp
+            ? new RequestFailed("the operation failed after it was proposed: it may or may not have been applied", FailureCode.Indeterminate)
+            : new RequestFailed("the operation failed before anything was proposed; nothing was applied", FailureCode.Unavailable), ActorRefs.NoSender);
+        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key)), ActorRefs.NoSender);
+    }
+
     private void Finish(object answer)
     {
         if (_finished)
@@ -346,6 +370,28 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         _finished = true;
         _replyTo.Tell(answer, ActorRefs.NoSender);
         Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key)), Self);
-        Context.Stop(Self);
+        // The answers still due from the last phase are awaited (briefly), not left as dead letters.
+        _answeredAfter = _requestId == 0 ? _acceptors.Count : (_proposing ? _accepts : _promises.Count) + _refusals + _failures;
+        if (_answeredAfter >= _acceptors.Count)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        Timers.CancelAll();
+        Timers.StartSingleTimer("linger", Linger.Instance, TimeSpan.FromSeconds(2));
+    }
+
+    private int _answeredAfter;
+
+    private sealed class Linger
+    {
+        public static readonly Linger Instance = new();
+    }
+
+    /// <summary>One more answer of the last phase after the end; stops when all have come.</summary>
+    private void OneMoreAnswer()
+    {
+        if (++_answeredAfter >= _acceptors.Count)
+            Context.Stop(Self);
     }
 }

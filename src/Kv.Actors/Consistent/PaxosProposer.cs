@@ -35,6 +35,12 @@ public sealed class PaxosProposer : ReceiveActor
         });
     }
 
+    /// <summary>
+    /// A failed operation is stopped, never restarted: a restart would give it a new id and could
+    /// apply it twice (it answers and reports done as it stops).
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
     /// <summary>The acceptors (vnodes) of <paramref name="primaries"/>.</summary>
     public static IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> Acceptors(ActorSystem system, IReadOnlyList<(int Partition, string Node)> primaries) =>
         primaries.Select(p => (p.Partition, p.Node, KvPaths.Vnode(system, p.Node, p.Partition))).ToList();

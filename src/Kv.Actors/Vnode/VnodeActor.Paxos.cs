@@ -11,8 +11,10 @@ namespace Kv.Actors.Vnode;
 /// The vnode as a Paxos acceptor for the keys of consistent namespaces it holds (docs/consistency.md).
 /// Per key it keeps the ballot promised, the value accepted (with its ballot) and the value last
 /// committed (with its ballot) in its own engine, in a key space of its own records
-/// (<see cref="VnodeMetaKeys.Paxos"/>): never read, scanned, hashed by anti-entropy or handed off as
-/// data. A promise and an accept are stored durably (synced) before they are answered; a commit is
+/// (<see cref="VnodeMetaKeys.Paxos"/>): never read, scanned or hashed by anti-entropy as data, but
+/// handed off with the partition (and sent in fills), merged by the receiver
+/// (<see cref="ReceivePaxosState"/>); while handing off, each state written is forwarded and swept
+/// like a data write, and after the switch Paxos messages are forwarded to the new owner. A promise and an accept are stored durably (synced) before they are answered; a commit is
 /// stored without waiting for the sync (it only saves later rounds work; safety rests on accepts).
 /// Writes go to the engine without blocking the actor; later messages for the key see the pending state.
 /// </summary>
@@ -57,8 +59,8 @@ public sealed partial class VnodeActor
     /// <summary>Why this vnode cannot act as an acceptor now, or null.</summary>
     private string? PaxosRefusal()
     {
-        if (_engine is null || _forwardTo is not null)
-            return $"vnode {_partition} on {_self} has handed its partition off (Paxos state is not handed off)";
+        if (_engine is null)
+            return $"vnode {_partition} on {_self} has handed its partition off";
         if (_filling is not null)
             return $"vnode {_partition} on {_self} is filling itself after a lost partition";
         return null;
@@ -77,7 +79,9 @@ public sealed partial class VnodeActor
         var done = new PaxosWriteDone(Self, key, then);
         try
         {
-            _engine!.Write(new WriteBatch().Put(key, KvSerializers.EncodeAcceptorState(state)), durable, static (error, s) => ((PaxosWriteDone)s!).Report(error), done);
+            byte[] encoded = KvSerializers.EncodeAcceptorState(state);
+            _engine!.Write(new WriteBatch().Put(key, encoded), durable, static (error, s) => ((PaxosWriteDone)s!).Report(error), done);
+            Written(key, encoded); // while handing off: forwarded, and swept again
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or ArgumentException)
         {
@@ -104,8 +108,32 @@ public sealed partial class VnodeActor
         }
     }
 
+    /// <summary>
+    /// A key's acceptor state arriving with the partition's data (handoff, fill): merged with what
+    /// is here (the higher promise, the accepted value of the higher ballot, the committed value of
+    /// the higher ballot), so nothing an acceptor of this partition promised or accepted is lost.
+    /// </summary>
+    private void ReceivePaxosState(WriteBatch write, byte[] key, byte[] incoming)
+    {
+        var theirs = KvSerializers.DecodeAcceptorState(incoming);
+        var ours = LoadPaxos(key);
+        var merged = new PaxosAcceptorState(
+            Ballot.Max(ours.Promised, theirs.Promised),
+            ours.AcceptedBallot >= theirs.AcceptedBallot ? ours.AcceptedBallot : theirs.AcceptedBallot,
+            ours.AcceptedBallot >= theirs.AcceptedBallot ? ours.Accepted : theirs.Accepted,
+            ours.CommittedBallot >= theirs.CommittedBallot ? ours.CommittedBallot : theirs.CommittedBallot,
+            ours.CommittedBallot >= theirs.CommittedBallot ? ours.Committed : theirs.Committed);
+        if (merged == ours && _engine!.TryGet(key, out _))
+            return;
+        if (_paxosPending.TryGetValue(key, out var p))
+            _paxosPending[key] = (merged, p.Count);
+        write.Put(key, KvSerializers.EncodeAcceptorState(merged));
+    }
+
     private void OnPaxosPrepare(PaxosPrepare m)
     {
+        if (Forwarding(m))
+            return;
         var sender = Sender;
         void Fail(string error) => sender.Tell(new PaxosPromise(_partition, m.RequestId, false, Ballot.Zero, Ballot.Zero, null, Ballot.Zero, null, error), Self);
         if (PaxosKey(m.Namespace, m.Key, Fail) is not { } key)
@@ -138,6 +166,8 @@ public sealed partial class VnodeActor
 
     private void OnPaxosPropose(PaxosPropose m)
     {
+        if (Forwarding(m))
+            return;
         var sender = Sender;
         void Fail(string error) => sender.Tell(new PaxosAccepted(_partition, m.RequestId, false, Ballot.Zero, error), Self);
         if (m.Value.Value.Length > LsmEngine.MaxValueSize - 4096)
@@ -174,6 +204,8 @@ public sealed partial class VnodeActor
 
     private void OnPaxosCommit(PaxosCommit m)
     {
+        if (Forwarding(m))
+            return;
         if (PaxosKey(m.Namespace, m.Key, _ => { }) is not { } key)
             return;
         PaxosAcceptorState state;

@@ -582,6 +582,11 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             var changed = new List<(byte[] Key, byte[] Encoded)>();
             foreach (var (key, obj) in batch.Items)
             {
+                if (VnodeMetaKeys.IsPaxos(key))
+                {
+                    ReceivePaxosState(write, key, obj);
+                    continue;
+                }
                 if (VnodeMetaKeys.IsReaped(key))
                 {
                     ReceiveReapedClock(write, key, obj);
