@@ -113,17 +113,6 @@ public sealed class DevClusterSpec(ITestOutputHelper output) : IDisposable
         var absent = Kv("exists", "default", "never-written");
         Assert.Equal((1, "no"), (absent.Code, absent.Out.Trim()));
         Assert.Equal(1, Kv("ttl", "default", "never-written").Code);
-
-        // The dev cluster's consistent namespace (docs/consistency.md): kv cas, exit 9 on a mismatch.
-        var cas = Kv("cas", "consistent", "cas-tour", "c1", "--expect-absent");
-        Assert.Equal((0, "c1"), (cas.Code, cas.Out.Trim()));
-        var mismatch = Kv("cas", "consistent", "cas-tour", "c2", "--expect", "zz");
-        Assert.Equal((9, "c1"), (mismatch.Code, mismatch.Out.Trim()));
-        Assert.Equal((0, "c2"), (Kv("cas", "consistent", "cas-tour", "c2", "--expect", "c1").Code, Kv("get", "consistent", "cas-tour", "--raw").Out));
-        var absentCas = Kv("cas", "consistent", "cas-none", "x", "--expect", "y");
-        Assert.Equal((9, "(absent)"), (absentCas.Code, absentCas.Out.Trim()));
-        Assert.Equal(2, Kv("cas", "consistent", "cas-tour", "x").Code); // neither --expect nor --expect-absent
-        Assert.Equal(7, Kv("cas", "default", "cas-tour", "x", "--expect-absent").Code); // not a consistent namespace
         foreach (string bad in new[] { "0s", "-5s", "4000d", "soon" })
         {
             var refused = Kv("put", "default", "ttl-bad", "v", "--ttl", bad);
