@@ -51,6 +51,7 @@ public sealed class KvNode
         Metrics.KvMetrics.For(system).Attach(Stats, _environment);
         RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
+        PaxosRegion = StartPaxosProposers(system, Self);
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
         Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
@@ -65,6 +66,25 @@ public sealed class KvNode
             _environment.Dispose();
         }, TaskScheduler.Default);
     }
+
+    /// <summary>
+    /// Starts this node's shard region of Paxos proposers (consistent namespaces): one entity per
+    /// partition, placed on the partition's owner by <see cref="Consistent.RingShardAllocationStrategy"/>;
+    /// remember-entities off, coordinator state in distributed data.
+    /// </summary>
+    private static IActorRef StartPaxosProposers(ActorSystem system, string self)
+    {
+        var sharding = Akka.Cluster.Sharding.ClusterSharding.Get(system);
+        var settings = Akka.Cluster.Sharding.ClusterShardingSettings.Create(system)
+            .WithRememberEntities(false)
+            .WithStateStoreMode(Akka.Cluster.Sharding.StateStoreMode.DData);
+        return sharding.Start(RequestRouter.PaxosTypeName,
+            entityId => KvProps.Of(() => new Consistent.PaxosProposer(int.Parse(entityId, System.Globalization.CultureInfo.InvariantCulture), self)),
+            settings, new Consistent.PaxosMessageExtractor(), new Consistent.RingShardAllocationStrategy(system, self), Consistent.StopProposer.Instance);
+    }
+
+    /// <summary>The shard region of the Paxos proposers (consistent namespaces).</summary>
+    public IActorRef PaxosRegion { get; }
 
     /// <summary>Completes when the actor system has terminated and the storage (engines, commit log) is closed.</summary>
     public Task Stopped { get; }

@@ -45,6 +45,7 @@ public static class CommandTree
         root.Subcommands.Add(Dev(o));
         // Verbs of other areas that parse their own arguments, one line each, e.g.:
         // root.Subcommands.Add(Passthrough("backup", "back up the cluster to a directory", "kv backup DIR [--nodes ...]", BackupCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("cas", "compare-and-swap in a consistent namespace: prints the new value, or the current one (or (absent)) and exits 9", "kv cas NS KEY NEW --expect OLD | --expect-absent", ConsistentCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("stats", "every member's metrics on one screen (requests, latency, hints, anti-entropy, storage, Akka)", "kv stats [--node HOST:PORT] [--raw]", StatsCommands.RunAsync, o));
         return root;
     }

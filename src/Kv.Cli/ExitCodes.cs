@@ -28,4 +28,7 @@ public static class ExitCodes
 
     /// <summary>`get --raw` found siblings (print them without --raw).</summary>
     public const int Siblings = 8;
+
+    /// <summary>`cas` found another value than expected (it prints that value, or "(absent)"); nothing was changed.</summary>
+    public const int CasMismatch = 9;
 }

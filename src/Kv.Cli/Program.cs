@@ -37,6 +37,10 @@ public static class Program
                                                       1000; one replica per partition, --r N: a quorum read of each key);
                                                       the next page's token (for --after) on stderr
 
+        consistent namespaces (consistent = on: get/put/del/incr/decr are linearizable; docs/consistency.md):
+          kv cas NS KEY NEW --expect OLD              set KEY to NEW if it holds OLD; prints NEW (exit 0), or the
+          kv cas NS KEY NEW --expect-absent           current value or (absent) and exits 9 on a mismatch
+
         data types (namespaces with a datatype; kv get prints their plain value; docs/data-api/data-types.md):
           kv incr NS KEY [BY]  /  kv decr NS KEY [BY] counter: add / subtract (default 1), print the new value
           kv sadd NS KEY M...  /  kv srem NS KEY M... set: add / remove members, print how many changed
@@ -71,7 +75,7 @@ public static class Program
 
         exit codes: 0 ok, 1 not found, 2 usage error, 3 corruption, 4 I/O error or directory in use,
           5 unavailable or timed out, 6 quorum not met, 7 refused by the cluster (bad key, value too
-          large, unknown namespace, too many siblings), 8 siblings (get --raw)
+          large, unknown namespace, too many siblings), 8 siblings (get --raw), 9 cas mismatch
         """;
 
     public static int Main(string[] args)

@@ -82,14 +82,14 @@ internal sealed partial class ClientCall
                 // make a second version of it (a sibling), so it is only retried when it must be.
                 // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
-                bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate);
+                bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate or Kv.Actors.Consistent.KvCas);
                 reply = await target.Ask<object>(_message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
                 // A data type update that may have been applied is not sent again: an increment
                 // would count twice, an add would take a second dot that a remove may not see.
-                if (_message is KvUpdate)
+                if (_message is KvUpdate or Kv.Actors.Consistent.KvCas)
                     return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the update may or may not have been applied"));
                 continue;
             }

@@ -21,6 +21,7 @@ internal static class Replies
         NotFound nf => new KvObject(ns, key, false, [], new CausalContext(nf.Context)),
         PutSucceeded p => new KvWriteResult(new CausalContext(p.Context), p.Object?.Values.Where(v => !v.Deleted).Select(ToValue).ToList() ?? [], p.Acks, p.DurableAcks),
         QuorumNotMet q => new KvFailure(new QuorumNotMetException(q.Operation, q.Answered, q.Needed, q.DurableAnswered, q.DurableNeeded, q.ToString())),
+        Kv.Actors.Consistent.CasReply c => new CasResult(c.Succeeded, c.Current),
         PutRefused r => new KvFailure(new TooManySiblingsException(r.Reason)),
         RequestFailed f => new KvFailure(f.Code switch
         {
@@ -28,6 +29,7 @@ internal static class Replies
             FailureCode.ValueTooLarge => new ValueTooLargeException(f.Reason),
             FailureCode.UnknownNamespace => new UnknownNamespaceException(f.Reason),
             FailureCode.Unavailable => new KvUnavailableException(f.Reason),
+            FailureCode.Indeterminate => new KvTimeoutException(f.Reason),
             _ => new InvalidRequestException(f.Reason),
         }),
         _ => reply,

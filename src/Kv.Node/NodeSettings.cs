@@ -460,6 +460,7 @@ public sealed record NodeSettings(
             SiblingsMax = !inherit || s.Has(p + "siblings-max") ? s.Int(p + "siblings-max", 1, 100_000) : inherited.SiblingsMax,
             Timeout = !inherit || s.Has(p + "timeout") ? s.Duration(p + "timeout", Ms, TimeSpan.FromHours(1)) : inherited.Timeout,
             Datatype = !inherit || s.Has(p + "datatype") ? Datatype(s, p + "datatype") : inherited.Datatype,
+            Consistent = Bool("consistent", inherited.Consistent),
         };
         if (name.Length is 0 or > 255)
             throw new ConfigException($"kv.namespaces: a namespace name must be 1..255 bytes ('{name}')");

@@ -52,6 +52,16 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
     private static readonly ReplicaBatchReply ReplicaBatchReplySample = new(77, [
         new ReplicaBatchReplyItem(0, new VnodeGetReply(3, 9, Obj, null)), new ReplicaBatchReplyItem(1, new VnodePutReply(4, 10, null, true, "disk"))]);
 
+    private static readonly Consistent.Ballot BallotSample = new(1_765_000_000_123, "akka.tcp://kv@h:1#3-ab12cd34");
+
+    private static readonly Consistent.PaxosValue PaxosValueSample = Consistent.PaxosValue.Absent.After(11, 0, true, [7, 8], "text/plain", 5).After(12, 42, true, [4, 2], "text/plain", 6);
+
+    private static readonly Consistent.ConsistentRequest ConsistentRequestSample = new(3, Ns, Key, [(3, "akka.tcp://kv@h:1"), (4, "akka.tcp://kv@h:2")],
+        new Consistent.ConsistentOp(Consistent.ConsistentOpKind.Cas, [9], "text/plain", null, 0), 2500);
+
+    private static readonly Consistent.PaxosPromise PromiseSample = new(3, 9, true, BallotSample, new Consistent.Ballot(5, "p"), PaxosValueSample,
+        new Consistent.Ballot(4, "p"), Consistent.PaxosValue.Absent, null);
+
     /// <summary>One message of every wire type, with the manifest (type id) it must travel under.</summary>
     public static readonly (object Message, string Manifest)[] Samples =
     [
@@ -125,8 +135,15 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (MetricsSample, "351"),
         (Metrics.GetClusterMetrics.Instance, "352"),
         (new Metrics.ClusterMetrics([new Metrics.NodeMetrics("akka.tcp://kv@h:1", MetricsSample, null), new Metrics.NodeMetrics("akka.tcp://kv@h:3", null, "no answer within 3 s")]), "353"),
+        (new Consistent.KvCas(Ns, Key, [1], [2], Options), "300"),
+        (new Consistent.CasReply(false, null), "301"),
+        (ConsistentRequestSample, "302"),
+        (new Consistent.PaxosPrepare(Ns, Key, BallotSample, 9), "303"),
+        (PromiseSample, "304"),
+        (new Consistent.PaxosPropose(Ns, Key, BallotSample, PaxosValueSample, 9), "305"),
+        (new Consistent.PaxosAccepted(3, 9, false, BallotSample, null), "306"),
+        (new Consistent.PaxosCommit(Ns, Key, BallotSample, PaxosValueSample), "307"),
     ];
-
 
     private Serialization Serialization => Sys.Serialization;
 
@@ -157,6 +174,45 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
             // What came back writes the same bytes: nothing was lost or changed on the way.
             Assert.Equal(bytes, serializer.ToBinary(back));
         }
+    }
+
+    [Fact]
+    public void Consistent_namespace_messages_cross_the_wire_intact_and_bad_ones_are_refused()
+    {
+        var cas = (Consistent.KvCas)RoundTrip(new Consistent.KvCas(Ns, Key, null, [2, 3], Options));
+        Assert.Null(cas.Expected); // absent expected stays absent, not empty
+        Assert.Equal([2, 3], cas.NewValue);
+        Assert.Equal([], ((Consistent.KvCas)RoundTrip(cas with { Expected = [] })).Expected!);
+        Assert.Equal(Options.Timeout, cas.Options.Timeout);
+        Assert.Null(((Consistent.CasReply)RoundTrip(new Consistent.CasReply(false, null))).Current);
+        Assert.Equal([5], ((Consistent.CasReply)RoundTrip(new Consistent.CasReply(true, [5]))).Current!);
+        var request = (Consistent.ConsistentRequest)RoundTrip(ConsistentRequestSample);
+        Assert.Equal(ConsistentRequestSample.Primaries, request.Primaries);
+        Assert.Equal((Consistent.ConsistentOpKind.Cas, 2500L, (byte[]?)null), (request.Op.Kind, request.TimeoutMs, request.Op.Expected));
+        var promise = (Consistent.PaxosPromise)RoundTrip(PromiseSample);
+        Assert.Equal((BallotSample, new Consistent.Ballot(5, "p"), new Consistent.Ballot(4, "p")), (promise.Promised, promise.AcceptedBallot, promise.CommittedBallot));
+        Assert.Equal([(11L, 0L), (12L, 42L)], promise.Accepted!.RecentOps);
+        Assert.Equal([4, 2], promise.Accepted.Value);
+        Assert.False(promise.Committed!.Present);
+        var empty = (Consistent.PaxosPromise)RoundTrip(new Consistent.PaxosPromise(1, 2, false, Consistent.Ballot.Zero, Consistent.Ballot.Zero, null, Consistent.Ballot.Zero, null, "handed off"));
+        Assert.Equal(("handed off", (Consistent.PaxosValue?)null, (Consistent.PaxosValue?)null), (empty.Error, empty.Accepted, empty.Committed));
+        Assert.True(empty.Promised.IsZero);
+        // Ballots order by counter, then proposer.
+        Assert.True(new Consistent.Ballot(2, "a") > new Consistent.Ballot(1, "z"));
+        Assert.True(new Consistent.Ballot(2, "b") > new Consistent.Ballot(2, "a"));
+        // The acceptor state a vnode stores reads back as it was written.
+        var state = new Consistent.PaxosAcceptorState(BallotSample, new Consistent.Ballot(5, "p"), PaxosValueSample, Consistent.Ballot.Zero, null);
+        var back = KvSerializers.DecodeAcceptorState(KvSerializers.EncodeAcceptorState(state));
+        Assert.Equal((state.Promised, state.AcceptedBallot, state.CommittedBallot, (Consistent.PaxosValue?)null), (back.Promised, back.AcceptedBallot, back.CommittedBallot, back.Committed));
+        Assert.Equal(PaxosValueSample.RecentOps, back.Accepted!.RecentOps);
+        // An unknown operation kind, or op ids without their numbers, are refused.
+        var serializer = (KvSerializer)Serialization.FindSerializerFor(cas);
+        var badKind = new Protos.ConsistentRequestData { Partition = 1, Op = new Protos.ConsistentOpData { Kind = 77 } };
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badKind), "302"));
+        var noOp = new Protos.ConsistentRequestData { Partition = 1 };
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(noOp), "302"));
+        var badValue = new Protos.PaxosCommitData { Value = new Protos.PaxosValueData { OpIds = { 1, 2 }, OpNumbers = { 0 } } };
+        Assert.Throws<SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badValue), "307"));
     }
 
     [Fact]

@@ -198,6 +198,8 @@ public sealed class NodeSettingsSpec
     [InlineData("kv.namespaces.default { allow-mult = on, last-write-wins = on }", "cannot be on together with allow_mult")]
     [InlineData("kv.namespaces.tallies.datatype = abacus", "kv.namespaces.tallies.datatype = abacus: unknown datatype 'abacus' (none, counter, set, register, hash, list)")]
     [InlineData("kv.namespaces.tallies { datatype = counter, allow-mult = off, last-write-wins = on }", "cannot be on in a namespace of datatype counter")]
+    [InlineData("kv.namespaces.ledger { datatype = counter, consistent = on }", "consistent = True: cannot be on in a namespace of datatype counter (only with datatype none)")]
+    [InlineData("kv.namespaces.ledger.consistent = maybe", "kv.namespaces.ledger.consistent")]
     [InlineData("kv.cluster.split-brain-resolver.active-strategy = coin-toss", "expected one of: keep-majority")]
     [InlineData("kv.cluster.seed-nodes = [\"127.0.0.1:2551\"]", "kv.cluster.seed-nodes: '127.0.0.1:2551' is not an address")]
     [InlineData("kv.cluster.seed-nodes = [\"akka.tcp://other@127.0.0.1:2551\"]", "names the system 'other'")]

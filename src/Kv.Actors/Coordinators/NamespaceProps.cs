@@ -29,6 +29,12 @@ public sealed record NamespaceProps
     /// </summary>
     public Kv.Actors.Crdt.Datatype Datatype { get; init; }
 
+    /// <summary>
+    /// Linearizable namespace (consistent = on): every operation goes through Paxos over the key's
+    /// N primaries (docs/consistency.md); only with datatype none.
+    /// </summary>
+    public bool Consistent { get; init; }
+
     public static readonly NamespaceProps Default = new();
 
     public NamespaceProps Validate(string name)
@@ -46,6 +52,7 @@ public sealed record NamespaceProps
         Check(PW >= 0 && PW <= W, "pw", PW, "must be 0..w");
         Check(!(AllowMult && LastWriteWins), "last_write_wins", LastWriteWins, "cannot be on together with allow_mult");
         Check(!(Datatype != Kv.Actors.Crdt.Datatype.None && LastWriteWins), "last_write_wins", LastWriteWins, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (its updates merge)");
+        Check(!(Consistent && Datatype != Kv.Actors.Crdt.Datatype.None), "consistent", Consistent, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (only with datatype none)");
         Check(SiblingsWarn >= 1 && SiblingsMax >= SiblingsWarn, "max_siblings", SiblingsMax, "must be >= warn_siblings >= 1");
         Check(Timeout > TimeSpan.Zero, "timeout", Timeout, "must be positive");
         return this;

@@ -43,6 +43,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
         ReceiveBatches();
+        ReceiveConsistent();
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)
@@ -175,12 +176,16 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
 
     private void OnDelete(KvDelete delete)
     {
+        if (TryConsistent(delete))
+            return;
         var asPut = new KvPut(delete.Namespace, delete.Key, Sibling.Tombstone(0), delete.Context, delete.Options);
         Write(asPut, delete);
     }
 
     private void OnPut(KvPut put)
     {
+        if (TryConsistent(put))
+            return;
         if (put.Value.Value.Length > _options.MaxObjectBytes)
         {
             Fail($"a value of {put.Value.Value.Length} bytes exceeds kv.max-object-size ({_options.MaxObjectBytes} bytes)", FailureCode.ValueTooLarge);
@@ -265,6 +270,8 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
 
     private void OnUpdate(KvUpdate update)
     {
+        if (TryConsistent(update))
+            return;
         var props = Prepare(update.Namespace, update.Key, update.Options);
         if (props is null)
             return;
@@ -304,9 +311,17 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         Context.ActorOf(KvProps.Of(() => new UpdateCoordinator(update.Namespace, update.Key, update.Op, replicas, props, maxBytes, replyTo)));
     }
 
-    private void OnGet(KvGet get) => Read(get.Namespace, get.Key, get.Options, exists: false);
+    private void OnGet(KvGet get)
+    {
+        if (!TryConsistent(get))
+            Read(get.Namespace, get.Key, get.Options, exists: false);
+    }
 
-    private void OnExists(KvExists exists) => Read(exists.Namespace, exists.Key, exists.Options, exists: true);
+    private void OnExists(KvExists exists)
+    {
+        if (!TryConsistent(exists))
+            Read(exists.Namespace, exists.Key, exists.Options, exists: true);
+    }
 
     private void Read(byte[] ns, byte[] key, RequestOptions options, bool exists)
     {

@@ -77,4 +77,7 @@ public enum FailureCode
 
     /// <summary>The node cannot serve yet (no ring: the cluster is still forming).</summary>
     Unavailable = 4,
+
+    /// <summary>A consistent operation timed out after its value was proposed: it may or may not have been applied.</summary>
+    Indeterminate = 5,
 }

@@ -130,7 +130,7 @@ public sealed class HandoffSender : ReceiveActor, IWithTimers
             {
                 // The vnode's own records stay here (the tombstone index), except reaped clocks: they go
                 // with the data, so that the receiver too drops the copies a reaped delete covered.
-                bool reaped = VnodeMetaKeys.IsReaped(_iterator.Key);
+                bool reaped = VnodeMetaKeys.IsReaped(_iterator.Key) || VnodeMetaKeys.IsPaxos(_iterator.Key); // Paxos state goes too
                 if (VnodeMetaKeys.IsMeta(_iterator.Key) && !reaped)
                 {
                     _iterator.Next();

@@ -147,6 +147,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<TablesRepaired>(OnTablesRepaired);
         Receive<Scrub>(_ => StartScrub());
         Receive<Scans.VnodeScan>(OnScan);
+        ReceivePaxos();
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
@@ -581,6 +582,11 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             var changed = new List<(byte[] Key, byte[] Encoded)>();
             foreach (var (key, obj) in batch.Items)
             {
+                if (VnodeMetaKeys.IsPaxos(key))
+                {
+                    ReceivePaxosState(write, key, obj);
+                    continue;
+                }
                 if (VnodeMetaKeys.IsReaped(key))
                 {
                     ReceiveReapedClock(write, key, obj);

@@ -20,6 +20,9 @@ namespace Kv.Actors.Vnode;
 /// for expiring values, the last expiry plus the clock-skew tolerance), so that a periodic sweep asks
 /// for them to be reaped, once the grace has passed since then, until they are, also after a
 /// restart or a reap that did not happen.</item>
+/// <item>Paxos acceptor state (0xFF 0x03 + data key): for a key of a consistent namespace, the ballot
+/// promised, the value accepted and the value last committed (VnodeActor.Paxos.cs). Goes with the
+/// partition's data (handoff, fill); the receiver keeps the newer of each part.</item>
 /// </list>
 /// </summary>
 internal static class VnodeMetaKeys
@@ -27,6 +30,7 @@ internal static class VnodeMetaKeys
     private const byte Meta = 0xFF;
     private const byte ReapedSpace = 0x01;
     private const byte TombstoneSpace = 0x02;
+    private const byte PaxosSpace = 0x03;
 
     public static readonly byte[] ReapedPrefix = [Meta, ReapedSpace];
     public static readonly byte[] TombstonePrefix = [Meta, TombstoneSpace];
@@ -47,6 +51,14 @@ internal static class VnodeMetaKeys
         ReapedRecord(DvvSet<Sibling>.Sync(ReapedClock(a), ReapedClock(b)), Math.Max(StampOf(a) ?? 0, StampOf(b) ?? 0));
 
     public static byte[] Tombstone(byte[] storageKey) => [Meta, TombstoneSpace, .. storageKey];
+
+    /// <summary>A key's Paxos acceptor state (consistent namespaces, VnodeActor.Paxos.cs): handed off with the data.</summary>
+    public static byte[] Paxos(byte[] storageKey) => [Meta, PaxosSpace, .. storageKey];
+
+    public static readonly byte[] PaxosPrefix = [Meta, PaxosSpace];
+
+    /// <summary>Whether an engine key is a Paxos acceptor state record.</summary>
+    public static bool IsPaxos(ReadOnlySpan<byte> key) => key.StartsWith(PaxosPrefix);
 
     /// <summary>The data key of a record key.</summary>
     public static byte[] DataKey(byte[] metaKey) => metaKey[2..];

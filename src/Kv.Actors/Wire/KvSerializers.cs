@@ -206,6 +206,7 @@ internal static partial class KvSerializers
             d => new ExistsResult(d.Exists, FromWire(d.Context)));
         AddBatches(registry);
         AddMetrics(registry);
+        AddConsistent(registry);
         // Scans (272..276).
         Add<KvScan, KvScanData>(registry, 272,
             m => new KvScanData
