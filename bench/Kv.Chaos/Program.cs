@@ -10,7 +10,7 @@ namespace Kv.Chaos;
 public static class Program
 {
     public const string Usage = """
-        usage: Kv.Chaos run --workload register|set|delete|ttl|counter|set-crdt --nemesis kill,pause,partition,churn,wipe
+        usage: Kv.Chaos run --workload register|set|delete|ttl|counter|set-crdt|cas-register|consistent-counter --nemesis kill,pause,partition,churn,wipe
                             [--nodes 3|5] [--time SECONDS] [--seed N] [--rate OPS] [--clients N] [--w 1..3] [--dir DIR]
 
         Starts real Kv.Node processes (fresh data), runs the workload from concurrent clients while the
