@@ -141,6 +141,21 @@ public sealed class LinearizabilityCheckerSpec
     }
 
     [Fact]
+    public void Open_increments_of_one_amount_are_searched_as_one_class()
+    {
+        // 60 open increments by 1 and reads needing 0, 25 and 60 of them: 2^60 subsets, 61 classes.
+        var ops = Enumerable.Range(0, 60).Select(i => Incr(1, 0, i, null, "c" + i))
+            .Append(CounterRead(0, 0, 1, "r1")).Append(CounterRead(25, 100, 110, "r2")).Append(CounterRead(60, 200, 210, "r3")).ToArray();
+        var result = LinearizabilityChecker.Check(ops, CounterModel.Instance, Budget);
+        Assert.Equal(LinVerdict.Linearizable, result.Verdict);
+        Assert.True(result.Keys[0].Steps < 100_000, $"{result.Keys[0].Steps} steps");
+        // Still at most once each: 61 is more than all of them.
+        Assert.Equal(LinVerdict.NotLinearizable, LinearizabilityChecker.Check(ops.Append(CounterRead(61, 300, 310, "r4")), CounterModel.Instance, Budget).Verdict);
+        // And the values must go up: 25 after 60 is a read going backwards.
+        Assert.Equal(LinVerdict.NotLinearizable, LinearizabilityChecker.Check(ops.Append(CounterRead(25, 300, 310, "r4")), CounterModel.Instance, Budget).Verdict);
+    }
+
+    [Fact]
     public void Checks_each_key_apart_and_reports_the_failing_one()
     {
         var result = Register(
@@ -154,8 +169,8 @@ public sealed class LinearizabilityCheckerSpec
     [Fact]
     public void Out_of_time_is_unknown_and_not_valid()
     {
-        // Many concurrent open increments and a read no subset explains: the search must try every subset.
-        var ops = Enumerable.Range(0, 40).Select(i => Incr(2, 0, i, null, "c" + i)).Append(CounterRead(1, 100, 110, "r")).ToArray();
+        // Many concurrent open increments (all different) and a read no subset explains: the search must try every subset.
+        var ops = Enumerable.Range(0, 40).Select(i => Incr(2 * (i + 1), 0, i, null, "c" + i)).Append(CounterRead(1, 100, 110, "r")).ToArray();
         var result = LinearizabilityChecker.Check(ops, CounterModel.Instance, TimeSpan.FromMilliseconds(200));
         Assert.Equal(LinVerdict.Unknown, result.Verdict);
         Assert.False(result.Valid);

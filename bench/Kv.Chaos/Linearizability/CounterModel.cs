@@ -29,5 +29,8 @@ public sealed class CounterModel : ISequentialModel<long>
     /// <summary>Leaves out open reads only (every increment changes what later reads see).</summary>
     public IReadOnlyList<LinOp> Prune(IReadOnlyList<LinOp> ops) => ops.Where(op => !(op.IsOpen && op.Kind == LinKind.Read)).ToList();
 
+    /// <summary>Open increments by the same amount are alike.</summary>
+    public string? Interchangeable(LinOp op) => op.IsOpen && op.Kind == LinKind.Increment ? op.Amount.ToString(CultureInfo.InvariantCulture) : null;
+
     public string Describe(long state) => state.ToString(CultureInfo.InvariantCulture);
 }

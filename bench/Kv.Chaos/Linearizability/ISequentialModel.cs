@@ -22,5 +22,13 @@ public interface ISequentialModel<TState>
     /// <summary>Operations that can be left out of the search without changing the verdict (open ones whose effect nobody could have observed).</summary>
     IReadOnlyList<LinOp> Prune(IReadOnlyList<LinOp> ops);
 
+    /// <summary>
+    /// A class for open operations that have the same effect (null: none): the search linearizes
+    /// the open operations of one class in the order of their calls only. That loses nothing (any
+    /// linearization using some of them can use the earliest-called ones in their places instead)
+    /// and turns 2^k subsets of k such operations into k + 1.
+    /// </summary>
+    string? Interchangeable(LinOp op);
+
     string Describe(TState state);
 }

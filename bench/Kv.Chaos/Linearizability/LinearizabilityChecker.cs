@@ -42,6 +42,9 @@ public static class LinearizabilityChecker
         private readonly LinOp[] _ops;
         private readonly int _completed;
 
+        // For an open operation, the open operation of its class called just before it (-1: none): linearized only after that one.
+        private readonly int[] _after;
+
         // The entry list: entries 0..2n-1 (call of op i is entry 2i, its return 2i+1), head sentinel 2n.
         private readonly int[] _next;
         private readonly int[] _prev;
@@ -59,6 +62,15 @@ public static class LinearizabilityChecker
             _ops = [.. ops];
             int n = _ops.Length;
             _completed = _ops.Count(o => !o.IsOpen);
+            _after = new int[n];
+            var lastOfClass = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (int i in Enumerable.Range(0, n).OrderBy(i => _ops[i].Invoke))
+            {
+                string? kind = _ops[i].IsOpen ? model.Interchangeable(_ops[i]) : null;
+                _after[i] = kind is not null && lastOfClass.TryGetValue(kind, out int before) ? before : -1;
+                if (kind is not null)
+                    lastOfClass[kind] = i;
+            }
             _next = new int[2 * n + 1];
             _prev = new int[2 * n + 1];
             _head = 2 * n;
@@ -116,7 +128,7 @@ public static class LinearizabilityChecker
                 if (entry >= 0 && entry % 2 == 0)
                 {
                     int op = entry / 2;
-                    if (_model.Step(state, _ops[op], out var next) && Remember(op, next))
+                    if ((_after[op] < 0 || IsSet(_after[op])) && _model.Step(state, _ops[op], out var next) && Remember(op, next))
                     {
                         stack.Push((op, state));
                         state = next;
@@ -152,6 +164,8 @@ public static class LinearizabilityChecker
                 entry = _next[2 * undo];
             }
         }
+
+        private bool IsSet(int op) => (_bits[op >> 6] & (1UL << (op & 63))) != 0;
 
         /// <summary>Toggles <paramref name="op"/> in the linearized set.</summary>
         private void Set(int op)

@@ -70,5 +70,8 @@ public sealed class RegisterModel : ISequentialModel<string?>
             || (op.Kind is LinKind.Write or LinKind.Cas && op.Value is not null && observed.Contains(op.Value))).ToList();
     }
 
+    /// <summary>Open deletes are alike (writes and CASes carry unique values).</summary>
+    public string? Interchangeable(LinOp op) => op.IsOpen && op.Kind == LinKind.Delete ? "delete" : null;
+
     public string Describe(string? state) => state ?? "(absent)";
 }
