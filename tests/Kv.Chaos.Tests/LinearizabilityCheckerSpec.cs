@@ -209,6 +209,39 @@ public sealed class LinearizabilityCheckerSpec
     }
 
     [Fact]
+    public void Kv_Chaos_check_rereads_a_history_file_cas_fields_included()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var ops = new List<Op>
+            {
+                new("c1", "cas", "reg0", "c1-0", ["c1-0"], 0, 10, Outcome.Ok) { Applied = true }, // from absent
+                new("c2", "cas", "reg0", "c2-0", ["c1-0"], 20, 30, Outcome.Ok) { Applied = false }, // also from absent: mismatch
+                new("c3", "cas", "reg0", "c3-0", ["c3-0"], 40, 50, Outcome.Ok) { Expected = "c1-0", Applied = true },
+            };
+            File.WriteAllLines(file, ops.Select(History.Serialize));
+            var stdout = new StringWriter();
+            Assert.Equal(0, HistoryCheck.Run(["--workload", "cas-register", "--history", file], stdout, TextWriter.Null));
+            Assert.Contains("cas applied 2, cas mismatched 1", stdout.ToString(), StringComparison.Ordinal);
+
+            // A second winner from c1-0: not linearizable, exit 1, the CAS named.
+            File.AppendAllLines(file, [History.Serialize(new Op("c4", "cas", "reg0", "c4-0", ["c4-0"], 60, 70, Outcome.Ok) { Expected = "c1-0", Applied = true })]);
+            stdout = new StringWriter();
+            Assert.Equal(1, HistoryCheck.Run(["--workload", "cas-register", "--history", file, "--budget", "5"], stdout, TextWriter.Null));
+            Assert.Contains("cannot linearize c4 cas c1-0 -> c4-0 = ok on reg0", stdout.ToString(), StringComparison.Ordinal);
+            Assert.Contains("verdict: INVALID", stdout.ToString(), StringComparison.Ordinal);
+
+            Assert.Equal(2, HistoryCheck.Run(["--workload", "nope", "--history", file], TextWriter.Null, TextWriter.Null));
+            Assert.Equal(3, HistoryCheck.Run(["--workload", "cas-register", "--history", file + ".missing"], TextWriter.Null, TextWriter.Null));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Histories_of_real_sequential_executions_are_linearizable()
     {
         var seeds = Gen.Choose(0, int.MaxValue);
