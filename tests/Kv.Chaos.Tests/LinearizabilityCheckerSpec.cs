@@ -10,7 +10,7 @@ namespace Kv.Chaos.Tests;
 /// overlaps and open operations included, and reject each kind of anomaly it exists to find,
 /// naming the operation) and on histories generated from real sequential executions.
 /// </summary>
-public sealed class LinearizabilityCheckerSpec
+public sealed class LinearizabilityCheckerSpec(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly TimeSpan Budget = TimeSpan.FromSeconds(10);
 
@@ -149,6 +149,7 @@ public sealed class LinearizabilityCheckerSpec
         var result = LinearizabilityChecker.Check(ops, CounterModel.Instance, Budget);
         Assert.Equal(LinVerdict.Linearizable, result.Verdict);
         Assert.True(result.Keys[0].Steps < 100_000, $"{result.Keys[0].Steps} steps");
+        output.WriteLine(result.Keys[0].Message);
         // Still at most once each: 61 is more than all of them.
         Assert.Equal(LinVerdict.NotLinearizable, LinearizabilityChecker.Check(ops.Append(CounterRead(61, 300, 310, "r4")), CounterModel.Instance, Budget).Verdict);
         // And the values must go up: 25 after 60 is a read going backwards.
@@ -277,6 +278,7 @@ public sealed class LinearizabilityCheckerSpec
         var result = LinearizabilityChecker.Check(ops, RegisterModel.Instance, TimeSpan.FromSeconds(20));
         Assert.Equal(LinVerdict.Linearizable, result.Verdict);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        output.WriteLine($"{ops.Count} ops in {watch.Elapsed.TotalMilliseconds:0} ms: {result.Keys[0].Message}");
     }
 
     /// <summary>

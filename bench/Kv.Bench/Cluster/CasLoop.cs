@@ -5,10 +5,11 @@ namespace Kv.Bench.Cluster;
 
 /// <summary>
 /// The compare-and-swap load both `etcd cas` and `cluster cas` run, so their figures compare:
-/// <c>--ops</c> CAS operations from <c>--threads</c> callers over <c>--keys</c> keys (each
-/// operation on a random key), each replacing the value the caller last saw for that key (the
-/// initial one to start with; a mismatch's current value after it) with a new unique value of
-/// <c>--value-size</c> bytes. Counts successes, mismatches and errors; prints throughput and
+/// <c>--ops</c> CAS operations from <c>--threads</c> callers over <c>--keys</c> keys, each
+/// replacing the value the caller last saw for that key (the initial one to start with; a
+/// mismatch's current value after it) with a new unique value of <c>--value-size</c> bytes; after a mismatch the caller tries the same key again from the value
+/// the mismatch reported (a read-modify-write loop), after a success or an error it moves to
+/// another random key. Counts successes, mismatches and errors; prints throughput and
 /// latency (every operation, mismatches included) in YCSB's format.
 /// </summary>
 internal sealed class CasLoop(string label, int keys, int threads, long ops, int valueSize)
@@ -57,22 +58,26 @@ internal sealed class CasLoop(string label, int keys, int threads, long ops, int
             var random = new Random(t * 7919 + 1);
             var seen = Enumerable.Range(0, keys).Select(_ => Initial).ToArray();
             long i;
+            int key = random.Next(keys);
             while ((i = Interlocked.Increment(ref next)) < ops)
             {
-                int key = random.Next(keys);
                 byte[] value = Value(t, i);
                 var (ok, result) = await recorder.Time(() => cas(key, seen[key], value)).ConfigureAwait(false);
                 if (!ok)
-                    continue; // an error: keep what we saw (a mismatch next time tells the truth)
+                {
+                    key = random.Next(keys); // an error: keep what we saw (a mismatch later tells the truth)
+                    continue;
+                }
                 if (result.Applied)
                 {
                     Interlocked.Increment(ref applied);
                     seen[key] = value;
+                    key = random.Next(keys);
                 }
                 else
                 {
                     Interlocked.Increment(ref mismatched);
-                    seen[key] = result.Current ?? Initial;
+                    seen[key] = result.Current ?? Initial; // and try again on the same key from there
                 }
             }
         })).ToArray();
