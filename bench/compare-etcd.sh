@@ -5,10 +5,28 @@
 # same number of 1 KB records (the load phase of `Kv.Bench cluster ycsb`, N=3 W=2 DW=2, per-write
 # fsync). RUNS rounds alternate the two; each prints its throughput and latency lines.
 # Usage: bench/compare-etcd.sh [RECORDS (default 100000)] [RUNS (default 1)]
+#
+# CAS mode: bench/compare-etcd.sh cas [OPS (default 20000)] [RUNS (default 1)]
+# The same 3-member etcd takes OPS compare-and-swap transactions (`Kv.Bench etcd cas`: POST
+# /v3/kv/txn comparing the key's value, put on success, range on failure) from CAS_THREADS callers
+# (default 16) over CAS_KEYS keys (default 8) with CAS_VALUE_SIZE-byte values (default 100); then a
+# local 3-node Kv cluster with a consistent namespace takes the same load as CompareAndSwapAsync
+# calls (`Kv.Bench cluster cas`, Paxos per key). Each prints ops/s, p50/p99 latency, successes,
+# mismatches and errors; the round ends with the Kv/etcd throughput ratio. CAS_COMPARE=mod makes
+# etcd compare mod_revision instead of the value.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RECORDS=${1:-100000}
+MODE=put
+if [ "${1:-}" = cas ]; then MODE=cas; shift; fi
+if [ "$MODE" = cas ]; then RECORDS=${1:-20000}; else RECORDS=${1:-100000}; fi
 RUNS=${2:-1}
+CAS_THREADS=${CAS_THREADS:-16}
+CAS_KEYS=${CAS_KEYS:-8}
+CAS_VALUE_SIZE=${CAS_VALUE_SIZE:-100}
+CAS_COMPARE=${CAS_COMPARE:-value}
+CAS_ARGS=(--ops "$RECORDS" --threads "$CAS_THREADS" --keys "$CAS_KEYS" --value-size "$CAS_VALUE_SIZE")
+CAS_LINES='^\[(ETCD|KV)-CAS\], (Throughput|Succeeded|Mismatched|Errors|50th|99th|Return)|^\[(ETCD|KV)-CAS-FAILED\]|^#'
+throughput() { grep -E "^\[$1\], Throughput" | awk -F', ' '{print $3}'; }
 WORK=$(mktemp -d /tmp/kv-etcd.XXXXXX)
 PIDS=()
 stop_etcd() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done; PIDS=(); }
@@ -20,7 +38,7 @@ if ! command -v etcd >/dev/null 2>&1; then
 fi
 dotnet build -c Release bench/Kv.Bench -v quiet -nologo >&2
 BENCH="dotnet bench/Kv.Bench/bin/Release/net10.0/Kv.Bench.dll"
-etcd --version | head -1
+etcd --version | sed -n 1p  # sed reads it all: head would close the pipe early (SIGPIPE under pipefail)
 
 CLUSTER=m0=http://127.0.0.1:23800,m1=http://127.0.0.1:23801,m2=http://127.0.0.1:23802
 ENDPOINTS=http://127.0.0.1:23790,http://127.0.0.1:23791,http://127.0.0.1:23792
@@ -40,6 +58,22 @@ for run in $(seq 1 "$RUNS"); do
     sleep 0.2
   done
   curl -sf http://127.0.0.1:23790/health | grep -q '"health":"true"' || { echo "etcd did not become healthy" >&2; cat "$WORK"/m*.log >&2; exit 1; }
+  if [ "$MODE" = cas ]; then
+    ETCD_OUT=$($BENCH etcd cas --endpoints "$ENDPOINTS" --compare "$CAS_COMPARE" "${CAS_ARGS[@]}" || true)
+    echo "$ETCD_OUT" | grep -E "$CAS_LINES" || true
+    stop_etcd
+    echo "## round $run: Kv (CAS on a consistent namespace)"
+    KV_OUT=$($BENCH cluster cas "${CAS_ARGS[@]}" || true)
+    echo "$KV_OUT" | grep -E "$CAS_LINES" || true
+    E=$(echo "$ETCD_OUT" | throughput ETCD-CAS || true)
+    K=$(echo "$KV_OUT" | throughput KV-CAS || true)
+    if [ -n "$E" ] && [ -n "$K" ]; then
+      echo "## round $run: Kv/etcd CAS throughput ratio $(awk -v k="$K" -v e="$E" 'BEGIN { printf "%.2f", k / e }') ($K vs $E ops/s)"
+    else
+      echo "## round $run: Kv/etcd CAS throughput ratio n/a (etcd ${E:-no figure}, Kv ${K:-no figure})"
+    fi
+    continue
+  fi
   $BENCH etcd put --endpoints "$ENDPOINTS" --records "$RECORDS" --threads 64 | grep -E '^\[ETCD\], Throughput|^\[ETCD-PUT\], (50th|99th|Return)|FAILED'
   stop_etcd
   echo "## round $run: Kv (load phase)"

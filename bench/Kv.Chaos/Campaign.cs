@@ -15,6 +15,8 @@ public static class Campaign
 {
     public static IWorkload CreateWorkload(string name, Kv.Actors.Coordinators.RequestOptions? write = null) => name switch
     {
+        "cas-register" => new CasRegisterWorkload(),
+        "consistent-counter" => new ConsistentCounterWorkload(),
         "register" => new RegisterWorkload(write),
         "set" => new SetWorkload(write),
         "delete" => new DeleteWorkload(write),
@@ -54,7 +56,8 @@ public static class Campaign
         using var history = new History(Path.Combine(dir, "history.jsonl"));
         int spares = options.Nemeses.Contains("churn") ? 1 : 0;
         log.WriteLine($"run dir {dir}");
-        await using var cluster = ClusterUnderTest.Start(dir, nodeDll, options.Nodes, spares, options.TombstoneGrace, chaosEnabled: true, log);
+        var workload = CreateWorkload(options.Workload, Requests.Write with { W = options.W, DW = Math.Min(options.W, 2) });
+        await using var cluster = ClusterUnderTest.Start(dir, nodeDll, options.Nodes, spares, options.TombstoneGrace, chaosEnabled: true, log, workload.NodeConfig);
         var clientOptions = new KvClientOptions
         {
             ContactPoints = cluster.Contacts,
@@ -71,7 +74,6 @@ public static class Campaign
                 clients.Add(await KvClient.ConnectAsync(clientOptions).ConfigureAwait(false));
             Phase("setup");
 
-            var workload = CreateWorkload(options.Workload, Requests.Write with { W = options.W, DW = Math.Min(options.W, 2) });
             var context = new NemesisContext(cluster, control, new Random(random.Next()), log);
             var nemeses = options.Nemeses.Distinct().Select(n => CreateNemesis(n, context)).ToList();
             var schedule = new NemesisSchedule(nemeses, options, new Random(random.Next()), history, log);

@@ -3,10 +3,10 @@ namespace Kv.Chaos;
 /// <summary>One campaign: which workload, which nemeses, how many nodes, for how long, how hard.</summary>
 public sealed record CampaignOptions
 {
-    public static readonly IReadOnlyList<string> Workloads = ["register", "set", "delete", "ttl", "counter", "set-crdt"];
+    public static readonly IReadOnlyList<string> Workloads = ["register", "set", "delete", "ttl", "counter", "set-crdt", "cas-register", "consistent-counter"];
     public static readonly IReadOnlyList<string> NemesisNames = ["kill", "pause", "partition", "churn", "wipe"];
 
-    /// <summary>register, set, delete or ttl.</summary>
+    /// <summary>One of <see cref="Workloads"/>.</summary>
     public string Workload { get; init; } = "register";
 
     /// <summary>Any of kill, pause, partition, churn, wipe (one fault at a time, picked at random from these).</summary>

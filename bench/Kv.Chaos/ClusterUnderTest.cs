@@ -38,8 +38,11 @@ public sealed class ClusterUnderTest : IAsyncDisposable
     /// <summary>Contact points for clients: the initial members.</summary>
     public IReadOnlyList<string> Contacts { get; private set; } = [];
 
-    /// <summary>Writes configs for <paramref name="nodes"/> + <paramref name="spares"/> nodes on free ports and starts the first <paramref name="nodes"/>.</summary>
-    public static ClusterUnderTest Start(string runDirectory, string nodeDll, int nodes, int spares, TimeSpan tombstoneGrace, bool chaosEnabled, TextWriter log)
+    /// <summary>
+    /// Writes configs for <paramref name="nodes"/> + <paramref name="spares"/> nodes on free ports and starts the first <paramref name="nodes"/>;
+    /// <paramref name="extraConfig"/> (null: none) goes into each node's kv { } block.
+    /// </summary>
+    public static ClusterUnderTest Start(string runDirectory, string nodeDll, int nodes, int spares, TimeSpan tombstoneGrace, bool chaosEnabled, TextWriter log, string? extraConfig = null)
     {
         if (!File.Exists(nodeDll))
             throw new FileNotFoundException($"Kv.Node.dll not found at {nodeDll} (build src/Kv.Node in the same configuration)", nodeDll);
@@ -56,7 +59,7 @@ public sealed class ClusterUnderTest : IAsyncDisposable
             cluster._all.Add(new NodeProcess(i + 1, ports[i], runDirectory, nodeDll) { Protocol = chaosEnabled ? "akka.trttl.tcp" : "akka.tcp" });
         var seeds = cluster._all.Take(nodes).Select(n => n.Address).ToList();
         foreach (var node in cluster._all)
-            node.WriteConfig(seeds, RingSize, tombstoneGrace, chaosEnabled);
+            node.WriteConfig(seeds, RingSize, tombstoneGrace, chaosEnabled, extraConfig);
         cluster.Contacts = cluster._all.Take(nodes).Select(n => n.Address).ToList();
         foreach (var node in cluster._all.Take(nodes))
             node.Start();

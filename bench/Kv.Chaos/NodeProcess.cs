@@ -55,8 +55,8 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
 
     public bool HasExited => _process is null || _process.HasExited;
 
-    /// <summary>Writes the node's HOCON file: address, seeds, data directory, chaos switch, fast failure detection.</summary>
-    public void WriteConfig(IEnumerable<string> seeds, int ringSize, TimeSpan tombstoneGrace, bool chaosEnabled)
+    /// <summary>Writes the node's HOCON file: address, seeds, data directory, chaos switch, fast failure detection, and <paramref name="extraConfig"/> (null: none) in the kv block.</summary>
+    public void WriteConfig(IEnumerable<string> seeds, int ringSize, TimeSpan tombstoneGrace, bool chaosEnabled, string? extraConfig = null)
     {
         string Quote(string s) => "\"" + s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
         var text = $$"""
@@ -74,6 +74,7 @@ public sealed partial class NodeProcess(int index, int port, string runDirectory
               # The data type workloads' namespaces (counter, set-crdt).
               namespaces.counters.datatype = counter
               namespaces.sets.datatype = set
+              {{extraConfig ?? ""}}
               remote {
                 hostname = "127.0.0.1"
                 port = {{Port}}

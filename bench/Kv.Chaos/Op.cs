@@ -39,4 +39,10 @@ public sealed record Op(
     public const string FinalClient = "final";
     public const string NemesisClient = "nemesis";
     public const string FinalRead = "final-read";
+
+    /// <summary>A compare-and-swap's expected value (null: it expected the key absent, or not a CAS).</summary>
+    public string? Expected { get; init; }
+
+    /// <summary>A completed compare-and-swap: whether it applied (<see cref="Values"/> holds the value after it, empty when absent).</summary>
+    public bool? Applied { get; init; }
 }

@@ -16,5 +16,18 @@ public static class Outcomes
         _ => Outcome.Info, // QuorumNotMet, timeouts, unavailable, transport errors: it may have reached a replica
     };
 
+    /// <summary>
+    /// A failed update in a consistent namespace: unavailable (no majority of the primaries
+    /// reachable; nothing was proposed) and refusals are fail; a timeout, or anything the client
+    /// could not classify, is info (an accept may have been sent).
+    /// </summary>
+    public static Outcome OfConsistentError(Exception e) => e switch
+    {
+        KvUnavailableException => Outcome.Fail,
+        KvTimeoutException or QuorumNotMetException => Outcome.Info,
+        KvException => Outcome.Fail, // refused (bad key, unknown namespace, not a number, ...)
+        _ => Outcome.Info, // transport errors, ask timeouts
+    };
+
     public static string Describe(Exception e) => $"{e.GetType().Name}: {e.Message}";
 }

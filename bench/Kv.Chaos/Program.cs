@@ -10,17 +10,22 @@ namespace Kv.Chaos;
 public static class Program
 {
     public const string Usage = """
-        usage: Kv.Chaos run --workload register|set|delete|ttl|counter|set-crdt --nemesis kill,pause,partition,churn,wipe
+        usage: Kv.Chaos run --workload register|set|delete|ttl|counter|set-crdt|cas-register|consistent-counter --nemesis kill,pause,partition,churn,wipe
                             [--nodes 3|5] [--time SECONDS] [--seed N] [--rate OPS] [--clients N] [--w 1..3] [--dir DIR]
 
         Starts real Kv.Node processes (fresh data), runs the workload from concurrent clients while the
         nemesis injures the cluster, heals it, waits for it to settle, reads everything back at R=2 and
         checks the history. Defaults: --nodes 5 --time 60 --rate 100 --clients 5 --w 2, a random seed,
         --dir ./chaos-runs/<time>-<workload>-<nemesis>-<seed>. Exit 0: valid; 1: invalid; 2: usage; 3: could not run.
+
+               Kv.Chaos check --workload W --history RUN-DIR/history.jsonl [--budget SECONDS]
+        Checks a recorded history again (the linearizability checker's budget defaults to 60 s).
         """;
 
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["check", .. var rest])
+            return HistoryCheck.Run(rest, Console.Out, Console.Error);
         CampaignOptions options;
         try
         {
@@ -70,7 +75,7 @@ public static class Program
         if (args.Count == 0 || args[0] is "-h" or "--help" or "help")
             return null;
         if (args[0] != "run")
-            throw new ArgumentException($"unknown command '{args[0]}' (only: run)");
+            throw new ArgumentException($"unknown command '{args[0]}' (run or check)");
         var options = new CampaignOptions { Log = Console.Out };
         for (int i = 1; i < args.Count; i++)
         {

@@ -32,6 +32,8 @@ public sealed class CampaignSpec(ITestOutputHelper output)
         ("ttl", "pause,kill"),
         ("counter", "pause,partition,kill"),
         ("set-crdt", "pause,partition,kill"),
+        ("cas-register", "pause,partition,kill"),
+        ("consistent-counter", "pause,partition,kill"),
     ];
 
     [Theory]

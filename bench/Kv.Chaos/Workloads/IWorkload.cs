@@ -17,4 +17,7 @@ public interface IWorkload
     Task FinalReadAsync(KvClient kv, History history, CancellationToken ct);
 
     CheckResult Check(IReadOnlyList<Op> history);
+
+    /// <summary>Lines the campaign adds to every node's kv { } block for this workload (e.g. a namespace it needs), or null.</summary>
+    string? NodeConfig => null;
 }
