@@ -93,7 +93,7 @@ internal sealed partial class ClientCall
                     return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the update may or may not have been applied"));
                 continue;
             }
-            var result = _admin ? reply : Replies.Map(_ns, _key, reply);
+            var result = _admin ? (reply is RequestFailed ? Replies.Map(_ns, _key, reply) : reply) : Replies.Map(_ns, _key, reply);
             if (result is KvFailure { Error: KvUnavailableException } && !last)
                 continue;
             return result;

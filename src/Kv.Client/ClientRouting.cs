@@ -79,15 +79,17 @@ internal sealed class ClientNode
 {
     private volatile CancellationTokenSource _down = new();
 
-    public ClientNode(ActorSystem system, string address)
+    public ClientNode(ActorSystem system, string address, ClientSession session)
     {
-        Router = KvPaths.On(system, address, KvPaths.Router);
-        Admin = KvPaths.On(system, address, KvPaths.Admin);
+        Router = new SessionRef(KvPaths.On(system, address, KvPaths.Router), session);
+        Admin = new SessionRef(KvPaths.On(system, address, KvPaths.Admin), session);
     }
 
-    public IActorRef Router { get; }
+    /// <summary>The node's router; what is sent carries the client's login token (<see cref="ClientSession"/>).</summary>
+    public ICanTell Router { get; }
 
-    public IActorRef Admin { get; }
+    /// <summary>The node's admin actor; what is sent carries the client's login token.</summary>
+    public ICanTell Admin { get; }
 
     public int Misses { get; set; }
 
@@ -113,6 +115,9 @@ internal sealed class ClientNode
 public sealed class RoutingState
 {
     private volatile ClientRouting? _current;
+
+    /// <summary>The client's login (token), shared by its actor and its Task facade.</summary>
+    public ClientSession Session { get; } = new();
 
     public ClientRouting Current
     {

@@ -28,6 +28,8 @@ internal static class Replies
             FailureCode.ValueTooLarge => new ValueTooLargeException(f.Reason),
             FailureCode.UnknownNamespace => new UnknownNamespaceException(f.Reason),
             FailureCode.Unavailable => new KvUnavailableException(f.Reason),
+            FailureCode.NotAuthenticated => new KvAuthenticationException(f.Reason),
+            FailureCode.AccessDenied => new KvAccessDeniedException(f.Reason),
             _ => new InvalidRequestException(f.Reason),
         }),
         _ => reply,

@@ -77,4 +77,10 @@ public enum FailureCode
 
     /// <summary>The node cannot serve yet (no ring: the cluster is still forming).</summary>
     Unavailable = 4,
+
+    /// <summary>The request needs a logged-in user: no token, or an invalid or expired one (docs/security.md).</summary>
+    NotAuthenticated = 5,
+
+    /// <summary>The user's grants do not allow the request.</summary>
+    AccessDenied = 6,
 }
