@@ -29,8 +29,11 @@ public static class ClientArgs
             }
         }
         var timeout = Duration(args, "timeout");
+        var (user, password) = Credentials(args);
         return new KvClientOptions
         {
+            User = user,
+            Password = password,
             ContactPoints = contacts,
             SystemName = args.Option("system") ?? "kv",
             Certificate = Certificate(args),
@@ -58,6 +61,21 @@ public static class ClientArgs
         if (!File.Exists(ca))
             throw new CliException($"--ca: no file {ca}");
         return new KvClientCertificate(Path.GetFullPath(cert), password ?? "", Path.GetFullPath(ca));
+    }
+
+    /// <summary>
+    /// Who to log in as: --user NAME --password P (or KV_USER, KV_PASSWORD); none: no login
+    /// (anonymous, where the cluster allows it). docs/security.md.
+    /// </summary>
+    private static (string? User, string? Password) Credentials(CliArgs args)
+    {
+        string? user = args.Option("user") ?? Environment.GetEnvironmentVariable("KV_USER");
+        string? password = args.Option("password") ?? Environment.GetEnvironmentVariable("KV_PASSWORD");
+        if (string.IsNullOrEmpty(user))
+            return password is null ? (null, null) : throw new CliException("--password (or KV_PASSWORD) needs --user (or KV_USER)");
+        if (password is null)
+            throw new CliException($"--user {user} needs --password P (or KV_PASSWORD)");
+        return (user, password);
     }
 
     public static TimeSpan? Duration(CliArgs args, string name)

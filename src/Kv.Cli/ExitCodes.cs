@@ -28,4 +28,10 @@ public static class ExitCodes
 
     /// <summary>`get --raw` found siblings (print them without --raw).</summary>
     public const int Siblings = 8;
+
+    /// <summary>Not authenticated: login refused (wrong user or password, too many failed logins), or the cluster needs a login (--user/--password).</summary>
+    public const int NotAuthenticated = 10;
+
+    /// <summary>Not allowed: the user's grants do not allow the request (docs/security.md).</summary>
+    public const int NotAllowed = 11;
 }
