@@ -83,7 +83,7 @@ internal sealed partial class ClientCall
                 // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
                 bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate);
-                reply = await target.Ask<object>(_message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
+                reply = await target.Ask<object>(node.Wrap(_message), timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {

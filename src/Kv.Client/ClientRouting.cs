@@ -81,15 +81,19 @@ internal sealed class ClientNode
 
     public ClientNode(ActorSystem system, string address, ClientSession session)
     {
-        Router = new SessionRef(KvPaths.On(system, address, KvPaths.Router), session);
-        Admin = new SessionRef(KvPaths.On(system, address, KvPaths.Admin), session);
+        Router = KvPaths.On(system, address, KvPaths.Router);
+        Admin = KvPaths.On(system, address, KvPaths.Admin);
+        _session = session;
     }
 
-    /// <summary>The node's router; what is sent carries the client's login token (<see cref="ClientSession"/>).</summary>
-    public ICanTell Router { get; }
+    private readonly ClientSession _session;
 
-    /// <summary>The node's admin actor; what is sent carries the client's login token.</summary>
-    public ICanTell Admin { get; }
+    public IActorRef Router { get; }
+
+    public IActorRef Admin { get; }
+
+    /// <summary>A request with the client's login token around it (<see cref="ClientSession"/>).</summary>
+    public object Wrap(object message) => _session.Wrap(message);
 
     public int Misses { get; set; }
 

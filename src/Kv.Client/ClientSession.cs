@@ -54,9 +54,3 @@ public sealed class ClientSession
         return new Authorized(token, message);
     }
 }
-
-/// <summary>A node's actor as the client sends to it: every message goes inside the session's token envelope.</summary>
-internal sealed class SessionRef(IActorRef target, ClientSession session) : ICanTell
-{
-    public void Tell(object message, IActorRef sender) => target.Tell(session.Wrap(message), sender);
-}
