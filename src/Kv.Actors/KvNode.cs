@@ -27,11 +27,13 @@ public sealed class KvNode
     private readonly ActorSystem _system;
     private readonly StorageEnvironment _environment;
 
-    private KvNode(ActorSystem system, KvNodeOptions options)
+    private KvNode(ActorSystem system, KvNodeOptions options, Security.KvAccessControl? access)
     {
         _system = system;
         Options = options;
         Self = ClusterExt.Get(system).SelfAddress.ToString();
+        Access = access ?? new Security.KvAccessControl(options.Security);
+        Access.Bind(system);
         var commitLog = options.SharedCommitLog
             ? new CommitLog(Path.Combine(options.DataDirectory, "commitlog"), segmentBytes: options.CommitLogSegmentBytes,
                 maxSegments: (int)Math.Max(2, options.CommitLogTotalBytes / options.CommitLogSegmentBytes),
@@ -52,8 +54,10 @@ public sealed class KvNode
         RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
         PaxosRegion = StartPaxosProposers(system, Self);
-        Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats)), KvPaths.Router);
-        Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled)), KvPaths.Admin);
+        var guard = Access;
+        Users = system.ActorOf(KvProps.Of(() => new Security.UserStore(guard, options.DataDirectory, Self)), KvPaths.Users);
+        Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats) { Access = guard }), KvPaths.Router);
+        Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled) { Access = guard }), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
         system.ActorOf(KvProps.Of(() => new Aae.AaeSync(options.Aae, Self, options.Namespaces.Values.Select(n => n.NVal))), KvPaths.Aae);
         // A persistent actor stops when its journal fails a write: started again after a pause
@@ -93,7 +97,16 @@ public sealed class KvNode
     public Exception? StorageCloseError => _environment.CommitLog?.CloseError;
 
     /// <summary>Starts the store on <paramref name="system"/> (which must have remoting and the cluster configured).</summary>
-    public static KvNode Start(ActorSystem system, KvNodeOptions options) => new(system, options.Validate());
+    public static KvNode Start(ActorSystem system, KvNodeOptions options) => new(system, options.Validate(), null);
+
+    /// <summary>Starts the store with the access control the node's front ends also use (<paramref name="access"/>, built from options.Security).</summary>
+    public static KvNode Start(ActorSystem system, KvNodeOptions options, Security.KvAccessControl access) => new(system, options.Validate(), access);
+
+    /// <summary>Users, grants, logins: what every request to this node's router, admin and user actors is checked against.</summary>
+    public Security.KvAccessControl Access { get; }
+
+    /// <summary>The user store (/user/kv-users): logins and user administration.</summary>
+    public IActorRef Users { get; }
 
     public KvNodeOptions Options { get; }
 

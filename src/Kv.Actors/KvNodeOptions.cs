@@ -92,6 +92,9 @@ public sealed record KvNodeOptions
     /// </summary>
     public bool ChaosEnabled { get; init; }
 
+    /// <summary>Users, grants and authentication (kv.security; docs/security.md).</summary>
+    public Security.SecurityOptions Security { get; init; } = new();
+
     /// <summary>
     /// TTL: how far apart the nodes' clocks may be (kv.ttl.clock-skew-tolerance). A node treats a value
     /// as expired once its own clock reads its expiry minus this, so while clocks differ by at most this
@@ -144,6 +147,7 @@ public sealed record KvNodeOptions
             throw new ArgumentOutOfRangeException(nameof(PermanentFailureAfter), PermanentFailureAfter, "kv.cluster.permanent-failure-after must be >= 0");
         Handoff.Validate();
         Aae.Validate();
+        Security.Validate();
         return this;
     }
 }

@@ -11,6 +11,7 @@ public static class KvPaths
     public const string Admin = "kv-admin";
     public const string HintStore = "kv-hints";
     public const string Aae = "kv-aae";
+    public const string Users = "kv-users";
 
     public static string VnodeName(int partition) => "vnode-" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -12,10 +12,10 @@ public static class ClientArgs
     public const string DefaultNodes = "127.0.0.1:2551,127.0.0.1:2552,127.0.0.1:2553";
 
     public static KvClientOptions Options(CliArgs args) =>
-        Options(args.Option("nodes"), args.Option("system"), args.Option("cert"), args.Option("cert-password"), args.Option("ca"), Duration(args, "timeout"));
+        Options(args.Option("nodes"), args.Option("system"), args.Option("cert"), args.Option("cert-password"), args.Option("ca"), Duration(args, "timeout"), args.Option("user"), args.Option("password"));
 
     /// <summary>The client options from parsed values (null: the environment variable or the default).</summary>
-    public static KvClientOptions Options(string? nodesOption, string? system, string? certOption, string? passwordOption, string? caOption, TimeSpan? timeout)
+    public static KvClientOptions Options(string? nodesOption, string? system, string? certOption, string? passwordOption, string? caOption, TimeSpan? timeout, string? userOption = null, string? userPasswordOption = null)
     {
         string nodes = nodesOption ?? Environment.GetEnvironmentVariable("KV_NODES") ?? DefaultNodes;
         var contacts = nodes.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -32,8 +32,11 @@ public static class ClientArgs
                 throw new CliException($"--nodes: '{c}' is not host:port");
             }
         }
+        var (user, password) = Credentials(userOption, userPasswordOption);
         return new KvClientOptions
         {
+            User = user,
+            Password = password,
             ContactPoints = contacts,
             SystemName = system ?? "kv",
             Certificate = Certificate(certOption, passwordOption, caOption),
@@ -61,6 +64,21 @@ public static class ClientArgs
         if (!File.Exists(ca))
             throw new CliException($"--ca: no file {ca}");
         return new KvClientCertificate(Path.GetFullPath(cert), password ?? "", Path.GetFullPath(ca));
+    }
+
+    /// <summary>
+    /// Who to log in as: --user NAME --password P (or KV_USER, KV_PASSWORD); none: no login
+    /// (anonymous, where the cluster allows it). docs/security.md.
+    /// </summary>
+    private static (string? User, string? Password) Credentials(string? userOption, string? passwordOption)
+    {
+        string? user = userOption ?? Environment.GetEnvironmentVariable("KV_USER");
+        string? password = passwordOption ?? Environment.GetEnvironmentVariable("KV_PASSWORD");
+        if (string.IsNullOrEmpty(user))
+            return password is null ? (null, null) : throw new CliException("--password (or KV_PASSWORD) needs --user (or KV_USER)");
+        if (password is null)
+            throw new CliException($"--user {user} needs --password P (or KV_PASSWORD)");
+        return (user, password);
     }
 
     public static TimeSpan? Duration(CliArgs args, string name)

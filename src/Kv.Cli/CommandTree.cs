@@ -46,6 +46,9 @@ public static class CommandTree
         // Verbs of other areas that parse their own arguments, one line each, e.g.:
         // root.Subcommands.Add(Passthrough("backup", "back up the cluster to a directory", "kv backup DIR [--nodes ...]", BackupCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("cas", "compare-and-swap in a consistent namespace: prints the new value, or the current one (or (absent)) and exits 9", "kv cas NS KEY NEW --expect OLD | --expect-absent", ConsistentCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("user", "users: add, passwd, del, list (needs admin)", "kv user add|passwd|del|list [NAME] [--new-password P]", SecurityCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("grant", "grant a user read, write or admin on a namespace or * (needs admin)", "kv grant USER read|write|admin NS|*", SecurityCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("revoke", "revoke a grant (needs admin)", "kv revoke USER read|write|admin NS|*", SecurityCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("stats", "every member's metrics on one screen (requests, latency, hints, anti-entropy, storage, Akka)", "kv stats [--node HOST:PORT] [--raw]", StatsCommands.RunAsync, o));
         return root;
     }
@@ -489,6 +492,8 @@ public static class CommandTree
         private readonly Option<string?> _cert = new("--cert") { Description = "mutual TLS: this client's certificate (or KV_CERT)", HelpName = "FILE.pfx" };
         private readonly Option<string?> _password = new("--cert-password") { Description = "the .pfx password (or KV_CERT_PASSWORD)", HelpName = "PW" };
         private readonly Option<string?> _ca = new("--ca") { Description = "mutual TLS: the CA to trust (or KV_CA)", HelpName = "CA.pem" };
+        private readonly Option<string?> _user = new("--user") { Description = "log in as this user (or KV_USER; docs/security.md)", HelpName = "NAME" };
+        private readonly Option<string?> _userPassword = new("--password") { Description = "the user's password (or KV_PASSWORD)", HelpName = "P" };
         private readonly Option<TimeSpan?> _timeout = DurationOption("--timeout", "the request's timeout, e.g. 5s");
         private readonly Dictionary<string, Option<int?>> _quorums = [];
 
@@ -517,10 +522,12 @@ public static class CommandTree
             cmd.Options.Add(_cert);
             cmd.Options.Add(_password);
             cmd.Options.Add(_ca);
+            cmd.Options.Add(_user);
+            cmd.Options.Add(_userPassword);
         }
 
         public KvClientOptions Options(ParseResult r) =>
-            ClientArgs.Options(r.GetValue(_nodes), r.GetValue(_system), r.GetValue(_cert), r.GetValue(_password), r.GetValue(_ca), r.GetValue(_timeout));
+            ClientArgs.Options(r.GetValue(_nodes), r.GetValue(_system), r.GetValue(_cert), r.GetValue(_password), r.GetValue(_ca), r.GetValue(_timeout), r.GetValue(_user), r.GetValue(_userPassword));
 
         public ClientSettings Settings(ParseResult r)
         {

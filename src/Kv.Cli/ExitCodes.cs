@@ -31,4 +31,10 @@ public static class ExitCodes
 
     /// <summary>`cas` found another value than expected (it prints that value, or "(absent)"); nothing was changed.</summary>
     public const int CasMismatch = 9;
+
+    /// <summary>Not authenticated: login refused (wrong user or password, too many failed logins), or the cluster needs a login (--user/--password).</summary>
+    public const int NotAuthenticated = 10;
+
+    /// <summary>Not allowed: the user's grants do not allow the request (docs/security.md).</summary>
+    public const int NotAllowed = 11;
 }

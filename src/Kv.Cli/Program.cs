@@ -66,6 +66,14 @@ public static class Program
           kv stats [--node HOST:PORT] [--raw]         every member's metrics on one screen (requests, latency, hints,
                                                       anti-entropy, handoff, storage, members); --raw: NODE NAME{LABELS} VALUE lines
 
+        users and grants (docs/security.md; need admin, except passwd of one's own user):
+          kv user add NAME [--new-password P]         add a user (no grants); the password from stdin without --new-password
+          kv user passwd NAME [--new-password P]      change a password (its tokens stop working)
+          kv user del NAME  /  kv user list           delete a user / USER<TAB>GRANTS lines
+          kv grant USER read|write|admin NS|*         allow reads / writes of a namespace (* = all); admin = everything
+          kv revoke USER read|write|admin NS|*        take a grant away
+          credentials for every cluster command: --user NAME --password P (or KV_USER, KV_PASSWORD)
+
         local development cluster:
           kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles
           kv dev stop [--dir dev] [--kill]            stop them (SIGTERM one by one, last first; --kill: kill -9)
@@ -75,7 +83,8 @@ public static class Program
 
         exit codes: 0 ok, 1 not found, 2 usage error, 3 corruption, 4 I/O error or directory in use,
           5 unavailable or timed out, 6 quorum not met, 7 refused by the cluster (bad key, value too
-          large, unknown namespace, too many siblings), 8 siblings (get --raw), 9 cas mismatch
+          large, unknown namespace, too many siblings), 8 siblings (get --raw), 9 cas mismatch,
+          10 not authenticated (login refused or needed), 11 not allowed (the user's grants)
         """;
 
     public static int Main(string[] args)
@@ -117,6 +126,16 @@ public static class Program
         {
             stderr.WriteLine($"quorum not met: {e.Message}");
             return ExitCodes.QuorumNotMet;
+        }
+        catch (Kv.Client.KvAuthenticationException e)
+        {
+            stderr.WriteLine($"not authenticated: {e.Message}");
+            return ExitCodes.NotAuthenticated;
+        }
+        catch (Kv.Client.KvAccessDeniedException e)
+        {
+            stderr.WriteLine($"not allowed: {e.Message}");
+            return ExitCodes.NotAllowed;
         }
         catch (Kv.Client.KvException e) when (e is Kv.Client.KvTimeoutException or Kv.Client.KvUnavailableException)
         {

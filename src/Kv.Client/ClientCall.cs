@@ -83,7 +83,7 @@ internal sealed partial class ClientCall
                 // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
                 bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate or Kv.Actors.Consistent.KvCas);
-                reply = await target.Ask<object>(_message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
+                reply = await target.Ask<object>(node.Wrap(_message), timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {
@@ -93,7 +93,7 @@ internal sealed partial class ClientCall
                     return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the update may or may not have been applied"));
                 continue;
             }
-            var result = _admin ? reply : Replies.Map(_ns, _key, reply);
+            var result = _admin ? (reply is RequestFailed ? Replies.Map(_ns, _key, reply) : reply) : Replies.Map(_ns, _key, reply);
             if (result is KvFailure { Error: KvUnavailableException } && !last)
                 continue;
             return result;

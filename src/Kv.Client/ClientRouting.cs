@@ -79,15 +79,21 @@ internal sealed class ClientNode
 {
     private volatile CancellationTokenSource _down = new();
 
-    public ClientNode(ActorSystem system, string address)
+    public ClientNode(ActorSystem system, string address, ClientSession session)
     {
         Router = KvPaths.On(system, address, KvPaths.Router);
         Admin = KvPaths.On(system, address, KvPaths.Admin);
+        _session = session;
     }
+
+    private readonly ClientSession _session;
 
     public IActorRef Router { get; }
 
     public IActorRef Admin { get; }
+
+    /// <summary>A request with the client's login token around it (<see cref="ClientSession"/>).</summary>
+    public object Wrap(object message) => _session.Wrap(message);
 
     public int Misses { get; set; }
 
@@ -113,6 +119,9 @@ internal sealed class ClientNode
 public sealed class RoutingState
 {
     private volatile ClientRouting? _current;
+
+    /// <summary>The client's login (token), shared by its actor and its Task facade.</summary>
+    public ClientSession Session { get; } = new();
 
     public ClientRouting Current
     {

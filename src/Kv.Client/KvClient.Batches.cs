@@ -211,7 +211,7 @@ public sealed partial class KvClient
             object reply;
             try
             {
-                reply = await node.Router.Ask<object>(message, timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
+                reply = await node.Router.Ask<object>(node.Wrap(message), timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {

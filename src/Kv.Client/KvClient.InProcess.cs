@@ -27,6 +27,7 @@ public sealed partial class KvClient
             var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             if (ready is KvFailure f)
                 throw f.Error;
+            await client.LogInIfAskedAsync().ConfigureAwait(false);
             return client;
         }
         catch (AskTimeoutException)

@@ -44,7 +44,7 @@ public sealed partial class KvClient
             object reply;
             try
             {
-                reply = await routing.Node(address).Router.Ask<object>(message, TimeSpan.FromMilliseconds(Math.Min(left, attempt.TotalMilliseconds))).ConfigureAwait(false);
+                reply = await routing.Node(address).Router.Ask<object>(routing.Node(address).Wrap(message), TimeSpan.FromMilliseconds(Math.Min(left, attempt.TotalMilliseconds))).ConfigureAwait(false);
             }
             catch (AskTimeoutException)
             {

@@ -103,6 +103,7 @@ public sealed partial class KvClient : IAsyncDisposable
             var ready = await actor.Ask<object>(AwaitReady.Instance, options.ConnectTimeout + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
             if (ready is KvFailure f)
                 throw f.Error;
+            await client.LogInIfAskedAsync().ConfigureAwait(false);
             return client;
         }
         catch (AskTimeoutException)
@@ -150,7 +151,7 @@ public sealed partial class KvClient : IAsyncDisposable
 
     /// <summary>The cluster as <paramref name="node"/> (host:port or address) itself sees it; throws an AskTimeoutException when it does not answer in time.</summary>
     public Task<ClusterStatus> GetClusterStatusOfAsync(string node) =>
-        KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<ClusterStatus>(GetClusterStatus.Instance, Options.AttemptTimeout);
+        AdminOn<ClusterStatus>(node, GetClusterStatus.Instance);
 
     /// <summary>Handoff progress of every member.</summary>
     public Task<ClusterTransfers> GetTransfersAsync() => Call<ClusterTransfers>(ClientCall.For(new AdminRequest(GetTransfers.Instance)));
@@ -173,7 +174,7 @@ public sealed partial class KvClient : IAsyncDisposable
     /// refuse unless started with kv.chaos.enabled = on (the reply's Ok is false).
     /// </summary>
     public Task<AdminReply> ChaosSetFaultsAsync(string node, IReadOnlyList<string> blocked) =>
-        KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<AdminReply>(new ChaosSetFaults(blocked.Select(AddressOf).ToList()), Options.AttemptTimeout);
+        AdminOn<AdminReply>(node, new ChaosSetFaults(blocked.Select(AddressOf).ToList()));
 
     private string AddressOf(string node) => KvClientActor.NodeAddress(node, Options.SystemName, Protocol);
 

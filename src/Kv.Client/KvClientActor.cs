@@ -100,7 +100,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
     protected override void PreStart()
     {
         foreach (string c in _contacts)
-            _nodes.TryAdd(c, new ClientNode(Context.System, c));
+            _nodes.TryAdd(c, new ClientNode(Context.System, c, _state.Session));
         Publish();
         _readyDeadline = DateTime.UtcNow + _options.ConnectTimeout;
         var contacts = _contacts.Select(c => ActorPath.Parse(c + "/system/receptionist")).ToImmutableHashSet();
@@ -155,7 +155,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
             }
             _ring = pong.Ring;
             foreach (string member in _ring.Members)
-                _nodes.TryAdd(member, new ClientNode(Context.System, member));
+                _nodes.TryAdd(member, new ClientNode(Context.System, member, _state.Session));
             // Nodes that left the ring (and are not contact points) are forgotten.
             foreach (string gone in _nodes.Keys.Where(n => !_ring.Members.Contains(n) && !_contacts.Contains(n)).ToList())
             {

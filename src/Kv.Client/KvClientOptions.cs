@@ -41,6 +41,15 @@ public sealed record KvClientOptions
     /// <summary>How long <see cref="KvClient.ConnectAsync"/> waits for a contact point to answer.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The user to log in as (with <see cref="Password"/>) when the cluster runs with authentication
+    /// (kv.security.authentication = on); null: no login (anonymous, where the cluster allows it).
+    /// </summary>
+    public string? User { get; init; }
+
+    /// <summary><see cref="User"/>'s password. Sent to a node at login only (use the secure profile off loopback); requests carry a token.</summary>
+    public string? Password { get; init; }
+
     /// <summary>Largest value sent (the transport's frame limit is 4 MiB; nodes default to 1 MiB).</summary>
     public int MaxValueBytes { get; init; } = 4 * 1024 * 1024 - 64 * 1024;
 }

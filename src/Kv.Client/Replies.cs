@@ -30,6 +30,8 @@ internal static class Replies
             FailureCode.UnknownNamespace => new UnknownNamespaceException(f.Reason),
             FailureCode.Unavailable => new KvUnavailableException(f.Reason),
             FailureCode.Indeterminate => new KvTimeoutException(f.Reason),
+            FailureCode.NotAuthenticated => new KvAuthenticationException(f.Reason),
+            FailureCode.AccessDenied => new KvAccessDeniedException(f.Reason),
             _ => new InvalidRequestException(f.Reason),
         }),
         _ => reply,

@@ -20,7 +20,7 @@ namespace Kv.Node;
 /// the lock released. When the node is removed from the cluster (it left, or was downed) the
 /// application stops.
 /// </summary>
-public sealed class NodeService(NodeSettings settings, ActorSystem system, ILoggerFactory loggers, IHostApplicationLifetime lifetime) : IHostedService
+public sealed class NodeService(NodeSettings settings, ActorSystem system, ILoggerFactory loggers, IHostApplicationLifetime lifetime, Kv.Actors.Security.KvAccessControl access) : IHostedService
 {
     private readonly ILogger _log = loggers.CreateLogger("Kv.Node");
     private IDisposable? _lock;
@@ -35,10 +35,13 @@ public sealed class NodeService(NodeSettings settings, ActorSystem system, ILogg
         _lock = AcquireLock(data);
         try
         {
-            _node = KvNode.Start(system, settings.Store with { DataDirectory = data });
+            _node = KvNode.Start(system, settings.Store with { DataDirectory = data }, access);
             var receptionist = ClusterClientReceptionist.Get(system);
             receptionist.RegisterService(_node.Router);
             receptionist.RegisterService(_node.Admin);
+            receptionist.RegisterService(_node.Users);
+            if (settings.Store.Security.Authentication)
+                _log.LogInformation("authentication on (anonymous access {Anonymous})", access.AnonymousAkka ? "from loopback" : "off");
             var cluster = ClusterExt.Get(system);
             if (settings.SeedNodes.Count == 0)
                 cluster.Join(cluster.SelfAddress);

@@ -134,6 +134,9 @@ public sealed record NodeSettings(
         var found = new List<KeyValuePair<string, string?>>();
         if (environment is not null)
             return found;
+        // The first admin's password (docs/security.md); KV__SECURITY__INITIAL_ADMIN_PASSWORD, later, wins.
+        if (System.Environment.GetEnvironmentVariable("KV_ADMIN_PASSWORD") is { Length: > 0 } admin)
+            found.Add(new("kv.security.initial-admin-password", admin));
         foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
         {
             if (e.Key is string name && name.StartsWith("KV__", StringComparison.OrdinalIgnoreCase))
@@ -356,6 +359,7 @@ public sealed record NodeSettings(
                 ScrubInterval = s.Duration("kv.aae.scrub-interval", TimeSpan.FromSeconds(1), 52 * Week),
             },
             ChaosEnabled = chaos,
+            Security = Security(s, secure is not null, hostname),
             Namespaces = namespaces,
             Storage = storage,
             Handoff = new HandoffOptions
@@ -387,14 +391,52 @@ public sealed record NodeSettings(
         // The handoff runs in coordinated shutdown's first phase: give it the whole leave timeout.
         akka = ConfigurationFactory.ParseString(
             $"akka.coordinated-shutdown.phases.before-service-unbind.timeout = {Hocon(store.LeaveTimeout + TimeSpan.FromSeconds(30))}").WithFallback(akka);
+        var http = FrontEnd(s, "kv.http", hostname);
+        var resp = FrontEnd(s, "kv.resp", hostname);
+        if (!store.Security.Authentication)
+        {
+            // Without authentication anyone who reaches a port may do anything: loopback only.
+            foreach (var (key, host, on) in new[] { ("kv.remote.hostname", hostname, true), ("kv.http", http.Hostname, http.Port != 0), ("kv.resp", resp.Hostname, resp.Port != 0) })
+            {
+                if (on && !Kv.Actors.Security.KvAccessControl.IsLoopbackHost(host))
+                    throw new ConfigException($"{key} listens on '{host}', which is not loopback, but kv.security.authentication is off: anyone who " +
+                        "reaches that address could read, write and administer the cluster. Turn authentication on (kv.security.authentication = on, " +
+                        "with kv.security.initial-admin-password or KV_ADMIN_PASSWORD for the first admin; docs/security.md), or listen on 127.0.0.1");
+            }
+        }
         return new NodeSettings(systemName, akka, store, s.Bool("kv.leave-on-shutdown"), configFile, logLevel, seeds, hostname, port)
         {
             Ssl = ssl,
-            Http = FrontEnd(s, "kv.http", hostname) with { Tls = HttpTls(s, secure) },
-            Resp = FrontEnd(s, "kv.resp", hostname),
+            Http = http with { Tls = HttpTls(s, secure) },
+            Resp = resp,
             RespOptions = FrontEnds.Resp.RespOptions.Read(s, store),
         };
     }
+
+    /// <summary>kv.security; the secure profile implies authentication on and anonymous access off.</summary>
+    private static Kv.Actors.Security.SecurityOptions Security(SettingsReader s, bool secureProfile, string hostname)
+    {
+        string password = s.String("kv.security.initial-admin-password");
+        var lockout = s.Duration("kv.security.lockout", TimeSpan.Zero, Day);
+        var maxLockout = s.Duration("kv.security.max-lockout", TimeSpan.Zero, Week);
+        if (maxLockout < lockout)
+            throw new ConfigException("kv.security.max-lockout must be at least kv.security.lockout");
+        return new Kv.Actors.Security.SecurityOptions
+        {
+            Authentication = secureProfile || s.Bool("kv.security.authentication"),
+            AnonymousLoopback = !secureProfile && s.Choice("kv.security.anonymous", AnonymousModes),
+            RemoteIsLoopback = Kv.Actors.Security.KvAccessControl.IsLoopbackHost(hostname),
+            InitialAdminPassword = password.Length == 0 ? null : password,
+            TokenLifetime = s.Duration("kv.security.token-lifetime", TimeSpan.FromSeconds(10), TimeSpan.FromDays(30)),
+            HashIterations = s.Int("kv.security.hash-iterations", 1000, 10_000_000),
+            MaxFailures = s.Int("kv.security.max-failed-logins", 1, 1000),
+            LockoutBase = lockout,
+            LockoutMax = maxLockout,
+            GossipInterval = s.Duration("kv.security.gossip-interval", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+        };
+    }
+
+    private static readonly Dictionary<string, bool> AnonymousModes = new() { ["loopback"] = true, ["off"] = false };
 
     private static FrontEndEndpoint FrontEnd(SettingsReader s, string path, string remoteHostname)
     {

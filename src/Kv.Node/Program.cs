@@ -51,7 +51,9 @@ public static class Program
         builder.Services.AddSingleton<NodeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<NodeService>());
         // Front ends (HTTP, RESP) start after the store and stop before it.
-        builder.Services.AddSingleton<Kv.Actors.Security.IAccessControl>(Kv.Actors.Security.OpenAccess.Instance);
+        // Users and grants (kv.security): the store's router and admin actors and the front ends check the same one.
+        builder.Services.AddSingleton(new Kv.Actors.Security.KvAccessControl(settings.Store.Security));
+        builder.Services.AddSingleton<Kv.Actors.Security.IAccessControl>(sp => sp.GetRequiredService<Kv.Actors.Security.KvAccessControl>());
         builder.Services.AddSingleton<FrontEnds.FrontEndService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<FrontEnds.FrontEndService>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Store.LeaveTimeout + TimeSpan.FromSeconds(90));

@@ -143,7 +143,47 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (new Consistent.PaxosPropose(Ns, Key, BallotSample, PaxosValueSample, 9), "305"),
         (new Consistent.PaxosAccepted(3, 9, false, BallotSample, null), "306"),
         (new Consistent.PaxosCommit(Ns, Key, BallotSample, PaxosValueSample), "307"),
+        (new Security.Authorized("tok.sig", new KvGet(Ns, Key, Options)), "330"),
+        (new Security.Login("reader", "pw"), "331"),
+        (new Security.LoginReply("tok.sig", 1_700_000_000_000, null), "332"),
+        (new Security.UserAdmin(Security.UserAdminOp.Grant, "reader", null, Security.Permission.Write, "default"), "333"),
+        (new Security.UserAdminReply(true, "granted", [new Security.UserInfo("reader", [new Security.Grant(Security.Permission.Read, "*")])]), "334"),
+        (new Security.UserDirectoryGossip(SecuritySpec.SampleDirectory(), true), "335"),
+        (Security.UserDirectoryAck.Instance, "336"),
     ];
+
+    [Fact]
+    public void Security_messages_keep_their_contents_and_an_envelope_carries_only_store_messages()
+    {
+        var put = new KvPut(Ns, Key, Value, Ctx, Options);
+        var env = (Security.Authorized)RoundTrip(new Security.Authorized("a.b", put));
+        Assert.Equal("a.b", env.Token);
+        var inner = Assert.IsType<KvPut>(env.Message);
+        Assert.Equal(Key, inner.Key);
+        var admin = (Security.UserAdmin)RoundTrip(new Security.UserAdmin(Security.UserAdminOp.Add, "bob", "s3cret"));
+        Assert.Equal(("bob", "s3cret", Security.UserAdminOp.Add), (admin.User, admin.Password, admin.Op));
+        Assert.Null(((Security.UserAdmin)RoundTrip(new Security.UserAdmin(Security.UserAdminOp.Delete, "bob"))).Password);
+        var refused = (Security.LoginReply)RoundTrip(new Security.LoginReply(null, 0, "wrong user name or password"));
+        Assert.Equal((null, "wrong user name or password"), (refused.Token, refused.Error));
+        var dir = SecuritySpec.SampleDirectory();
+        var back = ((Security.UserDirectoryGossip)RoundTrip(new Security.UserDirectoryGossip(dir, false))).Directory;
+        Assert.True(back.SameAs(dir));
+        Assert.Equal(dir.Find("reader")!.Hash, back.Find("reader")!.Hash);
+        Assert.Equal(dir.Find("reader")!.Grants, back.Find("reader")!.Grants);
+        Assert.True(back.Users["gone"].Deleted);
+        Assert.Equal(dir.Secret!.Key, back.Secret!.Key);
+        Assert.Equal((int)FailureCode.AccessDenied, (int)((RequestFailed)RoundTrip(new RequestFailed("no", FailureCode.AccessDenied))).Code);
+
+        // An envelope inside an envelope, a malformed hash, an unknown permission: refused as malformed.
+        var serializer = (KvSerializer)Serialization.FindSerializerFor(env);
+        Assert.ThrowsAny<Exception>(() => serializer.ToBinary(new Security.Authorized("t", new Security.Authorized("t", put))));
+        var nested = new Protos.AuthorizedData { Token = "t", Message = new Protos.NestedMessageData { Type = 330, Payload = Google.Protobuf.ByteString.CopyFrom(serializer.ToBinary(env)) } };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(nested), "330"));
+        var badHash = new Protos.UserDirectoryGossipData { Directory = new Protos.UserDirectoryData { Users = { new Protos.UserRecordData { Name = "x", Salt = Google.Protobuf.ByteString.CopyFrom(new byte[3]), Iterations = 1 } } } };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badHash), "335"));
+        var badPermission = new Protos.UserAdminData { Op = 5, User = "x", Permission = 9, Ns = "default" };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badPermission), "333"));
+    }
 
     private Serialization Serialization => Sys.Serialization;
 

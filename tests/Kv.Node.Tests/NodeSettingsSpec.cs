@@ -308,6 +308,22 @@ public sealed class NodeSettingsSpec
     }
 
     [Theory]
+    [InlineData(new[] { "--kv.remote.hostname=0.0.0.0" }, "kv.remote.hostname listens on '0.0.0.0', which is not loopback, but kv.security.authentication is off")]
+    [InlineData(new[] { "--kv.http.port=8098", "--kv.http.hostname=10.1.2.3" }, "kv.http listens on '10.1.2.3'")]
+    [InlineData(new[] { "--kv.security.authentication=maybe" }, "kv.security.authentication")]
+    public void A_node_bound_beyond_loopback_without_authentication_refuses_to_start_saying_why(string[] args, string message)
+    {
+        var e = Assert.Throws<ConfigException>(() => Load(args));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+        // With authentication on it starts (and the secure profile turns authentication on, anonymous off).
+        var on = Load(["--kv.remote.hostname=0.0.0.0", "--kv.security.authentication=on"]);
+        Assert.True(on.Store.Security.Authentication);
+        Assert.False(on.Store.Security.RemoteIsLoopback);
+        Assert.True(Load([]).Store.Security.RemoteIsLoopback);
+        Assert.Equal(100_000, Load([]).Store.Security.HashIterations);
+    }
+
+    [Theory]
     [InlineData(new[] { "--nonsense", "1" }, "unknown option --nonsense")]
     [InlineData(new[] { "--port" }, "--port needs a value")]
     [InlineData(new[] { "stray" }, "unexpected argument 'stray'")]

@@ -87,6 +87,9 @@ public sealed class SecureProfileSpec(SecureProfileSpec.Certificates certs, ITes
                 "--kv.remote.secure.certificate-path", Path.Combine(certDir!, certificate),
                 "--kv.remote.secure.certificate-password", Password,
                 "--kv.remote.secure.ca-certificate-path", Path.Combine(caDir!, "ca.pem"),
+                // The secure profile turns authentication on: the clients below log in as the bootstrap admin.
+                "--kv.security.initial-admin-password", AdminPassword,
+                "--kv.security.hash-iterations", "1000",
             ]);
         }
         foreach (string seed in seeds)
@@ -101,7 +104,11 @@ public sealed class SecureProfileSpec(SecureProfileSpec.Certificates certs, ITes
         ContactPoints = [$"127.0.0.1:{port}"],
         Certificate = certificate,
         ConnectTimeout = TimeSpan.FromSeconds(2),
+        User = "admin",
+        Password = AdminPassword,
     };
+
+    private const string AdminPassword = "secure-spec-admin";
 
     private static async Task WaitFor(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {

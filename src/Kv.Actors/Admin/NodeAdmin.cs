@@ -25,6 +25,24 @@ public sealed class NodeAdmin : RingFollower
     private readonly HashSet<Address> _blocked = [];
     private Task? _leaving;
 
+    /// <summary>The access control every request passes first (null: none).</summary>
+    public Security.KvAccessControl? Access { get; init; }
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (Access is null)
+            return base.AroundReceive(receive, message);
+        if (Access.Check(message, Sender, out var inner, out var principal) is { } refused)
+        {
+            Log.Warning("refused {0} from {1}: {2}", inner.GetType().Name, Sender.Path.Address, refused.Reason);
+            Sender.Tell(refused, Self);
+            return true;
+        }
+        if (inner is LeaveNode or DownNode)
+            Log.Info("{0} requested by {1} ({2})", inner, principal, Sender.Path.Address);
+        return base.AroundReceive(receive, inner);
+    }
+
     public NodeAdmin(string self, int defaultNVal, Func<Task> leave, bool chaosEnabled = false)
     {
         (_self, _defaultNVal, _leave, _chaosEnabled) = (self, defaultNVal, leave, chaosEnabled);

@@ -29,6 +29,33 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>The access control every request passes first (null: none, as in specs that build a router alone).</summary>
+    public Security.KvAccessControl? Access { get; init; }
+
+    // The token of the request being handled (null: none): a forwarded request keeps it.
+    private string? _token;
+
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (Access is null)
+            return base.AroundReceive(receive, message);
+        if (Access.Check(message, Sender, out var inner, out _) is { } refused)
+        {
+            _stats.Fail();
+            Sender.Tell(refused, Self);
+            return true;
+        }
+        _token = (message as Security.Authorized)?.Token;
+        try
+        {
+            return base.AroundReceive(receive, inner);
+        }
+        finally
+        {
+            _token = null;
+        }
+    }
+
     public RequestRouter(KvNodeOptions options, string selfNode, KvStats stats)
     {
         (_options, _self, _stats) = (options, selfNode, stats);
@@ -246,7 +273,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
                 _ => put with { Options = put.Options with { Hops = 1 } },
             };
             _stats.Forward();
-            KvPaths.On(Context.System, target.Node, KvPaths.Router).Forward(forwarded);
+            KvPaths.On(Context.System, target.Node, KvPaths.Router).Forward(_token is null ? forwarded : new Security.Authorized(_token, forwarded));
             return;
         }
         if (local < 0)

@@ -80,4 +80,10 @@ public enum FailureCode
 
     /// <summary>A consistent operation timed out after its value was proposed: it may or may not have been applied.</summary>
     Indeterminate = 5,
+
+    /// <summary>The request needs a logged-in user: no token, or an invalid or expired one (docs/security.md).</summary>
+    NotAuthenticated = 6,
+
+    /// <summary>The user's grants do not allow the request.</summary>
+    AccessDenied = 7,
 }

@@ -238,6 +238,7 @@ internal static partial class KvSerializers
                 d.Done, d.Unsynced, d.HasError ? d.Error : null));
         Add<VnodeScanNext, VnodeScanNextData>(registry, 276, m => new VnodeScanNextData { ScanId = m.ScanId, Stop = m.Stop }, d => new VnodeScanNext(d.ScanId, d.Stop));
         AddDataTypes(registry);
+        AddSecurity(registry);
         return registry;
     }
 
