@@ -60,6 +60,14 @@ public static class Program
           kv cluster leave NODE [--wait]              NODE hands off its partitions and leaves (host:port)
           kv cluster down NODE                        mark an unreachable NODE down
 
+        backup and restore (docs/ops/backup.md):
+          kv backup --to DIR [--concurrency 4]        a consistent snapshot of every partition (all siblings and
+                                                      causal contexts), checksummed files and MANIFEST.json
+          kv backup verify DIR                        check the manifest and every file; names each bad one (exit 3)
+          kv restore --from DIR [--concurrency 4] [--w N] [--dw N]
+                                                      verify, then merge every object into this cluster (any size):
+                                                      newer writes and siblings survive; a damaged backup is refused
+
         local development cluster:
           kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles
           kv dev stop [--dir dev] [--kill]            stop them (SIGTERM one by one, last first; --kill: kill -9)
@@ -91,6 +99,7 @@ public static class Program
                 "exists" or "ttl" => TtlCommands.RunAsync(args[0], args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "scan" => ScanCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 var verb when DataTypeCommands.Verbs.Contains(verb) => DataTypeCommands.RunAsync(verb, args[1..], stdout, stderr).GetAwaiter().GetResult(),
+                "backup" or "restore" => BackupCommands.RunAsync(args[0], args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "cluster" => ClusterCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 "dev" => DevCommands.RunAsync(args[1..], stdout, stderr).GetAwaiter().GetResult(),
                 _ => throw new CliException($"unknown command '{args[0]}' (kv --help lists them)"),
@@ -115,6 +124,11 @@ public static class Program
         {
             stderr.WriteLine($"refused: {e.Message}");
             return ExitCodes.Refused;
+        }
+        catch (Kv.Actors.Backup.BackupCorruptionException e)
+        {
+            stderr.WriteLine($"corruption: {e.Message}");
+            return ExitCodes.Corruption;
         }
         catch (Kv.Storage.StorageCorruptionException e)
         {

@@ -43,6 +43,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         Receive<ReapDue>(OnReapDue);
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
         ReceiveBatches();
+        ReceiveBackup();
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)

@@ -147,6 +147,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<TablesRepaired>(OnTablesRepaired);
         Receive<Scrub>(_ => StartScrub());
         Receive<Scans.VnodeScan>(OnScan);
+        Receive<Backup.BackupRead>(OnBackupRead);
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
