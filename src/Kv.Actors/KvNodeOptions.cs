@@ -83,6 +83,9 @@ public sealed record KvNodeOptions
     /// <summary>Active anti-entropy: Merkle trees per vnode and their exchanges.</summary>
     public Aae.AaeOptions Aae { get; init; } = new();
 
+    /// <summary>Scheduled snapshots of the partitions this node owns (kv.backup.*; off by default).</summary>
+    public Backup.BackupOptions Backup { get; init; } = new();
+
     /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -144,6 +147,7 @@ public sealed record KvNodeOptions
             throw new ArgumentOutOfRangeException(nameof(PermanentFailureAfter), PermanentFailureAfter, "kv.cluster.permanent-failure-after must be >= 0");
         Handoff.Validate();
         Aae.Validate();
+        Backup.Validate();
         return this;
     }
 }

@@ -41,10 +41,11 @@ public static class BackupCommands
         int concurrency = Concurrency(a);
         a.Done(0);
         await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var manifest = await ProgressDisplay.RunAsync(stderr, "backup", show =>
             client.BackupAsync(dir, new SyncProgress<KvBackupProgress>(p => show(p.PartitionsDone, p.Partitions, $"{p.PartitionsDone}/{p.Partitions} partitions, {p.Keys} keys")), concurrency))
             .ConfigureAwait(false);
-        stdout.WriteLine($"backed up {manifest.TotalKeys} keys in {manifest.Files.Count} partitions from {string.Join(", ", manifest.SourceNodes)} to {dir}");
+        stdout.WriteLine($"backed up {manifest.TotalKeys} keys in {manifest.Files.Count} partitions from {string.Join(", ", manifest.SourceNodes)} to {dir} in {clock.Elapsed.TotalSeconds:0.0} s");
         return ExitCodes.Ok;
     }
 
@@ -91,12 +92,13 @@ public static class BackupCommands
             return ExitCodes.Corruption;
         }
         await using var client = await KvClient.ConnectAsync(options).ConfigureAwait(false);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var result = await ProgressDisplay.RunAsync(stderr, "restore", show =>
             client.RestoreAsync(dir, new SyncProgress<KvRestoreProgress>(p => show(p.Merged + p.Failed, p.Total, $"{p.Merged}/{p.Total} keys merged, {p.Failed} failed")), concurrency, request))
             .ConfigureAwait(false);
         foreach (string error in result.Errors)
             stderr.WriteLine($"failed: {error}");
-        stdout.WriteLine($"restored {result.Merged} keys from {dir}" + (result.Failed > 0 ? $"; {result.Failed} failed" : ""));
+        stdout.WriteLine($"restored {result.Merged} keys from {dir} in {clock.Elapsed.TotalSeconds:0.0} s" + (result.Failed > 0 ? $"; {result.Failed} failed" : ""));
         return result.Failed > 0 ? ExitCodes.QuorumNotMet : ExitCodes.Ok;
     }
 }

@@ -42,7 +42,7 @@ internal static class ProgressDisplay
                 }).ConfigureAwait(false);
         }
         long lastShown = 0;
-        string? last = null;
+        string? last = null, printed = null;
         var sync = new object();
         var outcome = await work((done, total, text) =>
         {
@@ -50,16 +50,17 @@ internal static class ProgressDisplay
             {
                 last = text;
                 long now = Environment.TickCount64;
-                if (now - lastShown < 1000 && done < total)
+                if ((now - lastShown < 1000 && done < total) || text == printed)
                     return;
                 lastShown = now;
                 stderr.WriteLine($"{title}: {text}");
+                printed = text;
                 last = null;
             }
         }).ConfigureAwait(false);
         lock (sync)
         {
-            if (last is not null)
+            if (last is not null && last != printed)
                 stderr.WriteLine($"{title}: {last}");
         }
         return outcome;
