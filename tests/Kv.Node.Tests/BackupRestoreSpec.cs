@@ -40,7 +40,7 @@ public sealed class BackupRestoreSpec(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private async Task<List<int>> StartCluster(string name, int count, int ringSize)
+    private async Task<List<int>> StartCluster(string name, int count, int ringSize, params string[] firstNodeArgs)
     {
         var ports = new List<int>();
         var nodes = new List<(ActorSystem System, KvNode Node)>();
@@ -52,6 +52,7 @@ public sealed class BackupRestoreSpec(ITestOutputHelper output) : IAsyncLifetime
                 $"--kv.ring-size={ringSize}", "--kv.ring-tick=200ms",
                 "--kv.cluster.gossip-interval=200ms", "--kv.cluster.leader-actions-interval=200ms", "--kv.cluster.seed-node-timeout=1s",
                 "--kv.cluster.retry-unsuccessful-join-after=500ms", "--kv.cluster.heartbeat-interval=200ms",
+                .. (i == 0 ? firstNodeArgs : []),
             ]));
             var system = ActorSystem.Create(settings.SystemName, settings.Akka);
             _systems.Add(system);
@@ -165,7 +166,8 @@ public sealed class BackupRestoreSpec(ITestOutputHelper output) : IAsyncLifetime
         _systems.Clear();
         Directory.Delete(Path.Combine(_dir, "source"), recursive: true);
 
-        var target = await StartCluster("target", 2, 8);
+        // The first node of the new cluster takes a snapshot of its partitions every second, keeping two.
+        var target = await StartCluster("target", 2, 8, "--kv.backup.schedule=1s", "--kv.backup.keep=2");
         await using (var client = await Connect(target))
         {
             // A write the backup never saw: the restore merges with it, never overwrites it.
@@ -184,6 +186,29 @@ public sealed class BackupRestoreSpec(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(3, three.Siblings.Count);
             await client.PutAsync("default", Key(20), "resolved", three.Context);
             Assert.Equal(["resolved"], (await client.GetAsync("default", Key(20))).Siblings.Select(s => s.AsString()));
+
+            // Scheduled snapshots: two complete ones kept; one taken after the restore holds exactly
+            // the keys whose partition (of the new ring) the first node owns, and verifies.
+            var ring = client.Routing.Ring!;
+            string first = ring.Owners.Distinct().Single(o => o.EndsWith($":{target[0]}", StringComparison.Ordinal));
+            int owned = Enumerable.Range(0, Keys).Count(i => ring.Owners[global::Kv.Actors.Ring.KeyHash.PartitionOf("default"u8, System.Text.Encoding.UTF8.GetBytes(Key(i)), 8)] == first);
+            string snapshots = Path.Combine(_dir, "target", "n0", "backups");
+            var restoredAt = DateTimeOffset.UtcNow;
+            var end = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            BackupManifest? latest = null;
+            while (latest is null || latest.Created < restoredAt)
+            {
+                if (DateTime.UtcNow > end)
+                    throw new TimeoutException("no scheduled snapshot after the restore in 20 s");
+                await Task.Delay(250);
+                var taken = BackupScheduler.Snapshots(snapshots);
+                Assert.InRange(taken.Count, 0, 2);
+                latest = taken.Count == 0 ? null : BackupManifest.Read(taken[^1]);
+            }
+            Assert.Equal(owned, latest.TotalKeys);
+            Assert.Equal([first], latest.SourceNodes);
+            Assert.Equal(ring.Owners.Count(o => o == first), latest.Files.Count);
+            Assert.True(BackupVerifier.Verify(BackupScheduler.Snapshots(snapshots)[^1]).Ok);
         }
 
         // One flipped byte in one file: verify names it, restore refuses before writing anything.
