@@ -14,7 +14,8 @@ namespace Kv.Node.Tests;
 /// keys (10% with 2 or 3 siblings) on a 3-node cluster of 16 partitions are backed up; the cluster
 /// is stopped and its data deleted; a fresh 2-node cluster of 8 partitions (keys placed by its own
 /// ring) gets one newer write to a backed-up key, then the restore: every key, value and sibling is
-/// back, and the newer write survives as a sibling (merged, not overwritten). Then one byte of one
+/// back, and the newer write survives as a sibling (merged, not overwritten); a key resolved after
+/// the restore stays resolved when the backup is restored again. Then one byte of one
 /// backup file is flipped: verify names that file (exit 3) and restore refuses (exit 3).
 /// The nodes run in this process (each its own actor system with the node's settings, real
 /// sockets and storage), which costs far less than node processes.
@@ -186,6 +187,13 @@ public sealed class BackupRestoreSpec(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(3, three.Siblings.Count);
             await client.PutAsync("default", Key(20), "resolved", three.Context);
             Assert.Equal(["resolved"], (await client.GetAsync("default", Key(20))).Siblings.Select(s => s.AsString()));
+
+            // Restoring again changes nothing: the resolved key stays resolved (its write's context
+            // covers every restored sibling), the newer write stays beside the old value.
+            Assert.Equal(0, Kv("restore", "--from", backup, "--nodes", Contacts(target)).Code);
+            Assert.Equal(["resolved"], (await client.GetAsync("default", Key(20))).Siblings.Select(s => s.AsString()));
+            Assert.Equal(expected[Key(7)], (await client.GetAsync("default", Key(7))).Siblings.Select(s => s.AsString()).Order(StringComparer.Ordinal));
+            Assert.Equal(expected[Key(40)], (await client.GetAsync("default", Key(40))).Siblings.Select(s => s.AsString()).Order(StringComparer.Ordinal));
 
             // Scheduled snapshots: two complete ones kept; one taken after the restore holds exactly
             // the keys whose partition (of the new ring) the first node owns, and verifies.
