@@ -8,7 +8,7 @@ using Kv.Storage;
 namespace Kv.Actors.Backup;
 
 /// <summary>
-/// One partition's backup on its vnode (a child of the vnode, one per backup): reads the snapshot
+/// One partition's backup on its vnode (a child of the vnode, one per backup, stopped by it): reads the snapshot
 /// the vnode took when asked, in key order, keeping the data keys whose own partition is the
 /// vnode's, and answers each <see cref="BackupRead"/> with the next page. The reading happens here,
 /// never in the vnode's mailbox. Ends after the last page, when told to stop, when not asked for
@@ -23,6 +23,14 @@ public sealed class BackupCursor : ReceiveActor, IWithTimers
     private readonly Snapshot _snapshot;
     private readonly string _name;
     private StorageIterator? _iterator;
+    private bool _ended;
+
+    /// <summary>
+    /// To the vnode: this cursor has ended (last page, stop, idle, error). The vnode stops it and
+    /// forgets its name; until then the cursor answers every read with an error, so no read is lost
+    /// to a cursor that is stopping.
+    /// </summary>
+    public sealed record Ended(string Name);
 
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -36,7 +44,7 @@ public sealed class BackupCursor : ReceiveActor, IWithTimers
     {
         (_partition, _ringSize, _engine, _snapshot, _name) = (partition, ringSize, engine, snapshot, name);
         Receive<BackupRead>(OnRead);
-        Receive<Idle>(_ => Context.Stop(Self));
+        Receive<Idle>(_ => End());
     }
 
     protected override void PreStart() => Timers.StartSingleTimer(Idle.Instance, Idle.Instance, BackupLimits.CursorIdle);
@@ -54,11 +62,29 @@ public sealed class BackupCursor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>The error of a read naming a cursor that has ended (the vnode answers the same once it is gone).</summary>
+    public static string Gone(int partition, string node, string name) => $"vnode {partition} on {node}: no backup cursor {name} (it ended, or was idle too long)";
+
+    private void End()
+    {
+        if (_ended)
+            return;
+        _ended = true;
+        Timers.CancelAll();
+        Context.Parent.Tell(new Ended(_name), Self);
+    }
+
     private void OnRead(BackupRead read)
     {
+        if (_ended)
+        {
+            if (!read.Stop)
+                Sender.Tell(new BackupChunk(_partition, _name, [], true, Gone(_partition, Self.Path.Address.ToString(), _name)), Self);
+            return;
+        }
         if (read.Stop)
         {
-            Context.Stop(Self);
+            End();
             return;
         }
         int maxKeys = Math.Clamp(read.MaxKeys, 1, BackupLimits.MaxPageKeys);
@@ -95,12 +121,12 @@ public sealed class BackupCursor : ReceiveActor, IWithTimers
         {
             Log.Warning($"vnode {_partition}: backup read failed: {e.Message}");
             Sender.Tell(new BackupChunk(_partition, _name, [], true, $"vnode {_partition}: {e.Message}"), Self);
-            Context.Stop(Self);
+            End();
             return;
         }
         Sender.Tell(new BackupChunk(_partition, _name, items, done, null), Self);
         if (done)
-            Context.Stop(Self);
+            End();
         else
             Timers.StartSingleTimer(Idle.Instance, Idle.Instance, BackupLimits.CursorIdle);
     }

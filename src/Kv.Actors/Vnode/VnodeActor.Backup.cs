@@ -14,6 +14,14 @@ namespace Kv.Actors.Vnode;
 public sealed partial class VnodeActor
 {
     private const string BackupPrefix = "backup-";
+    private readonly Dictionary<string, IActorRef> _backupCursors = new(StringComparer.Ordinal);
+
+    /// <summary>A cursor has ended: it stops, and reads naming it get an error from here on.</summary>
+    private void OnBackupCursorEnded(BackupCursor.Ended ended)
+    {
+        if (_backupCursors.Remove(ended.Name, out var cursor))
+            Context.Stop(cursor);
+    }
 
     private void OnBackupRead(BackupRead read)
     {
@@ -21,11 +29,10 @@ public sealed partial class VnodeActor
             return;
         if (read.Cursor is { } name)
         {
-            var cursor = name.StartsWith(BackupPrefix, StringComparison.Ordinal) ? Context.Child(name) : ActorRefs.Nobody;
-            if (cursor.IsNobody())
-                Sender.Tell(new BackupChunk(_partition, name, [], true, $"vnode {_partition} on {_self}: no backup cursor {name} (it ended, or was idle too long)"), Self);
-            else
+            if (_backupCursors.TryGetValue(name, out var cursor))
                 cursor.Forward(read);
+            else if (!read.Stop)
+                Sender.Tell(new BackupChunk(_partition, name, [], true, BackupCursor.Gone(_partition, _self, name)), Self);
             return;
         }
         if (read.Stop)
@@ -56,6 +63,7 @@ public sealed partial class VnodeActor
         var child = Context.ActorOf(KvProps.Of(() => new BackupCursor(partition, size, engine, snapshot, cursorName)), cursorName);
         Context.Watch(child);
         _scans.Add(child); // stopped with the scans' cursors before the engine goes
+        _backupCursors[cursorName] = child;
         child.Forward(read);
     }
 }
