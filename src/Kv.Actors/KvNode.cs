@@ -60,6 +60,11 @@ public sealed class KvNode
         Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled) { Access = guard }), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
         system.ActorOf(KvProps.Of(() => new Aae.AaeSync(options.Aae, Self, options.Namespaces.Values.Select(n => n.NVal))), KvPaths.Aae);
+        if (options.Backup.Schedule is not null)
+        {
+            string backups = options.Backup.Directory ?? Path.Combine(options.DataDirectory, "backups");
+            system.ActorOf(KvProps.Of(() => new Backup.BackupScheduler(options.Backup, backups, Self)), "kv-backup");
+        }
         // A persistent actor stops when its journal fails a write: started again after a pause
         // (Akka's backoff supervisor, which forwards what is sent to /user/kv-hints to it), it
         // recovers its hints from the journal.

@@ -83,6 +83,9 @@ public sealed record KvNodeOptions
     /// <summary>Active anti-entropy: Merkle trees per vnode and their exchanges.</summary>
     public Aae.AaeOptions Aae { get; init; } = new();
 
+    /// <summary>Scheduled snapshots of the partitions this node owns (kv.backup.*; off by default).</summary>
+    public Backup.BackupOptions Backup { get; init; } = new();
+
     /// <summary>How long a leave (handing off every partition) may take before it is given up.</summary>
     public TimeSpan LeaveTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -148,6 +151,7 @@ public sealed record KvNodeOptions
         Handoff.Validate();
         Aae.Validate();
         Security.Validate();
+        Backup.Validate();
         return this;
     }
 }

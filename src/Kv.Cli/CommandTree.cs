@@ -49,6 +49,8 @@ public static class CommandTree
         root.Subcommands.Add(Passthrough("user", "users: add, passwd, del, list (needs admin)", "kv user add|passwd|del|list [NAME] [--new-password P]", SecurityCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("grant", "grant a user read, write or admin on a namespace or * (needs admin)", "kv grant USER read|write|admin NS|*", SecurityCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("revoke", "revoke a grant (needs admin)", "kv revoke USER read|write|admin NS|*", SecurityCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("backup", "back up every partition to a directory (kv backup --to DIR), or check one (kv backup verify DIR)", "kv backup --to DIR | kv backup verify DIR", BackupCommands.RunAsync, o));
+        root.Subcommands.Add(Passthrough("restore", "write a backup into a cluster of any size through the normal write path (merged, never overwriting newer writes)", "kv restore --from DIR", BackupCommands.RunAsync, o));
         root.Subcommands.Add(Passthrough("stats", "every member's metrics on one screen (requests, latency, hints, anti-entropy, storage, Akka)", "kv stats [--node HOST:PORT] [--raw]", StatsCommands.RunAsync, o));
         return root;
     }

@@ -74,6 +74,14 @@ public static class Program
           kv revoke USER read|write|admin NS|*        take a grant away
           credentials for every cluster command: --user NAME --password P (or KV_USER, KV_PASSWORD)
 
+        backup and restore (docs/ops/backup.md):
+          kv backup --to DIR [--concurrency 4]        a consistent snapshot of every partition (all siblings and
+                                                      causal contexts), checksummed files and MANIFEST.json
+          kv backup verify DIR                        check the manifest and every file; names each bad one (exit 3)
+          kv restore --from DIR [--concurrency 4] [--w N] [--dw N]
+                                                      verify, then merge every object into this cluster (any size):
+                                                      newer writes and siblings survive; a damaged backup is refused
+
         local development cluster:
           kv dev start [--nodes 3] [--dir dev]        start node processes from hocon/, wait until the ring settles
           kv dev stop [--dir dev] [--kill]            stop them (SIGTERM one by one, last first; --kill: kill -9)
@@ -146,6 +154,11 @@ public static class Program
         {
             stderr.WriteLine($"refused: {e.Message}");
             return ExitCodes.Refused;
+        }
+        catch (Kv.Actors.Backup.BackupCorruptionException e)
+        {
+            stderr.WriteLine($"corruption: {e.Message}");
+            return ExitCodes.Corruption;
         }
         catch (Kv.Storage.StorageCorruptionException e)
         {

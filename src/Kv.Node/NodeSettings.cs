@@ -358,6 +358,12 @@ public sealed record NodeSettings(
                 MaxKeysPerExchange = s.Int("kv.aae.max-keys-per-exchange", 1, 1_000_000),
                 ScrubInterval = s.Duration("kv.aae.scrub-interval", TimeSpan.FromSeconds(1), 52 * Week),
             },
+            Backup = new Kv.Actors.Backup.BackupOptions
+            {
+                Schedule = s.String("kv.backup.schedule").Trim() is "off" or "" ? null : s.Duration("kv.backup.schedule", TimeSpan.FromSeconds(1), 52 * Week),
+                Directory = s.String("kv.backup.directory") is { Length: > 0 } backupDirectory ? backupDirectory : null,
+                Keep = s.Int("kv.backup.keep", 1, 10_000),
+            },
             ChaosEnabled = chaos,
             Security = Security(s, secure is not null, hostname),
             Namespaces = namespaces,

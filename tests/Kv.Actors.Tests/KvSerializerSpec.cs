@@ -150,6 +150,9 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         (new Security.UserAdminReply(true, "granted", [new Security.UserInfo("reader", [new Security.Grant(Security.Permission.Read, "*")])]), "334"),
         (new Security.UserDirectoryGossip(SecuritySpec.SampleDirectory(), true), "335"),
         (Security.UserDirectoryAck.Instance, "336"),
+        (new Backup.BackupRead(5, 64, "backup-ab", 2048, 1 << 20), "320"),
+        (new Backup.BackupChunk(5, "backup-ab", [new Backup.BackupEntry(Ns, Key, KvObjectCodec.Encode(Obj))], false, null), "321"),
+        (new Backup.KvMergeMany(Ns, [new Backup.KvMergeItem(Key, Obj)], Options), "322"),
     ];
 
     [Fact]
@@ -289,6 +292,32 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badType), "282"));
         var badOutcome = new Protos.VnodeUpdateReplyData { Outcome = 7 };
         Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badOutcome), "283"));
+    }
+
+    [Fact]
+    public void Backup_messages_cross_the_wire_intact_and_a_malformed_object_is_refused()
+    {
+        var start = (Backup.BackupRead)RoundTrip(new Backup.BackupRead(5, 64, null, 2048, 1 << 20));
+        Assert.Equal(new Backup.BackupRead(5, 64, null, 2048, 1 << 20), start);
+        var stop = (Backup.BackupRead)RoundTrip(new Backup.BackupRead(1, 16, "backup-x", 1, 2, Stop: true));
+        Assert.Equal(("backup-x", true), (stop.Cursor, stop.Stop));
+        var chunk = (Backup.BackupChunk)RoundTrip(new Backup.BackupChunk(5, "backup-ab", [new Backup.BackupEntry(Ns, Key, KvObjectCodec.Encode(Obj))], true, null));
+        Assert.Equal((5, "backup-ab", true, (string?)null), (chunk.Partition, chunk.Cursor, chunk.Done, chunk.Error));
+        Assert.Equal(Ns, chunk.Items[0].Namespace);
+        Assert.Equal(Key, chunk.Items[0].Key);
+        Assert.Equal(KvObjectCodec.Encode(Obj), chunk.Items[0].Object);
+        var refused = (Backup.BackupChunk)RoundTrip(new Backup.BackupChunk(5, "", [], true, "unsynced: filling"));
+        Assert.Equal("unsynced: filling", refused.Error);
+        var merge = (Backup.KvMergeMany)RoundTrip(new Backup.KvMergeMany(Ns, [new Backup.KvMergeItem(Key, Obj), new Backup.KvMergeItem("k2"u8.ToArray(), Obj)], Options));
+        Assert.Equal(2, merge.Items.Count);
+        Assert.True(merge.Items[1].Object.SameAs(Obj));
+        Assert.Equal(Options.DW, merge.Options.DW);
+        // An object that does not decode refuses the message.
+        var serializer = (KvSerializer)Serialization.FindSerializerFor(merge);
+        var bad = new Protos.BackupChunkData { Items = { new Protos.BackupEntryData { Ns = Google.Protobuf.ByteString.CopyFrom(Ns), Key = Google.Protobuf.ByteString.CopyFrom(Key), Object = Google.Protobuf.ByteString.CopyFrom(1, 2, 3) } } };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(bad), "321"));
+        var badMerge = new Protos.KvMergeManyData { Ns = Google.Protobuf.ByteString.CopyFrom(Ns), Items = { new Protos.KvMergeItemData { Key = Google.Protobuf.ByteString.CopyFrom(Key), Object = Google.Protobuf.ByteString.CopyFrom(9) } } };
+        Assert.Throws<System.Runtime.Serialization.SerializationException>(() => serializer.FromBinary(Google.Protobuf.MessageExtensions.ToByteArray(badMerge), "322"));
     }
 
     [Fact]

@@ -71,6 +71,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         Receive<ReapTombstone>(r => OnReapDue(new ReapDue(r.Namespace, r.Key)));
         ReceiveBatches();
         ReceiveConsistent();
+        ReceiveBackup();
     }
 
     private void Fail(string reason, FailureCode code = FailureCode.InvalidRequest)

@@ -49,6 +49,7 @@ public readonly record struct Requirement(RequirementKind Kind, Permission Permi
         KvUpdate m => Write(m.Namespace),
         KvPutMany m => Write(m.Namespace),
         Consistent.KvCas m => Write(m.Namespace),
+        Backup.KvMergeMany m => Write(m.Namespace), // kv restore; kv backup (BackupRead, every namespace) needs admin
         GetRing or Login => Open,
         GetClusterStatus or GetTransfers or Hints.GetClusterHints or Aae.GetClusterAae
             or Metrics.GetClusterMetrics or Metrics.GetMetricsSnapshot => Authenticated,

@@ -148,11 +148,15 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         Receive<Scrub>(_ => StartScrub());
         Receive<Scans.VnodeScan>(OnScan);
         ReceivePaxos();
+        Receive<Backup.BackupRead>(OnBackupRead);
+        Receive<Backup.BackupCursor.Ended>(OnBackupCursorEnded);
         Receive<Terminated>(t =>
         {
             if (t.ActorRef.Equals(_sender))
                 _sender = null;
             _scans.Remove(t.ActorRef);
+            foreach (var name in _backupCursors.Where(c => c.Value.Equals(t.ActorRef)).Select(c => c.Key).ToList())
+                _backupCursors.Remove(name);
             foreach (var (fill, sender) in _fills.Where(f => f.Value.Equals(t.ActorRef)).ToList())
                 _fills.Remove(fill);
         });

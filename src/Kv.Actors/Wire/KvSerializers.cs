@@ -13,7 +13,7 @@ namespace Kv.Actors.Wire;
 
 /// <summary>
 /// Every message the store sends between nodes and clients, each with a stable type id (200 and up; 256..263 TTL and exists, 264..271 batches,
-/// 272..279 scans, 280..299 data types)
+/// 272..279 scans, 280..299 data types, 320..329 backup)
 /// that is its manifest on the wire (the schema is Protos/kv.proto); <see cref="KvSerializer"/>
 /// uses this table.
 /// </summary>
@@ -239,6 +239,7 @@ internal static partial class KvSerializers
         Add<VnodeScanNext, VnodeScanNextData>(registry, 276, m => new VnodeScanNextData { ScanId = m.ScanId, Stop = m.Stop }, d => new VnodeScanNext(d.ScanId, d.Stop));
         AddDataTypes(registry);
         AddSecurity(registry);
+        AddBackup(registry);
         return registry;
     }
 
