@@ -15,10 +15,13 @@ public sealed class CampaignSpec(ITestOutputHelper output)
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
+        // The classic workloads meet every nemesis: the three short faults in one campaign (pause
+        // first, kill last: a killed node's rejoin is the slowest heal), churn and wipe alone.
         foreach (string workload in (string[])["register", "set", "delete"])
         {
-            foreach (string nemesis in CampaignOptions.NemesisNames)
-                data.Add(workload, nemesis);
+            data.Add(workload, "pause,partition,kill");
+            data.Add(workload, "churn");
+            data.Add(workload, "wipe");
         }
         // Later workloads run once each, with their nemeses together (a comma-separated list).
         foreach (var (workload, nemeses) in ExtraCases)
