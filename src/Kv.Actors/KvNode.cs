@@ -53,7 +53,9 @@ public sealed class KvNode
         Metrics.KvMetrics.For(system).Attach(Stats, _environment);
         RingManager = system.ActorOf(KvProps.Of(() => new RingManager(options, Self)), KvPaths.RingManager);
         Vnodes = system.ActorOf(KvProps.Of(() => new VnodeManager(options, Self, _environment)), KvPaths.VnodeManager);
-        PaxosRegion = StartPaxosProposers(system, Self);
+        // Sharding (its coordinator singleton, its regions' handoff at leave) runs only where a
+        // namespace asks for it: a store without consistent namespaces is not slowed at all.
+        PaxosRegion = options.Namespaces.Values.Any(n => n.Consistent) ? StartPaxosProposers(system, Self) : null;
         var guard = Access;
         Users = system.ActorOf(KvProps.Of(() => new Security.UserStore(guard, options.DataDirectory, Self)), KvPaths.Users);
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats) { Access = guard }), KvPaths.Router);
@@ -92,8 +94,8 @@ public sealed class KvNode
             settings, new Consistent.PaxosMessageExtractor(), new Consistent.RingShardAllocationStrategy(system, self), Consistent.StopProposer.Instance);
     }
 
-    /// <summary>The shard region of the Paxos proposers (consistent namespaces).</summary>
-    public IActorRef PaxosRegion { get; }
+    /// <summary>The shard region of the Paxos proposers (null when no namespace is consistent: none is started).</summary>
+    public IActorRef? PaxosRegion { get; }
 
     /// <summary>Completes when the actor system has terminated and the storage (engines, commit log) is closed.</summary>
     public Task Stopped { get; }
