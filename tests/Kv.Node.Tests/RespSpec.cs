@@ -75,6 +75,8 @@ public sealed class RespCluster : IAsyncLifetime
                     throw new TimeoutException("the three RESP nodes did not form a cluster with a settled ring in 60 s:\n" + string.Join("\n---\n", Nodes.Select(n => n.Process.Output[^Math.Min(3000, n.Process.Output.Length)..])));
                 await Task.Delay(250);
             }
+            // A real user for the AUTH checks (authentication is off: anonymous connections still work).
+            await client.AddUserAsync("someone", "secret");
         }
         Redis = await Connect(Nodes[0].RespPort);
     }
@@ -322,7 +324,9 @@ public sealed class RespSpec(RespCluster cluster, ITestOutputHelper output) : IC
         string port = cluster.Nodes[1].RespPort.ToString(CultureInfo.InvariantCulture);
         Assert.Equal("PONG", Cli("-p", port, "PING"));
         Assert.Equal("OK", Cli("-p", port, "--user", "someone", "--pass", "secret", "--no-auth-warning", "SET", "cli:a", "hello world"));
-        Assert.Equal("hello world", Cli("-p", port, "-a", "secret", "--no-auth-warning", "GET", "cli:a"));
+        Assert.Equal("hello world", Cli("-p", port, "--user", "someone", "--pass", "secret", "--no-auth-warning", "GET", "cli:a"));
+        Assert.Contains("WRONGPASS", Cli("-p", port, "--user", "someone", "--pass", "wrong", "--no-auth-warning", "PING"), StringComparison.Ordinal);
+        Assert.Contains("WRONGPASS", Cli("-p", port, "--user", "nobody", "--pass", "secret", "--no-auth-warning", "PING"), StringComparison.Ordinal);
         Assert.Equal("3", Cli("-p", port, "RPUSH", "cli:l", "a", "b", "c"));
         Assert.Equal("a\nb\nc", Cli("-p", port, "LRANGE", "cli:l", "0", "-1"));
         Assert.Equal("list", Cli("-p", port, "TYPE", "cli:l"));

@@ -57,8 +57,12 @@ public sealed class UserStore : ReceiveActor, IWithTimers
         if (dir.Users.IsEmpty && _access.Options.InitialAdminPassword is { } password)
         {
             // Version 1: any change made on the cluster (a new password, a deletion) wins over it.
-            var (salt, hash) = PasswordHash.Create(password, _access.Options.HashIterations);
-            dir = dir.With(new UserRecord("admin", salt, hash, _access.Options.HashIterations, [new Grant(Permission.Admin, Grant.All)], false, 1, _self));
+            // Every node of the cluster makes the same record (a salt of the cluster's name, origin
+            // "bootstrap"): nodes that start at once agree on it, so a login token one of them
+            // issues is not refused by another whose own bootstrap record lost the merge.
+            byte[] salt = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("kv bootstrap admin/" + Context.System.Name))[..PasswordHash.SaltBytes];
+            byte[] hash = PasswordHash.Derive(password, salt, _access.Options.HashIterations);
+            dir = dir.With(new UserRecord("admin", salt, hash, _access.Options.HashIterations, [new Grant(Permission.Admin, Grant.All)], false, 1, "bootstrap"));
             _log.Info("user store: no users yet; created user 'admin' from kv.security.initial-admin-password (or KV_ADMIN_PASSWORD)");
         }
         Adopt(dir);
