@@ -127,6 +127,23 @@ public sealed partial class KvClient : IAsyncDisposable
         if (call.Error is not null)
             throw call.Error;
         var reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
+        // A token refused by a node (checked before anything runs, so resending is safe): members of
+        // a cluster that has just formed may not agree on its signing secret yet (the user store
+        // gossips it within seconds). Log in again and resend, a few times, a second apart.
+        for (int attempt = 0; attempt < 6 && reply is KvFailure { Error: KvAuthenticationException }
+            && _routing.Session is { Token.Length: > 0, Refresh: { } refresh }; attempt++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            try
+            {
+                await refresh().ConfigureAwait(false);
+            }
+            catch (KvException)
+            {
+                // the login itself failed: the request is tried with the old token, and fails as it did
+            }
+            reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
+        }
         return reply switch
         {
             KvFailure f => throw f.Error,
