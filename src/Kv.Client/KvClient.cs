@@ -140,7 +140,7 @@ public sealed partial class KvClient : IAsyncDisposable
             }
             catch (KvException)
             {
-                // the login itself failed: the request is tried with the old token, and fails as it did
+                break; // the login itself is refused (a new password, a deleted user): no more tries, which would count as failed logins
             }
             reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
         }
