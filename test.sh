@@ -22,4 +22,6 @@ passed=$(count Passed)
 failed=$(count Failed)
 skipped=$(count Skipped)
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+# The failed tests by name, last, where a short tail of the log still shows them.
+grep -E "^ +Failed [A-Za-z]" /tmp/kv-test-output.txt | sed 's/^ */failed: /' || true
 [ "${status}" -eq 0 ] && [ "${failed}" -eq 0 ] && [ "${passed}" -gt 0 ]
