@@ -59,7 +59,7 @@ public sealed class KvNode
         var guard = Access;
         Users = system.ActorOf(KvProps.Of(() => new Security.UserStore(guard, options.DataDirectory, Self)), KvPaths.Users);
         Router = system.ActorOf(KvProps.Of(() => new RequestRouter(options, Self, Stats) { Access = guard }), KvPaths.Router);
-        Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled) { Access = guard }), KvPaths.Admin);
+        Admin = system.ActorOf(KvProps.Of(() => new NodeAdmin(Self, options.PropsOf("default").NVal, () => LeaveAsync(options.LeaveTimeout, default), options.ChaosEnabled) { Access = guard, ConsistentNamespaces = options.ConsistentNamespaces() }), KvPaths.Admin);
         system.ActorOf(KvProps.Of(() => new KvStatsListener(Stats)), "kv-stats");
         system.ActorOf(KvProps.Of(() => new Aae.AaeSync(options.Aae, Self, options.Namespaces.Values.Select(n => n.NVal))), KvPaths.Aae);
         if (options.Backup.Schedule is not null)

@@ -114,6 +114,15 @@ public sealed record KvNodeOptions
     public NamespaceProps PropsOf(string ns) =>
         Namespaces.TryGetValue(ns, out var p) ? p : Namespaces.TryGetValue("default", out var d) ? d : NamespaceProps.Default;
 
+    /// <summary>The namespaces with consistent = on, and "*" when the default namespace (which unconfigured ones take) is one.</summary>
+    public IReadOnlyList<string> ConsistentNamespaces()
+    {
+        var names = Namespaces.Where(n => n.Value.Consistent).Select(n => n.Key).Order(StringComparer.Ordinal).ToList();
+        if (PropsOf("default").Consistent)
+            names.Add("*");
+        return names;
+    }
+
     public KvNodeOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(DataDirectory))

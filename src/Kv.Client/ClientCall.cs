@@ -89,7 +89,9 @@ internal sealed partial class ClientCall
             {
                 // A data type update that may have been applied is not sent again: an increment
                 // would count twice, an add would take a second dot that a remove may not see.
-                if (_message is KvUpdate or Kv.Actors.Consistent.KvCas)
+                // Nor is a write to a consistent namespace: both attempts could take effect, the
+                // first one late, after the second was answered (a lost update under linearizability).
+                if (_message is KvUpdate or Kv.Actors.Consistent.KvCas || (_message is KvPut or KvDelete && routing.IsConsistent(_ns)))
                     return new KvFailure(new KvTimeoutException($"no answer in time from {address}: the update may or may not have been applied"));
                 continue;
             }

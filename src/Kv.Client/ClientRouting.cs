@@ -16,10 +16,13 @@ public sealed class ClientRouting
     private readonly string[][] _byPartition;
     private readonly Dictionary<string, ClientNode> _nodes;
 
-    internal ClientRouting(Ring? ring, IReadOnlyList<string> nodes, IReadOnlyList<string> contacts, Dictionary<string, ClientNode> refs)
+    private readonly IReadOnlyList<string> _consistent;
+
+    internal ClientRouting(Ring? ring, IReadOnlyList<string> nodes, IReadOnlyList<string> contacts, Dictionary<string, ClientNode> refs, IReadOnlyList<string>? consistentNamespaces = null)
     {
         Ring = ring;
         _nodes = refs;
+        _consistent = consistentNamespaces ?? [];
         Nodes = HealthyFirst(nodes);
         if (ring is null)
         {
@@ -58,6 +61,14 @@ public sealed class ClientRouting
 
     /// <summary>Nodes the client currently considers down.</summary>
     public IEnumerable<string> Down => _nodes.Where(n => n.Value.IsDown).Select(n => n.Key);
+
+    /// <summary>
+    /// Whether operations on <paramref name="ns"/> are linearizable (consistent = on), as the nodes
+    /// last said: a write there is never sent a second time once it may have been delivered. When
+    /// the default namespace is consistent ("*") every namespace is taken to be (at worst a write
+    /// that timed out is reported indeterminate rather than retried).
+    /// </summary>
+    public bool IsConsistent(string ns) => _consistent.Contains(ns) || _consistent.Contains("*");
 
     /// <summary>Nodes to try for a key, in order.</summary>
     public IReadOnlyList<string> CandidatesFor(ReadOnlySpan<byte> ns, ReadOnlySpan<byte> key) =>

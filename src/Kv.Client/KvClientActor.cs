@@ -30,6 +30,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
     private readonly Dictionary<string, ClientNode> _nodes = new(StringComparer.Ordinal);
     private readonly RoutingState _state;
     private Ring? _ring;
+    private IReadOnlyList<string> _consistent = [];
 
     /// <summary>Akka's actor timers: cancelled with the actor, and on a restart.</summary>
     public ITimerScheduler Timers { get; set; } = null!;
@@ -44,7 +45,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
         public static readonly Refresh Instance = new();
     }
 
-    private sealed record Pong(string? Node, Ring? Ring);
+    private sealed record Pong(string? Node, Ring? Ring, IReadOnlyList<string> ConsistentNamespaces);
 
     private sealed record Missed(string Node);
 
@@ -67,7 +68,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
     {
         Receive<Refresh>(_ => OnRefresh());
         Receive<Pong>(OnPong);
-        Receive<CurrentRing>(r => OnPong(new Pong(null, r.Ring))); // through the cluster client
+        Receive<CurrentRing>(r => OnPong(new Pong(null, r.Ring, r.ConsistentNamespaces))); // through the cluster client
         Receive<Missed>(OnMissed);
     }
 
@@ -126,7 +127,7 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
         {
             node.Admin
                 .Ask<CurrentRing>(GetRing.Instance, _options.RefreshInterval)
-                .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Pong(address, t.Result.Ring) : new Missed(address), ActorRefs.NoSender), TaskScheduler.Default);
+                .ContinueWith(t => self.Tell(t.IsCompletedSuccessfully ? new Pong(address, t.Result.Ring, t.Result.ConsistentNamespaces) : new Missed(address), ActorRefs.NoSender), TaskScheduler.Default);
         }
         if (_ring is null && DateTime.UtcNow > _readyDeadline)
         {
@@ -138,6 +139,13 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
     private void OnPong(Pong pong)
     {
         bool changed = false;
+        // The consistent namespaces, as the nodes' configuration says (the same on every node):
+        // any node's non-empty answer is taken, and kept.
+        if (pong.ConsistentNamespaces.Count > 0 && !pong.ConsistentNamespaces.SequenceEqual(_consistent))
+        {
+            _consistent = pong.ConsistentNamespaces;
+            changed = true;
+        }
         if (pong.Node is not null)
         {
             if (!_nodes.TryGetValue(pong.Node, out var answered))
@@ -178,5 +186,5 @@ public sealed class KvClientActor : ReceiveActor, IWithTimers, IWithUnboundedSta
     }
 
     private void Publish() =>
-        _state.Current = new ClientRouting(_ring, _nodes.Keys.Order(StringComparer.Ordinal).ToList(), _contacts, new Dictionary<string, ClientNode>(_nodes, StringComparer.Ordinal));
+        _state.Current = new ClientRouting(_ring, _nodes.Keys.Order(StringComparer.Ordinal).ToList(), _contacts, new Dictionary<string, ClientNode>(_nodes, StringComparer.Ordinal), _consistent);
 }

@@ -226,6 +226,9 @@ public sealed class KvSerializerSpec(ITestOutputHelper output) : Akka.TestKit.Xu
         Assert.Null(cas.Expected); // absent expected stays absent, not empty
         Assert.Equal([2, 3], cas.NewValue);
         Assert.Equal([], ((Consistent.KvCas)RoundTrip(cas with { Expected = [] })).Expected!);
+        // A node tells clients its consistent namespaces with the ring (their writes are never retried).
+        Assert.Equal(["counters", "*"], ((CurrentRing)RoundTrip(new CurrentRing(ARing) { ConsistentNamespaces = ["counters", "*"] })).ConsistentNamespaces);
+        Assert.Empty(((CurrentRing)RoundTrip(new CurrentRing(null))).ConsistentNamespaces);
         Assert.Equal(Options.Timeout, cas.Options.Timeout);
         Assert.Null(((Consistent.CasReply)RoundTrip(new Consistent.CasReply(false, null))).Current);
         Assert.Equal([5], ((Consistent.CasReply)RoundTrip(new Consistent.CasReply(true, [5]))).Current!);

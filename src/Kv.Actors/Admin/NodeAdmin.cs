@@ -25,6 +25,9 @@ public sealed class NodeAdmin : RingFollower
     private readonly HashSet<Address> _blocked = [];
     private Task? _leaving;
 
+    /// <summary>The namespaces whose operations are linearizable here, told to clients with the ring (<see cref="CurrentRing.ConsistentNamespaces"/>).</summary>
+    public IReadOnlyList<string> ConsistentNamespaces { get; init; } = [];
+
     /// <summary>The access control every request passes first (null: none).</summary>
     public Security.KvAccessControl? Access { get; init; }
 
@@ -46,7 +49,7 @@ public sealed class NodeAdmin : RingFollower
     public NodeAdmin(string self, int defaultNVal, Func<Task> leave, bool chaosEnabled = false)
     {
         (_self, _defaultNVal, _leave, _chaosEnabled) = (self, defaultNVal, leave, chaosEnabled);
-        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(KnownRing), Self));
+        Receive<GetRing>(_ => Sender.Tell(new CurrentRing(KnownRing) { ConsistentNamespaces = ConsistentNamespaces }, Self));
         Receive<GetClusterStatus>(_ => Sender.Tell(Status(), Self));
         ReceiveAsync<GetTransfers>(OnGetTransfers);
         ReceiveAsync<Hints.GetClusterHints>(OnGetHints);

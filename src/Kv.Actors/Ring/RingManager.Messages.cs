@@ -27,6 +27,15 @@ public sealed record CurrentRing(Ring? Ring)
 {
     /// <summary>Local only: this node started without a ring and the cluster's ring shows it had been a member (its data was lost or wiped).</summary>
     public bool DataLost { get; init; }
+
+    /// <summary>
+    /// From a node's admin endpoint (to clients): the namespaces whose operations are linearizable
+    /// on that node (consistent = on); "*" when a namespace not configured is one too (the default
+    /// namespace is consistent). A client never sends a write there a second time after it may
+    /// have been delivered: two attempts could both take effect, the second after the first was
+    /// answered.
+    /// </summary>
+    public IReadOnlyList<string> ConsistentNamespaces { get; init; } = [];
 }
 
 /// <summary>Published on the node's event stream and told to subscribers when the node adopts a new ring.</summary>

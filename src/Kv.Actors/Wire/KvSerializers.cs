@@ -89,8 +89,13 @@ internal static partial class KvSerializers
         Add<RejoinRing, RejoinRingData>(registry, 215, m => new RejoinRingData { Node = m.Node }, d => new RejoinRing(d.Node));
         Add<GetRing, EmptyData>(registry, 213, _ => new EmptyData(), _ => GetRing.Instance);
         Add<CurrentRing, CurrentRingData>(registry, 214,
-            m => m.Ring is null ? new CurrentRingData() : new CurrentRingData { HasRing = true, Ring = ToWire(m.Ring) },
-            d => new CurrentRing(d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null));
+            m =>
+            {
+                var d = m.Ring is null ? new CurrentRingData() : new CurrentRingData { HasRing = true, Ring = ToWire(m.Ring) };
+                d.ConsistentNamespaces.AddRange(m.ConsistentNamespaces);
+                return d;
+            },
+            d => new CurrentRing(d.HasRing ? FromWire(d.Ring ?? throw new FormatException("ring missing")) : null) { ConsistentNamespaces = d.ConsistentNamespaces.Count == 0 ? [] : d.ConsistentNamespaces.ToList() });
         Add<GetClusterStatus, EmptyData>(registry, 230, _ => new EmptyData(), _ => GetClusterStatus.Instance);
         Add<ClusterStatus, ClusterStatusData>(registry, 231,
             m => new ClusterStatusData
