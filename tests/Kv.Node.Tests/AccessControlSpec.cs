@@ -175,9 +175,17 @@ public sealed class SecuredCluster : IAsyncLifetime
             if (ready)
                 return;
             if (sw.Elapsed > TimeSpan.FromSeconds(60))
-                throw new TimeoutException("the three secured nodes did not form a cluster with a settled ring in 60 s:\n" + string.Join("\n---\n", Nodes.Select(n => n.Output[^Math.Min(3000, n.Output.Length)..])));
-            await Task.Delay(250);
+                throw new TimeoutException("the three secured nodes did not form a cluster with a settled ring in 60 s:\n" + string.Join("\n---\n", Nodes.Select(Tail)));
+            await Task.Delay(500);
         }
+    }
+
+    /// <summary>A node's last lines, without the refusals of the readiness polls (each poll logs one while the admin's token is refused).</summary>
+    private static string Tail(Processes.Running node)
+    {
+        var lines = node.Output.Split('\n');
+        int polls = lines.Count(l => l.Contains("refused GetClusterStatus", StringComparison.Ordinal));
+        return $"(exited: {node.Process.HasExited}; {polls} refused status polls)\n" + string.Join('\n', lines.Where(l => !l.Contains("refused GetClusterStatus", StringComparison.Ordinal)).TakeLast(25));
     }
 
     public async Task DisposeAsync()
