@@ -79,7 +79,7 @@ public sealed partial class KvClient
     /// <summary>Revokes a grant. Needs admin.</summary>
     public Task<UserAdminReply> RevokeAsync(string user, Permission permission, string ns) => Users(new UserAdmin(UserAdminOp.Revoke, user, null, permission, ns));
 
-    // To the user store of a reachable node, with the token; a refusal becomes a typed exception.
+    // To the user store of a reachable node, with the token (renewed when refused); a refusal becomes a typed exception.
     private async Task<UserAdminReply> Users(UserAdmin request)
     {
         var nodes = Routing.Nodes; // healthy first
@@ -88,7 +88,9 @@ public sealed partial class KvClient
             object reply;
             try
             {
-                reply = await KvPaths.On(_system, node, KvPaths.Users).Ask<object>(_routing.Session.Wrap(request), Options.AttemptTimeout + TimeSpan.FromSeconds(4)).ConfigureAwait(false);
+                reply = await RenewingAsync(
+                    () => KvPaths.On(_system, node, KvPaths.Users).Ask<object>(_routing.Session.Wrap(request), Options.AttemptTimeout + TimeSpan.FromSeconds(4)),
+                    TokenRefused).ConfigureAwait(false);
             }
             catch (AskTimeoutException)
             {
@@ -104,10 +106,14 @@ public sealed partial class KvClient
         throw new KvTimeoutException($"no node answered the user request in time (tried {string.Join(", ", nodes)})");
     }
 
-    // To one node's admin actor, with the token.
+    private static bool TokenRefused(object reply) => reply is RequestFailed { Code: FailureCode.NotAuthenticated };
+
+    // To one node's admin actor, with the token (renewed when refused, as for every request).
     private async Task<T> AdminOn<T>(string node, object message)
     {
-        var reply = await KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<object>(_routing.Session.Wrap(message), Options.AttemptTimeout).ConfigureAwait(false);
+        var reply = await RenewingAsync(
+            () => KvPaths.On(_system, AddressOf(node), KvPaths.Admin).Ask<object>(_routing.Session.Wrap(message), Options.AttemptTimeout),
+            TokenRefused).ConfigureAwait(false);
         return reply switch
         {
             T t => t,

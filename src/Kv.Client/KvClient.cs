@@ -121,17 +121,17 @@ public sealed partial class KvClient : IAsyncDisposable
     /// <summary>The client's current view of the nodes and the ring.</summary>
     public ClientRouting Routing => _routing.Current;
 
-    // Requests run here on the routing snapshot, without a hop through the client actor.
-    private async Task<T> Call<T>(ClientCall call)
+    /// <summary>
+    /// Sends with <paramref name="send"/>; while the reply is a refused login token
+    /// (<paramref name="tokenRefused"/>: checked before anything runs, so resending is safe), logs in
+    /// again and resends, a few times, a second apart. Members of a cluster that has just formed may
+    /// not agree on its signing secret yet (the user store gossips it within seconds; the oldest
+    /// wins), so a token issued then may be refused by every node once they agree.
+    /// </summary>
+    private async Task<T> RenewingAsync<T>(Func<Task<T>> send, Func<T, bool> tokenRefused)
     {
-        if (call.Error is not null)
-            throw call.Error;
-        var reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
-        // A token refused by a node (checked before anything runs, so resending is safe): members of
-        // a cluster that has just formed may not agree on its signing secret yet (the user store
-        // gossips it within seconds). Log in again and resend, a few times, a second apart.
-        for (int attempt = 0; attempt < 6 && reply is KvFailure { Error: KvAuthenticationException }
-            && _routing.Session is { Token.Length: > 0, Refresh: { } refresh }; attempt++)
+        var reply = await send().ConfigureAwait(false);
+        for (int attempt = 0; attempt < 6 && tokenRefused(reply) && _routing.Session is { Token.Length: > 0, Refresh: { } refresh }; attempt++)
         {
             await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
             try
@@ -142,8 +142,17 @@ public sealed partial class KvClient : IAsyncDisposable
             {
                 break; // the login itself is refused (a new password, a deleted user): no more tries, which would count as failed logins
             }
-            reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
+            reply = await send().ConfigureAwait(false);
         }
+        return reply;
+    }
+
+    // Requests run here on the routing snapshot, without a hop through the client actor.
+    private async Task<T> Call<T>(ClientCall call)
+    {
+        if (call.Error is not null)
+            throw call.Error;
+        var reply = await RenewingAsync(() => call.RunAsync(_routing.Current, Options), r => r is KvFailure { Error: KvAuthenticationException }).ConfigureAwait(false);
         return reply switch
         {
             KvFailure f => throw f.Error,

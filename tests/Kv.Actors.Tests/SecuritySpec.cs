@@ -114,6 +114,11 @@ public sealed class SecuritySpec(ITestOutputHelper output) : Akka.TestKit.Xunit2
         Assert.True(access.IsAllowed(writer, Permission.Write, "anything"));
         Assert.False(access.IsAllowed(writer, Permission.Read, "anything")); // write does not imply read
         Assert.False(access.IsAllowed(writer, Permission.Admin, null));
+        // Cluster-wide read or write (ns null: /metrics) is a grant on every namespace (*), or admin.
+        Assert.True(access.IsAllowed(writer, Permission.Write, null));
+        Assert.False(access.IsAllowed(writer, Permission.Read, null));
+        Assert.False(access.IsAllowed(reader, Permission.Read, null));
+        Assert.True(access.IsAllowed(root, Permission.Read, null));
         Assert.False(access.IsAllowed(nobody, Permission.Read, "default"));
         Assert.True(access.IsAllowed(root, Permission.Admin, null));
         Assert.True(access.IsAllowed(root, Permission.Write, "default"));

@@ -32,7 +32,7 @@ public interface IAccessControl
     /// <summary>The principal of a connection that has not authenticated: <see cref="Principal.Anonymous"/> when anonymous access is allowed from <paramref name="remote"/>, else null.</summary>
     Principal? AnonymousFor(EndPoint? remote);
 
-    /// <summary>Whether <paramref name="principal"/> may do <paramref name="permission"/> on namespace <paramref name="ns"/> (null: cluster-wide).</summary>
+    /// <summary>Whether <paramref name="principal"/> may do <paramref name="permission"/> on namespace <paramref name="ns"/> (null: cluster-wide, which a grant on every namespace, `*`, or admin gives).</summary>
     bool IsAllowed(Principal principal, Permission permission, string? ns);
 }
 

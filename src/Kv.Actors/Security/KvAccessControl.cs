@@ -88,7 +88,8 @@ public sealed class KvAccessControl : IAccessControl
         {
             if (g.Permission == Permission.Admin)
                 return true; // admin may do everything
-            if (g.Permission == permission && permission != Permission.Admin && ns is not null && (g.Namespace == Grant.All || g.Namespace == ns))
+            // A cluster-wide read or write (ns null: /metrics, the dashboard's data) needs that grant on every namespace (*).
+            if (g.Permission == permission && permission != Permission.Admin && (g.Namespace == Grant.All || (ns is not null && g.Namespace == ns)))
                 return true;
         }
         return false;
