@@ -27,6 +27,7 @@ if [ -x "$TOOLS/garnet-server" ]; then GARNET="$TOOLS/garnet-server";
 elif command -v garnet-server >/dev/null; then GARNET=$(command -v garnet-server);
 elif dotnet tool install garnet-server --tool-path "$TOOLS" >/dev/null 2>&1 && [ -x "$TOOLS/garnet-server" ]; then GARNET="$TOOLS/garnet-server";
 else echo "Garnet could not be installed (dotnet tool install garnet-server): its rows are left out"; fi
+[ -n "$GARNET" ] && GARNET="$(cd "$(dirname "$GARNET")" && pwd)/$(basename "$GARNET")" # it runs in its own directory
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.2; done; echo "port $1 did not answer PING"; return 1; }
