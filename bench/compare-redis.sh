@@ -4,7 +4,8 @@
 #   everysec: Redis appendfsync everysec, Garnet --aof-commit-freq 1000, Kv kv.storage.sync-mode = interval (1 s), dw = 0
 #   always:   Redis appendfsync always,  Kv sync-mode = per-write (group commit), dw = 1
 # Kv runs one copy of each key (its RESP namespace with n-val = r = w = 1), as Redis and Garnet keep one.
-# Each case runs RUNS times; medians of requests/s and the ratios Kv / Redis and Kv / Garnet are printed.
+# Each case runs RUNS times; medians of requests/s and the ratios Kv / Redis and Kv / Garnet are printed,
+# with the error replies each server counted over all its runs (INFO stats total_error_replies).
 # Usage: bench/compare-redis.sh [N requests per run, default 100000] [RUNS, default 3]
 # Hold the machine's CPU lock around it where one is shared: flock /tmp/kv-cpu.lock bench/compare-redis.sh
 set -euo pipefail
@@ -26,6 +27,7 @@ if [ -x "$TOOLS/garnet-server" ]; then GARNET="$TOOLS/garnet-server";
 elif command -v garnet-server >/dev/null; then GARNET=$(command -v garnet-server);
 elif dotnet tool install garnet-server --tool-path "$TOOLS" >/dev/null 2>&1 && [ -x "$TOOLS/garnet-server" ]; then GARNET="$TOOLS/garnet-server";
 else echo "Garnet could not be installed (dotnet tool install garnet-server): its rows are left out"; fi
+[ -n "$GARNET" ] && GARNET="$(cd "$(dirname "$GARNET")" && pwd)/$(basename "$GARNET")" # it runs in its own directory
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 300); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0; sleep 0.2; done; echo "port $1 did not answer PING"; return 1; }
@@ -39,8 +41,9 @@ bench() {
 median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
 declare -A RESULT
+errors() { redis-cli -p "$1" info stats 2>/dev/null | tr -d '\r' | awk -F: '/^total_error_replies:/{print $2}'; }
 measure() { # name port
-  local name=$1 port=$2
+  local name=$1 port=$2 before; before=$(errors "$port")
   for p in 1 16; do
     local sets=() gets=()
     for _ in $(seq 1 "$RUNS"); do read -r s g < <(bench "$port" "$p"); sets+=("$s"); gets+=("$g"); done
@@ -48,6 +51,8 @@ measure() { # name port
     RESULT[$name,get,$p]=$(printf '%s\n' "${gets[@]}" | median)
     echo "  $name -P $p: SET ${RESULT[$name,set,$p]}/s GET ${RESULT[$name,get,$p]}/s (medians of $RUNS)"
   done
+  local after; after=$(errors "$port")
+  if [ -n "$before" ] && [ -n "$after" ]; then echo "  $name: $((after - before)) error replies in all its runs"; else echo "  $name: error replies not counted (no total_error_replies in INFO stats)"; fi
 }
 
 start_redis() { # fsync-mode
@@ -56,10 +61,12 @@ start_redis() { # fsync-mode
   redis-server --port "$port" --bind 127.0.0.1 --dir "$WORK/redis-$1" --appendonly yes --appendfsync "$1" --save "" --daemonize no >"$WORK/redis-$1.log" 2>&1 &
   PIDS+=($!); wait_port "$port"; PORT=$port
 }
-start_garnet() {
+start_garnet() { # AOF under the checkpoint directory; RandomAccess: the native device needs libaio, which a host may lack
   local port; port=$(free_port)
-  "$GARNET" --port "$port" --bind 127.0.0.1 --aof --aof-commit-freq 1000 --logdir "$WORK/garnet" --checkpointdir "$WORK/garnet" >"$WORK/garnet.log" 2>&1 &
-  PIDS+=($!); wait_port "$port"; PORT=$port
+  mkdir -p "$WORK/garnet"
+  (cd "$WORK/garnet" && exec "$GARNET" --port "$port" --bind 127.0.0.1 --aof --aof-commit-freq 1000 --checkpointdir "$WORK/garnet" --device-type RandomAccess) >"$WORK/garnet.log" 2>&1 &
+  PIDS+=($!); PORT=$port
+  wait_port "$port" || { echo "Garnet did not start (its rows are left out):"; grep -v '^   at' "$WORK/garnet.log" | tail -5; stop_last; return 1; }
 }
 KV_DLL=src/Kv.Node/bin/Release/net10.0/Kv.Node.dll
 [ -f "$KV_DLL" ] || dotnet build src/Kv.Node -c Release >/dev/null
@@ -78,7 +85,7 @@ stop_last() { local p=${PIDS[-1]}; kill "$p" 2>/dev/null || true; wait "$p" 2>/d
 echo "redis-benchmark -c 50 -d 100 -t set,get -n $N, $RUNS runs each; $(nproc) cores; $(redis-server --version | cut -d' ' -f3)"
 echo "== fsync once a second"
 start_redis everysec; measure redis-everysec "$PORT"; stop_last
-if [ -n "$GARNET" ]; then start_garnet; measure garnet "$PORT"; stop_last; fi
+if [ -n "$GARNET" ]; then if start_garnet; then measure garnet "$PORT"; stop_last; else GARNET=""; fi; fi
 start_kv interval 0; measure kv-interval "$PORT"; stop_last
 echo "== fsync per write"
 start_redis always; measure redis-always "$PORT"; stop_last

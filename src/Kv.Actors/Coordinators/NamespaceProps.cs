@@ -39,7 +39,8 @@ public sealed record NamespaceProps
 
     public NamespaceProps Validate(string name)
     {
-        void Check(bool ok, string setting, object value, string rule)
+        // Generic: a request's settings are validated on every request, and an object parameter boxed each value.
+        void Check<T>(bool ok, string setting, T value, string rule)
         {
             if (!ok)
                 throw new ArgumentOutOfRangeException(setting, value, $"namespace '{name}': {setting} = {value}: {rule}");

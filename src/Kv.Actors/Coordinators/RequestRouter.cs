@@ -293,6 +293,12 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         // Coordinators are anonymous ($-named): remoting does not cache refs to anonymous actors, and a
         // per-request ref held in its caches kept every coordinator's cell alive into gen1.
         long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        if (AllLocal(replicas))
+        {
+            // Every replica is a vnode of this node: no coordinator actor (see LocalWrite).
+            LocalWrite.Start(Context.System, Self, put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody, toleranceMs);
+            return;
+        }
         Context.ActorOf(KvProps.Of(() => new PutCoordinator(put.Namespace, put.Key, put.Context, value, replicas, props, replyTo, returnBody, toleranceMs)));
     }
 
@@ -370,7 +376,24 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         _stats.Get();
         var replyTo = Sender;
         long toleranceMs = (long)_options.TtlClockSkewTolerance.TotalMilliseconds;
+        if (AllLocal(replicas))
+        {
+            // Every replica is a vnode of this node: no coordinator actor (see LocalRead).
+            LocalRead.Start(Context.System, get.Namespace, get.Key, replicas, props, replyTo, toleranceMs, exists);
+            return;
+        }
         Context.ActorOf(KvProps.Of(() => new GetCoordinator(get.Namespace, get.Key, replicas, props, replyTo, toleranceMs, exists)));
+    }
+
+    /// <summary>Whether every replica is a primary vnode on this node.</summary>
+    private bool AllLocal(List<ReplicaRef> replicas)
+    {
+        foreach (var r in replicas)
+        {
+            if (r.IsFallback || r.Node != _self)
+                return false;
+        }
+        return true;
     }
 
     private void OnReapDue(ReapDue due)

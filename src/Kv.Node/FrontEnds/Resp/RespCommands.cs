@@ -49,6 +49,8 @@ public sealed partial class RespCommands
     /// </summary>
     public async Task<IReadOnlyList<RespReply>> RunBatchAsync(RespSession s, List<byte[][]> batch)
     {
+        if (batch.Count == 1)
+            return [await RunAsync(s, batch[0]).ConfigureAwait(false)]; // unpipelined: nothing to run concurrently
         var replies = new List<RespReply>(batch.Count);
         int i = 0;
         HashSet<string>? keys = null;
@@ -94,7 +96,7 @@ public sealed partial class RespCommands
     /// <summary>Runs one command; never throws (errors are replies).</summary>
     public async Task<RespReply> RunAsync(RespSession s, byte[][] args)
     {
-        string name = Encoding.ASCII.GetString(args[0]).ToUpperInvariant();
+        string name = Is(args[0], "GET") ? "GET" : Is(args[0], "SET") ? "SET" : Encoding.ASCII.GetString(args[0]).ToUpperInvariant();
         try
         {
             if (s.Principal is null && name is not ("AUTH" or "HELLO" or "QUIT"))
@@ -420,6 +422,7 @@ public sealed partial class RespCommands
             sb.Append("# Stats").Append(nl)
               .Append("total_connections_received:").Append(RespConnectionHandler.Received).Append(nl)
               .Append("total_commands_processed:").Append(RespConnectionHandler.Commands).Append(nl)
+              .Append("total_error_replies:").Append(RespConnectionHandler.ErrorReplies).Append(nl)
               .Append(nl);
         }
         if (all || section == "replication")

@@ -18,6 +18,7 @@ public sealed class RespConnectionHandler(FrontEndContext ctx, ILoggerFactory lo
     private static long _connected;
     private static long _received;
     private static long _commands;
+    private static long _errors;
     private readonly ILogger _log = loggers.CreateLogger("Kv.Resp");
     private readonly RespCommands _commandsImpl = RespCommands.For(ctx, loggers);
 
@@ -29,6 +30,9 @@ public sealed class RespConnectionHandler(FrontEndContext ctx, ILoggerFactory lo
 
     /// <summary>Commands run since the node started.</summary>
     public static long Commands => Interlocked.Read(ref _commands);
+
+    /// <summary>Error replies sent since the node started (protocol errors included), as Redis's total_error_replies.</summary>
+    public static long ErrorReplies => Interlocked.Read(ref _errors);
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
@@ -75,13 +79,21 @@ public sealed class RespConnectionHandler(FrontEndContext ctx, ILoggerFactory lo
             {
                 Interlocked.Add(ref _commands, batch.Count);
                 var replies = await _commandsImpl.RunBatchAsync(session, batch).ConfigureAwait(false);
+                int errors = 0;
                 foreach (var reply in replies)
+                {
                     reply.Write(output, session.Protocol);
+                    if (reply.IsError)
+                        errors++;
+                }
+                if (errors > 0)
+                    Interlocked.Add(ref _errors, errors);
             }
             if (error is not null)
             {
                 _log.LogDebug("RESP connection {Id} from {Remote}: {Error}", session.Id, session.Remote, error);
                 RespReply.Error("ERR " + error).Write(output, session.Protocol);
+                Interlocked.Increment(ref _errors);
                 await output.FlushAsync(ct).ConfigureAwait(false);
                 return;
             }

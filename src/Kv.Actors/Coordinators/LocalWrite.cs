@@ -1,0 +1,92 @@
+using Kv.Actors.Objects;
+using Akka.Actor;
+using Akka.Dispatch.SysMsg;
+
+namespace Kv.Actors.Coordinators;
+
+/// <summary>
+/// A write whose replicas are all vnodes of this node (a namespace with n_val = 1 coordinated where
+/// its key lives, or a one-node cluster), run without an actor per request, as
+/// <see cref="LocalRead"/> runs a read: a temporary ref is the sender of the vnode messages and
+/// runs the same rules as a <see cref="PutCoordinator"/> (<see cref="WriteQuorum"/>) as the answers
+/// arrive, one at a time. It ends when no further answer is expected, or at the namespace timeout.
+/// </summary>
+internal sealed class LocalWrite : MinimalActorRef
+{
+    private readonly WriteQuorum _write;
+    private readonly byte[] _ns;
+    private readonly byte[] _key;
+    private readonly IActorRef _replyTo;
+    private readonly IActorRef _router;
+    private readonly IActorRefProvider _provider;
+    private readonly ActorPath _path;
+    private readonly object _gate = new();
+    private ICancelable? _timeout;
+    private bool _ended;
+
+    private sealed class Timeout
+    {
+        public static readonly Timeout Instance = new();
+    }
+
+    private LocalWrite(WriteQuorum write, byte[] ns, byte[] key, IActorRef replyTo, IActorRef router, IActorRefProvider provider, ActorPath path) =>
+        (_write, _ns, _key, _replyTo, _router, _provider, _path) = (write, ns, key, replyTo, router, provider, path);
+
+    public override ActorPath Path => _path;
+
+    public override IActorRefProvider Provider => _provider;
+
+    public override bool IsTerminated => _ended;
+
+    /// <summary>Starts a write (see <see cref="PutCoordinator"/> for the parameters); <paramref name="router"/> hears of a delete that succeeded.</summary>
+    public static void Start(ActorSystem system, IActorRef router, byte[] ns, byte[] key, VersionVector context, Sibling value, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props,
+        IActorRef replyTo, bool returnBody, long ttlToleranceMs)
+    {
+        var write = new WriteQuorum(ns, key, context, value, replicas, props, returnBody, ttlToleranceMs, system);
+        var provider = ((ExtendedActorSystem)system).Provider;
+        var path = provider.TempPath();
+        var self = new LocalWrite(write, ns, key, replyTo, router, provider, path);
+        provider.RegisterTempActor(self, path);
+        self._timeout = system.Scheduler.ScheduleTellOnceCancelable(props.Timeout, self, Timeout.Instance, ActorRefs.NoSender);
+        write.Start(self);
+    }
+
+    protected override void TellInternal(object message, IActorRef sender)
+    {
+        lock (_gate)
+        {
+            if (_ended)
+                return;
+            switch (message)
+            {
+                case Vnode.VnodePutReply reply:
+                    _write.Take(reply, this, out var answer, out bool stop);
+                    if (answer is not null)
+                    {
+                        if (_write.TombstoneWritten)
+                            _router.Tell(new TombstoneWritten(_ns, _key), this);
+                        _replyTo.Tell(answer, this);
+                    }
+                    if (stop)
+                        End();
+                    break;
+                case Timeout:
+                    if (_write.TimedOut() is { } late)
+                        _replyTo.Tell(late, this);
+                    End();
+                    break;
+            }
+        }
+    }
+
+    public override void SendSystemMessage(ISystemMessage message)
+    {
+    }
+
+    private void End()
+    {
+        _ended = true;
+        _timeout?.Cancel();
+        _provider.UnregisterTempActor(_path);
+    }
+}
