@@ -115,21 +115,7 @@ public sealed class SecuredCluster : IAsyncLifetime
         string dir = Path.Combine(_root, "n" + i.ToString(CultureInfo.InvariantCulture));
         Directory.CreateDirectory(dir);
         string config = Path.Combine(dir, "node.conf");
-        File.WriteAllText(config, $$"""
-            kv {
-              data-directory = "{{dir.Replace("\\", "/", StringComparison.Ordinal)}}/data"
-              ring-size = 16
-              ring-tick = 300ms
-              leave-on-shutdown = off
-              remote { hostname = "127.0.0.1", port = {{Port(i).ToString(CultureInfo.InvariantCulture)}} }
-              cluster {
-                seed-nodes = [{{seeds}}]
-                seed-node-timeout = 1s
-                retry-unsuccessful-join-after = 1s
-                gossip-interval = 300ms
-                leader-actions-interval = 300ms
-                heartbeat-interval = 300ms
-              }
+        File.WriteAllText(config, Processes.LoopbackNodeConfig(dir, Port(i), seeds, $$"""
               namespaces {
                 {{Private}} { n-val = 3 }
               }
@@ -143,8 +129,7 @@ public sealed class SecuredCluster : IAsyncLifetime
                 # (every front end, on purpose): the lockout is SecuritySpec's, not this spec's.
                 max-failed-logins = 1000
               }
-            }
-            """);
+            """));
         var process = new Processes.Running(Processes.Dll("Kv.Node.dll"), dir, "--config", config,
             "--kv.http.port=" + HttpPort(i).ToString(CultureInfo.InvariantCulture), "--kv.resp.port=" + RespPort(i).ToString(CultureInfo.InvariantCulture));
         if (i < Nodes.Count)

@@ -27,24 +27,7 @@ public sealed class RespCluster : IAsyncLifetime
             string dir = Path.Combine(_root, "n" + i.ToString(CultureInfo.InvariantCulture));
             Directory.CreateDirectory(dir);
             string config = Path.Combine(dir, "node.conf");
-            File.WriteAllText(config, $$"""
-                kv {
-                  data-directory = "{{dir.Replace("\\", "/", StringComparison.Ordinal)}}/data"
-                  ring-size = 16
-                  ring-tick = 300ms
-                  max-object-size = 256KiB
-                  leave-on-shutdown = off
-                  remote { hostname = "127.0.0.1", port = {{ports[i].Port.ToString(CultureInfo.InvariantCulture)}} }
-                  cluster {
-                    seed-nodes = [{{seeds}}]
-                    seed-node-timeout = 1s
-                    retry-unsuccessful-join-after = 1s
-                    gossip-interval = 300ms
-                    leader-actions-interval = 300ms
-                    heartbeat-interval = 300ms
-                  }
-                }
-                """);
+            File.WriteAllText(config, Processes.LoopbackNodeConfig(dir, ports[i].Port, seeds, "max-object-size = 256KiB"));
             Nodes.Add((new Processes.Running(Processes.Dll("Kv.Node.dll"), dir, "--config", config, "--kv.resp.port=" + ports[i].Resp.ToString(CultureInfo.InvariantCulture)), ports[i].Port, ports[i].Resp));
         }
         await using (var client = await KvClient.ConnectAsync(new KvClientOptions
