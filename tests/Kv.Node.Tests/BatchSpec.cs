@@ -299,12 +299,13 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
                 Assert.Equal("v-" + keys[i], Text(read[i].Value));
             // Writes go to the nodes left (the stopped one is tried last once the client has marked it down).
             await AwaitAsync(() => own.Client.Routing.Down.Any(), "the client marked the stopped node down");
-            // Fallbacks stand in (sloppy quorum) once the live nodes see it unreachable or gone (a
-            // terminated actor system leaves the cluster first).
+            // Fallbacks stand in (sloppy quorum) once the live nodes see it unreachable or on its way
+            // out (a terminated actor system leaves the cluster first: leaving, exiting, removed; a
+            // leaving node still serves, so it must be seen exiting or later).
             await AwaitAsync(() => own.Nodes.Take(2).All(n => ClusterExt.Get(n.System).State is var state
                     && (state.Unreachable.Any(m => m.Address.ToString() == node.Self)
-                        || !state.Members.Any(m => m.Address.ToString() == node.Self && m.Status == Akka.Cluster.MemberStatus.Up))),
-                "the live nodes see the stopped node unreachable or gone");
+                        || !state.Members.Any(m => m.Address.ToString() == node.Self && m.Status is not (Akka.Cluster.MemberStatus.Exiting or Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed)))),
+                "the live nodes see the stopped node unreachable or exiting");
             var written = await own.Client.PutManyAsync("default", keys.Select(k => (k, "w-" + k, (CausalContext?)read[keys.IndexOf(k)].Value.Context)).ToList());
             Assert.All(written, o => Assert.True(o.Ok, o.Error?.Message));
             var after = await own.Client.GetManyAsync("default", keys);

@@ -155,7 +155,9 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
 
     /// <summary>
     /// The nodes of the ring a coordinator should not wait for: unreachable, or no longer members
-    /// (down, removed); null when every primary of <paramref name="primaries"/> is fine (the common case).
+    /// (down, removed) or on their way out (exiting: its leave is done and its actor system is
+    /// stopping, so it answers nothing more); null when every primary of <paramref name="primaries"/>
+    /// is fine (the common case).
     /// </summary>
     private HashSet<string>? Away(IReadOnlyList<Replica> primaries)
     {
@@ -163,7 +165,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         HashSet<string>? away = null;
         foreach (var r in primaries)
         {
-            if (!Reachable(r.Node) || !state.Members.Any(m => m.Address.ToString() == r.Node && m.Status is not (MemberStatus.Down or MemberStatus.Removed)))
+            if (!Reachable(r.Node) || !state.Members.Any(m => m.Address.ToString() == r.Node && m.Status is not (MemberStatus.Down or MemberStatus.Removed or MemberStatus.Exiting)))
                 (away ??= new HashSet<string>(StringComparer.Ordinal)).Add(r.Node);
         }
         if (away is null)
