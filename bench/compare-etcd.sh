@@ -13,7 +13,9 @@
 # local 3-node Kv cluster with a consistent namespace takes the same load as CompareAndSwapAsync
 # calls (`Kv.Bench cluster cas`, Paxos per key). Each prints ops/s, p50/p99 latency, successes,
 # mismatches and errors; the round ends with the Kv/etcd throughput ratio. CAS_COMPARE=mod makes
-# etcd compare mod_revision instead of the value.
+# etcd compare mod_revision instead of the value. Both sides first run the same load for
+# CAS_WARMUP seconds (default 20, 0 for none), unmeasured: a just-started .NET node is still
+# compiling its hot paths for its first tens of seconds, a Go binary is not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE=put
@@ -24,7 +26,8 @@ CAS_THREADS=${CAS_THREADS:-16}
 CAS_KEYS=${CAS_KEYS:-8}
 CAS_VALUE_SIZE=${CAS_VALUE_SIZE:-100}
 CAS_COMPARE=${CAS_COMPARE:-value}
-CAS_ARGS=(--ops "$RECORDS" --threads "$CAS_THREADS" --keys "$CAS_KEYS" --value-size "$CAS_VALUE_SIZE")
+CAS_WARMUP=${CAS_WARMUP:-20}
+CAS_ARGS=(--ops "$RECORDS" --threads "$CAS_THREADS" --keys "$CAS_KEYS" --value-size "$CAS_VALUE_SIZE" --warmup-seconds "$CAS_WARMUP")
 CAS_LINES='^\[(ETCD|KV)-CAS\], (Throughput|Succeeded|Mismatched|Errors|50th|99th|Return)|^\[(ETCD|KV)-CAS-FAILED\]|^#'
 throughput() { grep -E "^\[$1\], Throughput" | awk -F', ' '{print $3}'; }
 WORK=$(mktemp -d /tmp/kv-etcd.XXXXXX)

@@ -6,12 +6,16 @@
 # Kv runs one copy of each key (its RESP namespace with n-val = r = w = 1), as Redis and Garnet keep one.
 # Each case runs RUNS times; medians of requests/s and the ratios Kv / Redis and Kv / Garnet are printed,
 # with the error replies each server counted over all its runs (INFO stats total_error_replies).
+# Every server first takes the same load for WARMUP seconds (default 20, 0 for none), unmeasured:
+# a just-started .NET process (Kv, Garnet) is still compiling its hot paths then, a C binary is not.
+# Kv runs with the GC settings its own launchers give a node (NodeEnvironment: DOTNET_GCgen0size).
 # Usage: bench/compare-redis.sh [N requests per run, default 100000] [RUNS, default 3]
 # Hold the machine's CPU lock around it where one is shared: flock /tmp/kv-cpu.lock bench/compare-redis.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
 RUNS=${2:-3}
+WARMUP=${WARMUP:-20}
 WORK=$(mktemp -d /tmp/kv-compare-redis.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 1; rm -rf "$WORK"; }
@@ -42,8 +46,14 @@ median() { sort -g | awk '{a[NR]=$1} END{print (NR%2)? a[(NR+1)/2] : (a[NR/2]+a[
 
 declare -A RESULT
 errors() { redis-cli -p "$1" info stats 2>/dev/null | tr -d '\r' | awk -F: '/^total_error_replies:/{print $2}'; }
+warm_up() { # port: the same load, unmeasured, until WARMUP seconds have passed
+  local until=$(( $(date +%s) + WARMUP ))
+  while [ "$(date +%s)" -lt "$until" ]; do bench "$1" 1 >/dev/null; bench "$1" 16 >/dev/null; done
+}
 measure() { # name port
-  local name=$1 port=$2 before; before=$(errors "$port")
+  local name=$1 port=$2 before
+  warm_up "$port"
+  before=$(errors "$port")
   for p in 1 16; do
     local sets=() gets=()
     for _ in $(seq 1 "$RUNS"); do read -r s g < <(bench "$port" "$p"); sets+=("$s"); gets+=("$g"); done
@@ -72,7 +82,7 @@ KV_DLL=src/Kv.Node/bin/Release/net10.0/Kv.Node.dll
 [ -f "$KV_DLL" ] || dotnet build src/Kv.Node -c Release >/dev/null
 start_kv() { # sync-mode dw
   local port resp; port=$(free_port); resp=$(free_port)
-  dotnet "$KV_DLL" --data-dir "$WORK/kv-$1" --host 127.0.0.1 --port "$port" --kv.http.port=0 --kv.resp.port="$resp" \
+  env DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}" dotnet "$KV_DLL" --data-dir "$WORK/kv-$1" --host 127.0.0.1 --port "$port" --kv.http.port=0 --kv.resp.port="$resp" \
     --kv.storage.sync-mode="$1" --kv.storage.sync-interval=1s \
     --kv.namespaces.resp.n-val=1 --kv.namespaces.resp.r=1 --kv.namespaces.resp.w=1 --kv.namespaces.resp.dw="$2" \
     --kv.actor.log-level=warning >"$WORK/kv-$1.log" 2>&1 &
@@ -82,7 +92,7 @@ start_kv() { # sync-mode dw
 }
 stop_last() { local p=${PIDS[-1]}; kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; unset 'PIDS[-1]'; }
 
-echo "redis-benchmark -c 50 -d 100 -t set,get -n $N, $RUNS runs each; $(nproc) cores; $(redis-server --version | cut -d' ' -f3)"
+echo "redis-benchmark -c 50 -d 100 -t set,get -n $N, $RUNS runs each after a ${WARMUP} s unmeasured warm-up; $(nproc) cores; $(redis-server --version | cut -d' ' -f3)"
 echo "== fsync once a second"
 start_redis everysec; measure redis-everysec "$PORT"; stop_last
 if [ -n "$GARNET" ]; then if start_garnet; then measure garnet "$PORT"; stop_last; else GARNET=""; fi; fi

@@ -18,8 +18,8 @@ public static class Program
                        Kv.Bench remote pingpong [--clients 1,10] [--messages N] [--in-flight N] [--runs N] [--payload store|bytes] [--hocon "akka.x = v ..."]
                        Kv.Bench cluster membership [--window SECONDS]
                        Kv.Bench etcd put --endpoints http://host:port,... [--records N] [--threads N] [--value-size B]   (bench/compare-etcd.sh starts the etcd cluster)
-                       Kv.Bench etcd cas --endpoints http://host:port,... [--ops N] [--threads N] [--keys N] [--value-size B] [--compare value|mod]   (bench/compare-etcd.sh cas)
-                       Kv.Bench cluster cas [--ops N] [--threads N] [--keys N] [--value-size B] [--namespace consistent] [--nodes host:port,...]
+                       Kv.Bench etcd cas --endpoints http://host:port,... [--ops N] [--threads N] [--keys N] [--value-size B] [--warmup-seconds S] [--compare value|mod]   (bench/compare-etcd.sh cas)
+                       Kv.Bench cluster cas [--ops N] [--threads N] [--keys N] [--value-size B] [--warmup-seconds S] [--namespace consistent] [--nodes host:port,...]
                        Kv.Bench cluster ycsb [--workload a|b|c|f] [--records N] [--operations N] [--threads N] [--target OPS] [--value-size B] [--namespace ycsb|default|NAME] [--nodes host:port,...] [--node-settings kv.x=v,...] [--skip-load] [--status SECONDS] [--raw FILE]
                        Kv.Bench cluster batch-get [--callers 8] [--batch 100] [--records 10000] [--rounds 5] [--seconds 5] [--value-size 100] [--nodes host:port,...]
                 """);

@@ -168,6 +168,63 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
     }
 
     [Fact]
+    public async Task Operations_queued_on_a_key_go_together_in_a_round_and_each_sees_the_state_its_predecessors_left()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-cas-batch-").FullName;
+        var (system, node) = await StartAsync(dir);
+        try
+        {
+            await AwaitServing(node);
+            for (int round = 0; round < 5; round++)
+            {
+                string key = "batch" + round.ToString(CultureInfo.InvariantCulture);
+                // Sent at once, in this order (the router forwards in arrival order): the first runs alone, the rest queue
+                // behind it and go in one or two rounds; the answers are those of running them one by one.
+                var calls = new List<Task<object>>
+                {
+                    Cas(node, key, null, "1"),
+                    Incr(node, key, 1),
+                    Get(node, key),
+                    Cas(node, key, "1", "z"),
+                    Cas(node, key, "2", "x"),
+                    Incr(node, key, 1),
+                    Get(node, key),
+                    Ask(node, new KvDelete(B("cons"), B(key), Objects.VersionVector.Empty, RequestOptions.None)),
+                    Get(node, key),
+                    Cas(node, key, null, "7"),
+                    Incr(node, key, 3),
+                };
+                var r = await Task.WhenAll(calls);
+                Assert.True(Assert.IsType<CasReply>(r[0]).Succeeded);
+                Assert.Equal(2, Assert.IsType<UpdateSucceeded>(r[1]).Number);
+                Assert.Equal("2", S(Assert.Single(Assert.IsType<GetSucceeded>(r[2]).Siblings).Value));
+                var stale = Assert.IsType<CasReply>(r[3]);
+                Assert.False(stale.Succeeded);
+                Assert.Equal("2", S(stale.Current));
+                Assert.True(Assert.IsType<CasReply>(r[4]).Succeeded);
+                Assert.Contains("not a decimal", Assert.IsType<RequestFailed>(r[5]).Reason, StringComparison.Ordinal);
+                Assert.Equal("x", S(Assert.Single(Assert.IsType<GetSucceeded>(r[6]).Siblings).Value));
+                Assert.IsType<PutSucceeded>(r[7]);
+                Assert.IsType<NotFound>(r[8]);
+                Assert.True(Assert.IsType<CasReply>(r[9]).Succeeded);
+                Assert.Equal(10, Assert.IsType<UpdateSucceeded>(r[10]).Number);
+                Assert.Equal("10", await Value(node, key));
+            }
+
+            // More callers than a round takes (PaxosOperation.MaxBatch): 3 x 40 increments at once, none lost or doubled.
+            var many = await Task.WhenAll(Enumerable.Range(0, 3 * 40).Select(_ => Incr(node, "many", 1)));
+            Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), many.Select(m => Assert.IsType<UpdateSucceeded>(m).Number).Order());
+            Assert.Equal("120", await Value(node, "many"));
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Acceptor_state_survives_a_restart_and_an_accepted_value_found_is_finished()
     {
         string dir = Directory.CreateTempSubdirectory("kv-cas-").FullName;

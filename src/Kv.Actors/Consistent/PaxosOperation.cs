@@ -9,33 +9,42 @@ using ClusterExt = Akka.Cluster.Cluster;
 namespace Kv.Actors.Consistent;
 
 /// <summary>
-/// One linearizable operation on a key of a consistent namespace (an actor per operation, started
-/// by the partition's <see cref="PaxosProposer"/>, or by the router when that proposer's node is
-/// away): single-decree Paxos over the key's N primaries (the acceptors), in the style of
-/// Cassandra's lightweight transactions and CASPaxos:
+/// One round of linearizable operations on a key of a consistent namespace (an actor per round,
+/// started by the partition's <see cref="PaxosProposer"/> with every operation queued on the key,
+/// in arrival order, or by the router with one when that proposer's node is away): single-decree
+/// Paxos over the key's N primaries (the acceptors), in the style of Cassandra's lightweight
+/// transactions and CASPaxos, where the value chosen is the key's whole state, so one round can
+/// apply several operations one after the other (a batch: each sees the state its predecessors
+/// left; all of them take effect at once, when the value is chosen, and every one of them was
+/// waiting for an answer then, so the order in the batch is a valid linearization):
 /// <list type="number">
 /// <item>prepare: a new ballot to all N; a majority must promise. A refusal (a higher ballot was
 /// promised) starts a new round with a higher ballot after a short random backoff, until the deadline;</item>
 /// <item>the key's value is the newest (by ballot) of the values accepted or committed among the
 /// promises; an accepted value newer than every commit seen may not be chosen yet, and is finished:
 /// it is the base of this operation, and proposed again even by a read;</item>
-/// <item>propose: the operation's result on that value (a read, or a CAS that does not match,
-/// proposes nothing when the value is known committed) at the ballot; a majority must accept;</item>
+/// <item>propose: the operations' result on that value (reads, or CASes that do not match,
+/// propose nothing when the value is known committed) at the ballot; a majority must accept;</item>
 /// <item>commit: the chosen value to all N (not awaited), then the answer.</item>
 /// </list>
 /// A value remembers the ids of the last operations applied, so a round after an accept that went
-/// unanswered finds out whether this operation took effect, and never applies it twice. Without a
+/// unanswered finds out whether each operation took effect, and never applies one twice. Without a
 /// majority of the primaries reachable the operation fails at once (Unavailable). At the deadline:
 /// Unavailable if nothing was proposed for it, else Indeterminate (it may or may not have been applied).
 /// </summary>
 public sealed class PaxosOperation : ReceiveActor, IWithTimers
 {
     private const string TextPlain = "text/plain; charset=utf-8";
-    private readonly ConsistentRequest _request;
+    /// <summary>The most operations one round applies (well below what a value remembers, <see cref="PaxosValue.MaxRecentOps"/>).</summary>
+    public const int MaxBatch = 16;
+
+    private readonly ConsistentRequest _request; // the first; every one is on its key, with its primaries
+    private readonly IReadOnlyList<(ConsistentRequest Request, IActorRef ReplyTo)> _ops;
+    private readonly long[] _opIds;
+    private readonly bool[] _proposedOp; // each operation's result was proposed at least once: a timeout is indeterminate
+    private readonly object?[] _answers;
     private readonly IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> _acceptors;
     private readonly BallotClock _clock;
-    private readonly IActorRef _replyTo;
-    private readonly long _opId = Random.Shared.NextInt64(1, long.MaxValue);
     private readonly int _majority;
     private readonly long _deadline;
     private int _round;
@@ -48,8 +57,6 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
     private bool _proposing;
     private int _accepts;
     private PaxosValue? _proposed;
-    private object? _answer;
-    private bool _proposedOwnOp; // this operation's result was proposed at least once: a timeout is indeterminate
     private string? _lastError;
     private bool _finished;
 
@@ -65,14 +72,25 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         public static readonly Deadline Instance = new();
     }
 
-    /// <summary>Sent to the parent when the operation is done (answered), with the key's storage identity.</summary>
-    public sealed record Done(string KeyId);
+    /// <summary>Sent to the parent when the round is done (all its operations answered): the key's storage identity, how many operations it ran.</summary>
+    public sealed record Done(string KeyId, int Count);
 
     public PaxosOperation(ConsistentRequest request, IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> acceptors, BallotClock clock, IActorRef replyTo)
+        : this([(request, replyTo)], acceptors, clock)
     {
-        (_request, _acceptors, _clock, _replyTo) = (request, acceptors, clock, replyTo);
+    }
+
+    /// <summary>A round for 1 to <see cref="MaxBatch"/> operations on one key, with the same primaries (<paramref name="acceptors"/>), applied in their order.</summary>
+    public PaxosOperation(IReadOnlyList<(ConsistentRequest Request, IActorRef ReplyTo)> ops, IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> acceptors, BallotClock clock)
+    {
+        if (ops.Count is 0 or > MaxBatch)
+            throw new ArgumentException($"a round runs 1 to {MaxBatch} operations, not {ops.Count}", nameof(ops));
+        (_request, _ops, _acceptors, _clock) = (ops[0].Request, ops, acceptors, clock);
+        _opIds = ops.Select(_ => Random.Shared.NextInt64(1, long.MaxValue)).ToArray();
+        _proposedOp = new bool[ops.Count];
+        _answers = new object?[ops.Count];
         _majority = acceptors.Count / 2 + 1;
-        _deadline = Environment.TickCount64 + Math.Max(1, request.TimeoutMs);
+        _deadline = Environment.TickCount64 + Math.Max(1, ops.Min(o => o.Request.TimeoutMs));
         Receive<PaxosPromise>(OnPromise);
         Receive<PaxosAccepted>(OnAccepted);
         Receive<RoundTimeout>(t =>
@@ -128,7 +146,8 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         _requestId = Random.Shared.NextInt64(1, long.MaxValue);
         _ballot = _clock.Next(_highestSeen);
         _promises.Clear();
-        (_refusals, _failures, _accepts, _proposing, _proposed, _answer) = (0, 0, 0, false, null, null);
+        (_refusals, _failures, _accepts, _proposing, _proposed) = (0, 0, 0, false, null);
+        Array.Clear(_answers);
         foreach (var a in _acceptors)
             a.Vnode.Tell(new PaxosPrepare(_request.Namespace, _request.Key, _ballot, _requestId), Self);
         ArmRoundTimer();
@@ -188,80 +207,34 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         bool inProgress = accepted is not null && acceptedBallot > committedBallot;
         var current = (inProgress ? accepted : committed) ?? PaxosValue.Absent;
 
-        object answer;
-        PaxosValue? next = null; // null: nothing of this operation to write
-        if (_proposedOwnOp && current.Applied(_opId, out long number))
+        // Each operation on the state its predecessors left; one found applied by an earlier round (its accept went unanswered) changes nothing now.
+        var state = current;
+        bool writes = false;
+        long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
+        for (int i = 0; i < _ops.Count; i++)
         {
-            answer = AlreadyApplied(current, number);
-        }
-        else
-        {
-            var op = _request.Op;
-            long now = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds();
-            switch (op.Kind)
+            if (_proposedOp[i] && current.Applied(_opIds[i], out long number))
             {
-                case ConsistentOpKind.Get:
-                    answer = current.Present
-                        ? new GetSucceeded(DvvSet<Sibling>.New(new Sibling(current.Value, current.ContentType, current.ModifiedMs, false)))
-                        : new NotFound(VersionVector.Empty);
-                    break;
-                case ConsistentOpKind.Put:
-                    next = current.After(_opId, 0, true, op.Value, op.ContentType, now);
-                    answer = new PutSucceeded(null, 0, 0, VersionVector.Empty);
-                    break;
-                case ConsistentOpKind.Delete:
-                    next = current.After(_opId, 0, false, [], "", now);
-                    answer = new PutSucceeded(null, 0, 0, VersionVector.Empty);
-                    break;
-                case ConsistentOpKind.Cas:
-                    bool matches = op.Expected is null ? !current.Present : current.Present && current.Value.AsSpan().SequenceEqual(op.Expected);
-                    if (matches)
-                    {
-                        next = current.After(_opId, 0, true, op.Value, op.ContentType, now);
-                        answer = new CasReply(true, op.Value);
-                    }
-                    else
-                    {
-                        answer = new CasReply(false, current.Present ? current.Value : null);
-                    }
-                    break;
-                case ConsistentOpKind.Increment:
-                    long value = 0;
-                    // A refusal writes nothing, but is answered only once the value it saw is chosen (below).
-                    if (current.Present && !long.TryParse(Encoding.UTF8.GetString(current.Value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
-                    {
-                        answer = new RequestFailed("the value of this key is not a decimal 64-bit integer: cannot increment it", FailureCode.InvalidRequest);
-                        break;
-                    }
-                    long result;
-                    try
-                    {
-                        result = checked(value + op.By);
-                    }
-                    catch (OverflowException)
-                    {
-                        answer = new RequestFailed($"the counter would overflow: {value} + {op.By} is outside {long.MinValue}..{long.MaxValue}", FailureCode.InvalidRequest);
-                        break;
-                    }
-                    byte[] text = Encoding.UTF8.GetBytes(result.ToString(CultureInfo.InvariantCulture));
-                    next = current.After(_opId, result, true, text, TextPlain, now);
-                    answer = new UpdateSucceeded(TextPlain, text, result, 0, 0);
-                    break;
-                default:
-                    Finish(new RequestFailed($"unknown consistent operation {op.Kind}"));
-                    return;
+                _answers[i] = AlreadyApplied(_ops[i].Request.Op, current, number);
+                continue;
+            }
+            var (answer, next) = Apply(_ops[i].Request.Op, _opIds[i], state, now);
+            _answers[i] = answer;
+            if (next is not null)
+            {
+                state = next;
+                writes = true;
+                _proposedOp[i] = true;
             }
         }
-        if (next is null && !inProgress)
+        if (!writes && !inProgress)
         {
-            // Nothing to write and the value is committed: the answer stands as it is.
-            Finish(answer);
+            // Nothing to write and the value is committed: the answers stand as they are.
+            FinishAll();
             return;
         }
-        // Write this operation's result, or finish the accepted value found (a read proposes it as it is).
-        _proposed = next ?? current;
-        _proposedOwnOp |= next is not null;
-        _answer = answer;
+        // Write the operations' result, or finish the accepted value found (reads propose it as it is).
+        _proposed = writes ? state : current;
         _proposing = true;
         _accepts = 0;
         _refusals = 0;
@@ -271,10 +244,48 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         ArmRoundTimer();
     }
 
-    /// <summary>The answer of this operation, found applied by an earlier round (its accept went unanswered).</summary>
-    private object AlreadyApplied(PaxosValue current, long number)
+    /// <summary>What <paramref name="op"/> answers on <paramref name="current"/>, and the value it leaves (null: it writes nothing).</summary>
+    private static (object Answer, PaxosValue? Next) Apply(ConsistentOp op, long opId, PaxosValue current, long now)
     {
-        var op = _request.Op;
+        switch (op.Kind)
+        {
+            case ConsistentOpKind.Get:
+                return (current.Present
+                    ? new GetSucceeded(DvvSet<Sibling>.New(new Sibling(current.Value, current.ContentType, current.ModifiedMs, false)))
+                    : new NotFound(VersionVector.Empty), null);
+            case ConsistentOpKind.Put:
+                return (new PutSucceeded(null, 0, 0, VersionVector.Empty), current.After(opId, 0, true, op.Value, op.ContentType, now));
+            case ConsistentOpKind.Delete:
+                return (new PutSucceeded(null, 0, 0, VersionVector.Empty), current.After(opId, 0, false, [], "", now));
+            case ConsistentOpKind.Cas:
+                bool matches = op.Expected is null ? !current.Present : current.Present && current.Value.AsSpan().SequenceEqual(op.Expected);
+                return matches
+                    ? (new CasReply(true, op.Value), current.After(opId, 0, true, op.Value, op.ContentType, now))
+                    : (new CasReply(false, current.Present ? current.Value : null), null);
+            case ConsistentOpKind.Increment:
+                long value = 0;
+                // A refusal writes nothing, but is answered only once the value it saw is chosen.
+                if (current.Present && !long.TryParse(Encoding.UTF8.GetString(current.Value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
+                    return (new RequestFailed("the value of this key is not a decimal 64-bit integer: cannot increment it", FailureCode.InvalidRequest), null);
+                long result;
+                try
+                {
+                    result = checked(value + op.By);
+                }
+                catch (OverflowException)
+                {
+                    return (new RequestFailed($"the counter would overflow: {value} + {op.By} is outside {long.MinValue}..{long.MaxValue}", FailureCode.InvalidRequest), null);
+                }
+                byte[] text = Encoding.UTF8.GetBytes(result.ToString(CultureInfo.InvariantCulture));
+                return (new UpdateSucceeded(TextPlain, text, result, 0, 0), current.After(opId, result, true, text, TextPlain, now));
+            default:
+                return (new RequestFailed($"unknown consistent operation {op.Kind}", FailureCode.InvalidRequest), null);
+        }
+    }
+
+    /// <summary>The answer of an operation found applied by an earlier round (its accept went unanswered).</summary>
+    private static object AlreadyApplied(ConsistentOp op, PaxosValue current, long number)
+    {
         return op.Kind switch
         {
             ConsistentOpKind.Put or ConsistentOpKind.Delete => new PutSucceeded(null, 0, 0, VersionVector.Empty),
@@ -313,12 +324,16 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
             // Chosen: tell every acceptor (not awaited), then answer.
             foreach (var acceptor in _acceptors)
                 acceptor.Vnode.Tell(new PaxosCommit(_request.Namespace, _request.Key, _ballot, _proposed!), Self);
-            Finish(_answer switch
+            for (int i = 0; i < _answers.Length; i++)
             {
-                PutSucceeded => new PutSucceeded(null, _accepts, _accepts, VersionVector.Empty),
-                UpdateSucceeded u => u with { Acks = _accepts, DurableAcks = _accepts },
-                var other => other!,
-            });
+                _answers[i] = _answers[i] switch
+                {
+                    PutSucceeded => new PutSucceeded(null, _accepts, _accepts, VersionVector.Empty),
+                    UpdateSucceeded u => u with { Acks = _accepts, DurableAcks = _accepts },
+                    var other => other,
+                };
+            }
+            FinishAll();
             return;
         }
         if (_acceptors.Count - _refusals - _failures < _majority)
@@ -344,32 +359,48 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
     {
         if (_finished)
             return;
-        bool writes = _request.Op.Kind != ConsistentOpKind.Get;
         string detail = _lastError is null ? "" : $" (last: {_lastError})";
-        Finish(_proposedOwnOp && writes
-            ? new RequestFailed($"timed out after {_request.TimeoutMs} ms after the operation was proposed: it may or may not have been applied{detail}", FailureCode.Indeterminate)
-            : new RequestFailed($"unavailable: no majority of the key's {_acceptors.Count} primaries answered within {_request.TimeoutMs} ms; nothing was applied{detail}", FailureCode.Unavailable));
+        long timeout = _ops.Min(o => o.Request.TimeoutMs);
+        for (int i = 0; i < _ops.Count; i++)
+        {
+            _answers[i] = _proposedOp[i]
+                ? new RequestFailed($"timed out after {timeout} ms after the operation was proposed: it may or may not have been applied{detail}", FailureCode.Indeterminate)
+                : new RequestFailed($"unavailable: no majority of the key's {_acceptors.Count} primaries answered within {timeout} ms; nothing was applied{detail}", FailureCode.Unavailable);
+        }
+        FinishAll();
     }
 
-    /// <summary>Stopped before it answered (a failure: the parent stops failed operations rather than restart them with a new id).</summary>
+    /// <summary>Stopped before it answered (a failure: the parent stops failed operations rather than restart them with new ids).</summary>
     protected override void PostStop()
     {
         if (_finished)
             return;
         _finished = true;
-        _replyTo.Tell(_proposedOwnOp
-            ? new RequestFailed("the operation failed after it was proposed: it may or may not have been applied", FailureCode.Indeterminate)
-            : new RequestFailed("the operation failed before anything was proposed; nothing was applied", FailureCode.Unavailable), ActorRefs.NoSender);
-        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key)), ActorRefs.NoSender);
+        for (int i = 0; i < _ops.Count; i++)
+        {
+            _ops[i].ReplyTo.Tell(_proposedOp[i]
+                ? new RequestFailed("the operation failed after it was proposed: it may or may not have been applied", FailureCode.Indeterminate)
+                : new RequestFailed("the operation failed before anything was proposed; nothing was applied", FailureCode.Unavailable), ActorRefs.NoSender);
+        }
+        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key), _ops.Count), ActorRefs.NoSender);
     }
 
+    /// <summary>Every operation answered with <paramref name="answer"/>.</summary>
     private void Finish(object answer)
+    {
+        Array.Fill(_answers, answer);
+        FinishAll();
+    }
+
+    /// <summary>Each operation answered with its own answer (<see cref="_answers"/>).</summary>
+    private void FinishAll()
     {
         if (_finished)
             return;
         _finished = true;
-        _replyTo.Tell(answer, ActorRefs.NoSender);
-        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key)), Self);
+        for (int i = 0; i < _ops.Count; i++)
+            _ops[i].ReplyTo.Tell(_answers[i] ?? new RequestFailed("the operation ended without an answer"), ActorRefs.NoSender);
+        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key), _ops.Count), Self);
         // The answers still due from the last phase are awaited (briefly), not left as dead letters.
         _answeredAfter = _requestId == 0 ? _acceptors.Count : (_proposing ? _accepts : _promises.Count) + _refusals + _failures;
         if (_answeredAfter >= _acceptors.Count)

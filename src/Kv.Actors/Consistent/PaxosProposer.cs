@@ -7,9 +7,11 @@ namespace Kv.Actors.Consistent;
 /// <summary>
 /// The Paxos proposer of one partition (a sharding entity: entity id = shard id = the partition's
 /// index), placed by <see cref="RingShardAllocationStrategy"/> on the partition's owner, so that
-/// normally one proposer serves a key and proposers do not duel. Operations on one key run one at
-/// a time, in arrival order (a queue per key); different keys run concurrently, each a
-/// <see cref="PaxosOperation"/> child. Its ballots come from one <see cref="BallotClock"/> named
+/// normally one proposer serves a key and proposers do not duel. Operations on one key run in
+/// arrival order, one Paxos round at a time (a queue per key): the operations that queued up while
+/// a round ran go together in the next one (up to <see cref="PaxosOperation.MaxBatch"/>, applied in
+/// order to the key's state), so a busy key costs a round per batch, not per operation. Different
+/// keys run concurrently, each round a <see cref="PaxosOperation"/> child. Its ballots come from one <see cref="BallotClock"/> named
 /// after this node and incarnation. Started elsewhere after a failure or a rebalance, it needs no
 /// recovery: every operation starts with a prepare round. On sharding's hand-off it finishes what
 /// it runs, then stops.
@@ -59,26 +61,32 @@ public sealed class PaxosProposer : ReceiveActor
             queue.Enqueue((request, Sender));
             return;
         }
-        _queues[key] = new Queue<(ConsistentRequest, IActorRef)>([(request, Sender)]);
-        Start(request, Sender);
+        queue = new Queue<(ConsistentRequest, IActorRef)>();
+        queue.Enqueue((request, Sender));
+        _queues[key] = queue;
+        Start(queue);
     }
 
-    private void Start(ConsistentRequest request, IActorRef replyTo)
+    /// <summary>A round for the operations at the head of <paramref name="queue"/> (they stay queued until it is done): as many as go together, on the same primaries.</summary>
+    private void Start(Queue<(ConsistentRequest Request, IActorRef ReplyTo)> queue)
     {
-        var acceptors = Acceptors(Context.System, request.Primaries);
+        var first = queue.Peek().Request;
+        var batch = queue.TakeWhile(q => q.Request.Primaries.SequenceEqual(first.Primaries)).Take(PaxosOperation.MaxBatch).ToList();
+        var acceptors = Acceptors(Context.System, first.Primaries);
         var clock = _clock;
-        Context.ActorOf(KvProps.Of(() => new PaxosOperation(request, acceptors, clock, replyTo)));
+        Context.ActorOf(KvProps.Of(() => new PaxosOperation(batch, acceptors, clock)));
     }
 
     private void OnDone(PaxosOperation.Done done)
     {
         if (_queues.TryGetValue(done.KeyId, out var queue))
         {
-            queue.Dequeue();
+            for (int i = 0; i < done.Count && queue.Count > 0; i++)
+                queue.Dequeue();
             if (queue.Count == 0)
                 _queues.Remove(done.KeyId);
             else
-                Start(queue.Peek().Request, queue.Peek().ReplyTo);
+                Start(queue);
         }
         if (_stopping && _queues.Count == 0)
             Context.Stop(Self);
