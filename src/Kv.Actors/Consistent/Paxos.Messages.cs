@@ -54,8 +54,22 @@ public sealed record PaxosPrepare(byte[] Namespace, byte[] Key, Ballot Ballot, l
 public sealed record PaxosPromise(int Partition, long RequestId, bool Ok, Ballot Promised, Ballot AcceptedBallot, PaxosValue? Accepted,
     Ballot CommittedBallot, PaxosValue? Committed, string? Error);
 
-/// <summary>Phase 2a: accept <paramref name="Value"/> at <paramref name="Ballot"/> unless a higher ballot was promised.</summary>
-public sealed record PaxosPropose(byte[] Namespace, byte[] Key, Ballot Ballot, PaxosValue Value, long RequestId);
+/// <summary>
+/// Phase 2a: accept <paramref name="Value"/> at <paramref name="Ballot"/> unless a higher ballot was
+/// promised; and, on accepting it, promise <see cref="Next"/> (the same proposer's next ballot), so
+/// that proposer's next operation on the key can skip phase 1 (one round trip instead of two).
+/// </summary>
+public sealed record PaxosPropose(byte[] Namespace, byte[] Key, Ballot Ballot, PaxosValue Value, long RequestId)
+{
+    /// <summary>The ballot promised along with the accept (zero: none).</summary>
+    public Ballot Next { get; init; }
+
+    /// <summary>
+    /// A commit carried along (zero: none): the value chosen at this ballot, the key's previous round,
+    /// is the one the acceptor accepted at it, if it did; it is marked committed before the new accept.
+    /// </summary>
+    public Ballot Commit { get; init; }
+}
 
 /// <summary>Phase 2b (stored durably before it is sent): accepted, or refused because <paramref name="Promised"/> is higher.</summary>
 public sealed record PaxosAccepted(int Partition, long RequestId, bool Ok, Ballot Promised, string? Error);

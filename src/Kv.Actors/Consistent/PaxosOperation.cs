@@ -25,8 +25,14 @@ namespace Kv.Actors.Consistent;
 /// it is the base of this operation, and proposed again even by a read;</item>
 /// <item>propose: the operations' result on that value (reads, or CASes that do not match,
 /// propose nothing when the value is known committed) at the ballot; a majority must accept;</item>
-/// <item>commit: the chosen value to all N (not awaited), then the answer.</item>
+/// <item>commit: the chosen value to all N (not awaited), then the answers.</item>
 /// </list>
+/// Every propose also asks the acceptors to promise this proposer's next ballot as they accept;
+/// when a majority did so and the value was chosen, the proposer hands that ballot and the value to
+/// the key's next round (<see cref="Warm"/>), which skips phase 1 and proposes at once (one round
+/// trip, as in Multi-Paxos and CASPaxos' one-round-trip variant); a refusal there sends it back to a
+/// full round. That warm round's proposes also carry the commit of the value before it, so a busy
+/// key's commits cost no messages of their own (a proposer sends them only when no round follows).
 /// A value remembers the ids of the last operations applied, so a round after an accept that went
 /// unanswered finds out whether each operation took effect, and never applies one twice. Without a
 /// majority of the primaries reachable the operation fails at once (Unavailable). At the deadline:
@@ -45,6 +51,12 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
     private readonly object?[] _answers;
     private readonly IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> _acceptors;
     private readonly BallotClock _clock;
+    private readonly Warm? _warm;
+    private Ballot _next; // promised with the accept of the current proposal
+    private int _promisedNext; // acceptors that accepted the current proposal and promised _next
+    private Warm? _warmAfter; // set when the proposal was chosen with _next promised by a majority: for the key's next round
+    private readonly bool _parentCommits;
+    private bool _chosen;
     private readonly int _majority;
     private readonly long _deadline;
     private int _round;
@@ -72,17 +84,42 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         public static readonly Deadline Instance = new();
     }
 
-    /// <summary>Sent to the parent when the round is done (all its operations answered): the key's storage identity, how many operations it ran.</summary>
-    public sealed record Done(string KeyId, int Count);
+    /// <summary>
+    /// A majority of the key's acceptors promised <paramref name="Ballot"/> as they accepted
+    /// <paramref name="Value"/>, which was chosen: the key's next round may propose at that ballot,
+    /// on that value, without a prepare round; <paramref name="Chosen"/> is the ballot the value was
+    /// chosen at (its commit goes along with the next round's proposes).
+    /// </summary>
+    public sealed record Warm(Ballot Ballot, PaxosValue Value, Ballot Chosen);
+
+    /// <summary>
+    /// Sent to the parent when the round is done (all its operations answered): the key's storage
+    /// identity, how many operations it ran, and (<see cref="Next"/>) what the key's next round may start from.
+    /// </summary>
+    public sealed record Done(string KeyId, int Count)
+    {
+        public Warm? Next { get; init; }
+
+        /// <summary>The value chosen and its ballot, when the round was started to leave its commit to the parent (null: none, or already sent).</summary>
+        public (Ballot Ballot, PaxosValue Value)? Chosen { get; init; }
+    }
 
     public PaxosOperation(ConsistentRequest request, IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> acceptors, BallotClock clock, IActorRef replyTo)
-        : this([(request, replyTo)], acceptors, clock)
+        : this([(request, replyTo)], acceptors, clock, null, parentCommits: false)
     {
     }
 
-    /// <summary>A round for 1 to <see cref="MaxBatch"/> operations on one key, with the same primaries (<paramref name="acceptors"/>), applied in their order.</summary>
-    public PaxosOperation(IReadOnlyList<(ConsistentRequest Request, IActorRef ReplyTo)> ops, IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> acceptors, BallotClock clock)
+    /// <summary>
+    /// A round for 1 to <see cref="MaxBatch"/> operations on one key (<paramref name="ops"/>, with the
+    /// same primaries, <paramref name="acceptors"/>), applied in their order, with ballots from
+    /// <paramref name="clock"/>; <paramref name="warm"/>: where the last round on the key left it, if it
+    /// left a promise for this proposer's next ballot (null: start with a prepare round);
+    /// <paramref name="parentCommits"/>: the commit of the value chosen is left to the parent (it
+    /// comes with <see cref="Done"/>), which sends it or lets the key's next round carry it.
+    /// </summary>
+    public PaxosOperation(IReadOnlyList<(ConsistentRequest Request, IActorRef ReplyTo)> ops, IReadOnlyList<(int Partition, string Node, ActorSelection Vnode)> acceptors, BallotClock clock, Warm? warm, bool parentCommits = true)
     {
+        (_warm, _parentCommits) = (warm, parentCommits);
         if (ops.Count is 0 or > MaxBatch)
             throw new ArgumentException($"a round runs 1 to {MaxBatch} operations, not {ops.Count}", nameof(ops));
         (_request, _ops, _acceptors, _clock) = (ops[0].Request, ops, acceptors, clock);
@@ -137,7 +174,28 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
             return;
         }
         Timers.StartSingleTimer(Deadline.Instance, Deadline.Instance, TimeSpan.FromMilliseconds(Math.Max(1, _deadline - Environment.TickCount64)));
-        StartRound();
+        if (_warm is not null)
+            WarmRound(_warm);
+        else
+            StartRound();
+    }
+
+    /// <summary>
+    /// Phase 2 at once: a majority promised <see cref="Warm.Ballot"/> when they accepted the value
+    /// chosen last, so none of that majority has accepted anything since; proposing there is
+    /// proposing after a phase 1 that found that value. Even reads propose (the value unchanged):
+    /// only a majority accepting it shows it is still the newest.
+    /// </summary>
+    private void WarmRound(Warm warm)
+    {
+        _round++;
+        _requestId = Random.Shared.NextInt64(1, long.MaxValue);
+        _ballot = warm.Ballot;
+        _highestSeen = Ballot.Max(_highestSeen, warm.Ballot);
+        _promises.Clear();
+        (_refusals, _failures, _accepts, _proposing, _proposed) = (0, 0, 0, false, null);
+        Array.Clear(_answers);
+        Decide(warm.Value, inProgress: false, mustPropose: true);
     }
 
     private void StartRound()
@@ -205,8 +263,12 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
                 (committed, committedBallot) = (p.Committed, p.CommittedBallot);
         }
         bool inProgress = accepted is not null && acceptedBallot > committedBallot;
-        var current = (inProgress ? accepted : committed) ?? PaxosValue.Absent;
+        Decide((inProgress ? accepted : committed) ?? PaxosValue.Absent, inProgress, mustPropose: false);
+    }
 
+    /// <summary>The operations on the key's value <paramref name="current"/>: answered at once, or proposed.</summary>
+    private void Decide(PaxosValue current, bool inProgress, bool mustPropose)
+    {
         // Each operation on the state its predecessors left; one found applied by an earlier round (its accept went unanswered) changes nothing now.
         var state = current;
         bool writes = false;
@@ -227,7 +289,7 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
                 _proposedOp[i] = true;
             }
         }
-        if (!writes && !inProgress)
+        if (!writes && !inProgress && !mustPropose)
         {
             // Nothing to write and the value is committed: the answers stand as they are.
             FinishAll();
@@ -239,8 +301,10 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         _accepts = 0;
         _refusals = 0;
         _failures = 0;
+        _next = _clock.Next(_ballot);
+        _promisedNext = 0;
         foreach (var a in _acceptors)
-            a.Vnode.Tell(new PaxosPropose(_request.Namespace, _request.Key, _ballot, _proposed, _requestId), Self);
+            a.Vnode.Tell(new PaxosPropose(_request.Namespace, _request.Key, _ballot, _proposed, _requestId) { Next = _next, Commit = _warm is not null && _ballot == _warm.Ballot ? _warm.Chosen : Ballot.Zero }, Self);
         ArmRoundTimer();
     }
 
@@ -318,12 +382,19 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         else
         {
             _accepts++;
+            if (a.Promised == _next)
+                _promisedNext++;
         }
         if (_accepts >= _majority)
         {
             // Chosen: tell every acceptor (not awaited), then answer.
-            foreach (var acceptor in _acceptors)
-                acceptor.Vnode.Tell(new PaxosCommit(_request.Namespace, _request.Key, _ballot, _proposed!), Self);
+            _chosen = true;
+            if (!_parentCommits)
+            {
+                foreach (var acceptor in _acceptors)
+                    acceptor.Vnode.Tell(new PaxosCommit(_request.Namespace, _request.Key, _ballot, _proposed!), Self);
+            }
+            _warmAfter = _promisedNext >= _majority ? new Warm(_next, _proposed!, _ballot) : null;
             for (int i = 0; i < _answers.Length; i++)
             {
                 _answers[i] = _answers[i] switch
@@ -400,7 +471,11 @@ public sealed class PaxosOperation : ReceiveActor, IWithTimers
         _finished = true;
         for (int i = 0; i < _ops.Count; i++)
             _ops[i].ReplyTo.Tell(_answers[i] ?? new RequestFailed("the operation ended without an answer"), ActorRefs.NoSender);
-        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key), _ops.Count), Self);
+        Context.Parent.Tell(new Done(KeyId(_request.Namespace, _request.Key), _ops.Count)
+        {
+            Next = _warmAfter,
+            Chosen = _chosen && _parentCommits ? (_ballot, _proposed!) : null,
+        }, Self);
         // The answers still due from the last phase are awaited (briefly), not left as dead letters.
         _answeredAfter = _requestId == 0 ? _acceptors.Count : (_proposing ? _accepts : _promises.Count) + _refusals + _failures;
         if (_answeredAfter >= _acceptors.Count)

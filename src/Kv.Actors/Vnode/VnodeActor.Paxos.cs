@@ -192,7 +192,12 @@ public sealed partial class VnodeActor
             sender.Tell(new PaxosAccepted(_partition, m.RequestId, false, state.Promised, null), Self);
             return;
         }
-        var accepted = state with { Promised = m.Ballot, AcceptedBallot = m.Ballot, Accepted = m.Value };
+        // A commit carried along: the value accepted at that ballot was chosen.
+        if (!m.Commit.IsZero && state.Accepted is not null && state.AcceptedBallot == m.Commit && m.Commit > state.CommittedBallot)
+            state = state with { CommittedBallot = m.Commit, Committed = state.Accepted };
+        // Accepting also promises the proposer's next ballot (when it is above this one): its next
+        // operation on the key may then go straight to phase 2 at that ballot.
+        var accepted = state with { Promised = Ballot.Max(m.Ballot, m.Next), AcceptedBallot = m.Ballot, Accepted = m.Value };
         StorePaxos(key, accepted, durable: true, error =>
         {
             if (error is not null)

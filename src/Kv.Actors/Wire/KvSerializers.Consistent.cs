@@ -46,8 +46,8 @@ internal static partial class KvSerializers
                 return new PaxosPromise(d.Partition, d.RequestId, d.Ok, s.Promised, s.AcceptedBallot, s.Accepted, s.CommittedBallot, s.Committed, d.HasError ? d.Error : null);
             });
         Add<PaxosPropose, PaxosProposeData>(registry, 305,
-            m => new PaxosProposeData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Ballot = ToWire(m.Ballot), Value = ToWire(m.Value), RequestId = m.RequestId },
-            d => new PaxosPropose(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Ballot), FromWire(d.Value ?? throw new FormatException("value missing")), d.RequestId));
+            m => new PaxosProposeData { Ns = Bytes(m.Namespace), Key = Bytes(m.Key), Ballot = ToWire(m.Ballot), Value = ToWire(m.Value), RequestId = m.RequestId, Next = m.Next.IsZero ? null : ToWire(m.Next), Commit = m.Commit.IsZero ? null : ToWire(m.Commit) },
+            d => new PaxosPropose(d.Ns.ToByteArray(), d.Key.ToByteArray(), FromWire(d.Ballot), FromWire(d.Value ?? throw new FormatException("value missing")), d.RequestId) { Next = FromWire(d.Next), Commit = FromWire(d.Commit) });
         Add<PaxosAccepted, PaxosAcceptedData>(registry, 306,
             m => new PaxosAcceptedData { Partition = m.Partition, RequestId = m.RequestId, Ok = m.Ok, Promised = ToWire(m.Promised), HasError = m.Error is not null, Error = m.Error ?? "" },
             d => new PaxosAccepted(d.Partition, d.RequestId, d.Ok, FromWire(d.Promised), d.HasError ? d.Error : null));
