@@ -225,6 +225,59 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
     }
 
     [Fact]
+    public async Task A_key_used_again_at_once_skips_the_prepare_round_and_an_accept_carries_the_commit_before_it()
+    {
+        string dir = Directory.CreateTempSubdirectory("kv-cas-warm-").FullName;
+        var (system, node) = await StartAsync(dir);
+        try
+        {
+            await AwaitServing(node);
+            var ring = (await node.GetRingAsync())!;
+            // The acceptor state, read by a prepare at a ballot too low to change it.
+            async Task<PaxosPromise> StateAsync(string key, (int Partition, string Node) at) =>
+                await KvPaths.Vnode(system, at.Node, at.Partition).Ask<PaxosPromise>(new PaxosPrepare(B("cons"), B(key), new Ballot(1, "low"), 9), AskTimeout);
+
+            // A cold round (prepare, accept) leaves the proposer's next ballot promised on its acceptors.
+            Assert.True(Assert.IsType<CasReply>(await Cas(node, "warm", null, "a")).Succeeded);
+            var primaries = ring.PreferenceList(B("cons"), B("warm"), 3).Select(r => (r.Partition, r.Node)).ToList();
+            var after1 = await StateAsync("warm", primaries[0]);
+            var chosen1 = Ballot.Max(after1.AcceptedBallot, after1.CommittedBallot);
+            Assert.True(after1.Promised > chosen1, $"promised {after1.Promised}, chosen at {chosen1}: the next ballot was not promised");
+            // The next operation proposes at exactly that ballot: no prepare round (which would take a new, higher one).
+            Assert.True(Assert.IsType<CasReply>(await Cas(node, "warm", "a", "b")).Succeeded);
+            var after2 = await StateAsync("warm", primaries[0]);
+            Assert.Equal(after1.Promised, Ballot.Max(after2.AcceptedBallot, after2.CommittedBallot));
+            Assert.Equal("b", await Value(node, "warm"));
+
+            // An acceptor: an accept promising the next ballot, then an accept at it carrying the commit of the first.
+            var vnode = KvPaths.Vnode(system, primaries[0].Node, primaries[0].Partition);
+            long t = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() + 10_000_000;
+            Ballot b1 = new(t, "test"), b2 = new(t + 1, "test"), b3 = new(t + 2, "test");
+            var v1 = PaxosValue.Absent.After(1, 0, true, B("v1"), "text/plain", 1);
+            var v2 = v1.After(2, 0, true, B("v2"), "text/plain", 2);
+            var a1 = await vnode.Ask<PaxosAccepted>(new PaxosPropose(B("cons"), B("carried"), b1, v1, 1) { Next = b2 }, AskTimeout);
+            Assert.True(a1.Ok);
+            Assert.Equal(b2, a1.Promised);
+            var low = await vnode.Ask<PaxosAccepted>(new PaxosPropose(B("cons"), B("carried"), b1, v2, 2), AskTimeout);
+            Assert.False(low.Ok); // below the promised next ballot
+            Assert.True((await vnode.Ask<PaxosAccepted>(new PaxosPropose(B("cons"), B("carried"), b2, v2, 3) { Next = b3, Commit = b1 }, AskTimeout)).Ok);
+            var carried = await StateAsync("carried", primaries[0]);
+            Assert.Equal((b1, "v1"), (carried.CommittedBallot, S(carried.Committed!.Value)));
+            Assert.Equal((b2, "v2"), (carried.AcceptedBallot, S(carried.Accepted!.Value)));
+            Assert.Equal(b3, carried.Promised);
+            // A carried commit of a ballot this acceptor did not accept at marks nothing.
+            Assert.True((await vnode.Ask<PaxosAccepted>(new PaxosPropose(B("cons"), B("carried"), b3, v2, 4) { Commit = new Ballot(t + 1, "other") }, AskTimeout)).Ok);
+            Assert.Equal(b1, (await StateAsync("carried", primaries[0])).CommittedBallot);
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Acceptor_state_survives_a_restart_and_an_accepted_value_found_is_finished()
     {
         string dir = Directory.CreateTempSubdirectory("kv-cas-").FullName;
