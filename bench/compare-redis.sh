@@ -3,7 +3,8 @@
 # (-c 50 -d 100 -t set,get, unpipelined and -P 16), at like durability:
 #   everysec: Redis appendfsync everysec, Garnet --aof-commit-freq 1000, Kv kv.storage.sync-mode = interval (1 s), dw = 0
 #   always:   Redis appendfsync always,  Kv sync-mode = per-write (group commit), dw = 1
-# Kv runs one copy of each key (its RESP namespace with n-val = r = w = 1), as Redis and Garnet keep one.
+# Kv runs one copy of each key (its RESP namespace with n-val = r = w = 1, and so its hash, set and list
+# keyspaces, which a GET of a missing key also looks in for WRONGTYPE), as Redis and Garnet keep one.
 # Each case runs RUNS times; medians of requests/s and the ratios Kv / Redis and Kv / Garnet are printed,
 # with the error replies each server counted over all its runs (INFO stats total_error_replies).
 # Every server first takes the same load for WARMUP seconds (default 20, 0 for none), unmeasured:
@@ -80,11 +81,16 @@ start_garnet() { # AOF under the checkpoint directory; RandomAccess: the native 
 }
 KV_DLL=src/Kv.Node/bin/Release/net10.0/Kv.Node.dll
 [ -f "$KV_DLL" ] || dotnet build src/Kv.Node -c Release >/dev/null
+TYPE_SPACES=()
+for ns in resp-hashes resp-sets resp-lists; do
+  TYPE_SPACES+=(--kv.namespaces.$ns.n-val=1 --kv.namespaces.$ns.r=1 --kv.namespaces.$ns.w=1 --kv.namespaces.$ns.dw=DW)
+done
 start_kv() { # sync-mode dw
   local port resp; port=$(free_port); resp=$(free_port)
   env DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}" dotnet "$KV_DLL" --data-dir "$WORK/kv-$1" --host 127.0.0.1 --port "$port" --kv.http.port=0 --kv.resp.port="$resp" \
     --kv.storage.sync-mode="$1" --kv.storage.sync-interval=1s \
     --kv.namespaces.resp.n-val=1 --kv.namespaces.resp.r=1 --kv.namespaces.resp.w=1 --kv.namespaces.resp.dw="$2" \
+    "${TYPE_SPACES[@]/DW/$2}" \
     --kv.actor.log-level=warning >"$WORK/kv-$1.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 300); do redis-cli -p "$resp" set kv:ready 1 2>/dev/null | grep -q OK && break; sleep 0.2; done

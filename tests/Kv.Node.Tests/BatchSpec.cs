@@ -133,7 +133,9 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
         int remote = asked.Distinct().Sum(k => ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(k), 3) is var list ? list.Count(r => r.Node != list[0].Node) : 0);
         Assert.Equal(remote, f.Sum(x => x.RequestsCarried));
         Assert.Equal(remote, f.Sum(x => x.RepliesCarried));
-        Assert.InRange(f.Sum(x => x.EnvelopesSent), 1, 2 * f.Count); // one per other node
+        // One per other node, or two when a coordinator's outbox flushed between its waves on a busy
+        // machine (seen once in 9 runs: 8 envelopes for 3 coordinators); far fewer than the messages either way.
+        Assert.InRange(f.Sum(x => x.EnvelopesSent), 1, 2 * 2 * f.Count);
         Assert.True(envelopes * 4 <= carried, $"{envelopes} remote envelopes for {carried} replica messages");
 
         // Siblings: a blind write of a key makes a sibling; a batch write with the read's context resolves it.
@@ -280,10 +282,19 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
         await own.InitializeAsync();
         try
         {
-            var keys = Enumerable.Range(0, 40).Select(i => $"fo-{i}").ToList();
-            Assert.All(await own.Client.PutManyAsync("default", keys.Select(k => (k, "v-" + k, (CausalContext?)null)).ToList()), o => Assert.True(o.Ok, o.Error?.Message));
-            var (system, node, _) = own.Nodes[2];
             var ring = (await own.Nodes[0].Node.GetRingAsync())!;
+            // The node that stops owns two neighbouring partitions (16 on 3 nodes: the ring wraps),
+            // so some keys have it twice among their 3 primaries: with it gone only one primary is
+            // left, and a write at W=2 needs a fallback (which a node that left, unlike one that is
+            // unreachable, once did not get: its writes waited on it and timed out).
+            int doubled = Enumerable.Range(0, ring.Size).First(p => ring.Owners[p] == ring.Owners[(p + 1) % ring.Size]);
+            int stop = own.Nodes.FindIndex(n => n.Node.Self == ring.Owners[doubled]);
+            var (system, node, _) = own.Nodes[stop];
+            bool Twice(string k) => ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(k), 3).Count(r => r.Node == node.Self) == 2;
+            var keys = Enumerable.Range(0, 40).Select(i => $"fo-{i}")
+                .Concat(Enumerable.Range(0, 10_000).Select(i => $"fo-twice-{i}").Where(Twice).Take(4)).ToList();
+            Assert.Equal(4, keys.Count(Twice) - Enumerable.Range(0, 40).Count(i => Twice($"fo-{i}")));
+            Assert.All(await own.Client.PutManyAsync("default", keys.Select(k => (k, "v-" + k, (CausalContext?)null)).ToList()), o => Assert.True(o.Ok, o.Error?.Message));
             int theirs = keys.Count(k => ring.PreferenceList("default"u8, Encoding.UTF8.GetBytes(k), 3)[0].Node == node.Self);
             Assert.True(theirs > 0, "some keys are coordinated by the node that stops");
             await system.Terminate();
@@ -309,7 +320,7 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
             // The stopping node may have started a claim over the two others as it left (its leave
             // hands its partitions off), so a few writes can meet a transfer it never finished and
             // time out: those are written again (the contexts make them the same versions), and
-            // every one must succeed within 30 s. The retries are written out.
+            // every one must succeed within 15 s. The retries are written out.
             var pending = keys.ToList();
             var retryUntil = System.Diagnostics.Stopwatch.StartNew();
             for (int round = 0; pending.Count > 0; round++)
@@ -318,12 +329,18 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
                 var failed = pending.Where((_, i) => !written[i].Ok).ToList();
                 if (failed.Count > 0)
                 {
-                    output.WriteLine($"write round {round}: {failed.Count} of {pending.Count} failed, e.g. {written.First(o => !o.Ok).Error?.Message}");
-                    Assert.True(retryUntil.Elapsed < TimeSpan.FromSeconds(30), $"{failed.Count} writes still failing 30 s after the stopped node was seen exiting");
+                    output.WriteLine($"write round {round}: {failed.Count} of {pending.Count} failed ({failed.Count(Twice)} with the stopped node twice among their primaries), e.g. {written.First(o => !o.Ok).Error?.Message}");
+                    Assert.True(retryUntil.Elapsed < TimeSpan.FromSeconds(15), $"{failed.Count} writes still failing 15 s after the stopped node was seen exiting");
                     await Task.Delay(1000);
                 }
                 pending = failed;
             }
+            // A single put of such a key: the same rule outside a batch.
+            string single = keys.First(Twice);
+            var one = await own.Client.GetAsync("default", single, new RequestOptions { R = 1 });
+            await own.Client.PutAsync("default", single, "single", one.Context, new RequestOptions { W = 2 });
+            Assert.Equal("single", Text(await own.Client.GetAsync("default", single)));
+            keys.Remove(single);
             var after = await own.Client.GetManyAsync("default", keys);
             for (int i = 0; i < keys.Count; i++)
                 Assert.Equal("w-" + keys[i], Text(after[i].Value));

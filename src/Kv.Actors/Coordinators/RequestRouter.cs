@@ -200,7 +200,27 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
     }
 
     // The unreachable list is short (usually empty): a scan, no set built per request.
-    private bool Reachable(string node) => !ClusterExt.Get(Context.System).State.Unreachable.Any(m => m.Address.ToString() == node);
+    /// <summary>
+    /// Whether <paramref name="node"/> can answer a replica request: a member that is not unreachable,
+    /// down, removed or exiting (as <see cref="Away"/> judges). A member that left (its leave done,
+    /// then removed) is not unreachable in the cluster's eyes, only gone: counting it reachable kept
+    /// writes waiting on it instead of on a fallback.
+    /// </summary>
+    private bool Reachable(string node)
+    {
+        var state = ClusterExt.Get(Context.System).State;
+        foreach (var m in state.Unreachable)
+        {
+            if (m.Address.ToString() == node)
+                return false;
+        }
+        foreach (var m in state.Members)
+        {
+            if (m.Address.ToString() == node)
+                return m.Status is not (MemberStatus.Down or MemberStatus.Removed or MemberStatus.Exiting);
+        }
+        return false;
+    }
 
     private bool Up(string node) => ClusterExt.Get(Context.System).State.Members.Any(m => m.Status == MemberStatus.Up && m.Address.ToString() == node);
 
