@@ -59,6 +59,24 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
         await KvNodeSpec.AwaitConditionAsync(async () => await Get(node, "probe") is not RequestFailed { Code: FailureCode.Unavailable },
             TimeSpan.FromSeconds(15), "the router serving the consistent namespace");
 
+    /// <summary>Runs <paramref name="body"/> on one node, serving, in a fresh data directory; stops it and removes the directory after.</summary>
+    private async Task OnOneNodeAsync(string prefix, Func<ActorSystem, KvNode, Task> body)
+    {
+        string dir = Directory.CreateTempSubdirectory(prefix).FullName;
+        var (system, node) = await StartAsync(dir);
+        try
+        {
+            await AwaitServing(node);
+            await body(system, node);
+        }
+        finally
+        {
+            await system.Terminate();
+            await node.Stopped;
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static Task<object> Ask(KvNode node, object message) => node.Router.Ask<object>(message, AskTimeout);
 
     private static Task<object> Cas(KvNode node, string key, string? expected, string value) =>
@@ -78,11 +96,8 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
     [Fact]
     public async Task Cas_get_put_delete_and_increment_are_linearizable_and_concurrent_cases_have_one_winner_per_expected_value()
     {
-        string dir = Directory.CreateTempSubdirectory("kv-cas-").FullName;
-        var (system, node) = await StartAsync(dir);
-        try
+        await OnOneNodeAsync("kv-cas-", async (system, node) =>
         {
-            await AwaitServing(node);
             // CAS: absent, mismatch (the current value comes back), match.
             Assert.Equal(new CasReply(true, B("a")).Succeeded, Assert.IsType<CasReply>(await Cas(node, "k", null, "a")).Succeeded);
             var absentAgain = Assert.IsType<CasReply>(await Cas(node, "k", null, "b"));
@@ -158,23 +173,14 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
             Assert.True(successes >= 50, $"{successes} successes");
             Assert.Equal(successes.ToString(CultureInfo.InvariantCulture), await Value(node, "cas-counter"));
             Assert.Equal(Enumerable.Range(0, successes).Select(i => (long)i), winners.Keys.Order());
-        }
-        finally
-        {
-            await system.Terminate();
-            await node.Stopped;
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public async Task Operations_queued_on_a_key_go_together_in_a_round_and_each_sees_the_state_its_predecessors_left()
     {
-        string dir = Directory.CreateTempSubdirectory("kv-cas-batch-").FullName;
-        var (system, node) = await StartAsync(dir);
-        try
+        await OnOneNodeAsync("kv-cas-batch-", async (system, node) =>
         {
-            await AwaitServing(node);
             for (int round = 0; round < 5; round++)
             {
                 string key = "batch" + round.ToString(CultureInfo.InvariantCulture);
@@ -215,23 +221,14 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
             var many = await Task.WhenAll(Enumerable.Range(0, 3 * 40).Select(_ => Incr(node, "many", 1)));
             Assert.Equal(Enumerable.Range(1, 120).Select(i => (long)i), many.Select(m => Assert.IsType<UpdateSucceeded>(m).Number).Order());
             Assert.Equal("120", await Value(node, "many"));
-        }
-        finally
-        {
-            await system.Terminate();
-            await node.Stopped;
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public async Task A_key_used_again_at_once_skips_the_prepare_round_and_an_accept_carries_the_commit_before_it()
     {
-        string dir = Directory.CreateTempSubdirectory("kv-cas-warm-").FullName;
-        var (system, node) = await StartAsync(dir);
-        try
+        await OnOneNodeAsync("kv-cas-warm-", async (system, node) =>
         {
-            await AwaitServing(node);
             var ring = (await node.GetRingAsync())!;
             // The acceptor state, read by a prepare at a ballot too low to change it.
             async Task<PaxosPromise> StateAsync(string key, (int Partition, string Node) at) =>
@@ -268,13 +265,7 @@ public sealed class ConsistentSpec(ITestOutputHelper log) : Akka.TestKit.Xunit2.
             // A carried commit of a ballot this acceptor did not accept at marks nothing.
             Assert.True((await vnode.Ask<PaxosAccepted>(new PaxosPropose(B("cons"), B("carried"), b3, v2, 4) { Commit = new Ballot(t + 1, "other") }, AskTimeout)).Ok);
             Assert.Equal(b1, (await StateAsync("carried", primaries[0])).CommittedBallot);
-        }
-        finally
-        {
-            await system.Terminate();
-            await node.Stopped;
-            Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Fact]

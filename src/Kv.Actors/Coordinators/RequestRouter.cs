@@ -165,7 +165,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         HashSet<string>? away = null;
         foreach (var r in primaries)
         {
-            if (!Reachable(r.Node) || !state.Members.Any(m => m.Address.ToString() == r.Node && m.Status is not (MemberStatus.Down or MemberStatus.Removed or MemberStatus.Exiting)))
+            if (!Reachable(r.Node))
                 (away ??= new HashSet<string>(StringComparer.Ordinal)).Add(r.Node);
         }
         if (away is null)
