@@ -11,8 +11,16 @@ namespace Kv.Storage;
 public sealed class WriteBatch
 {
     internal const int HeaderSize = 20;
-    private byte[] _rep = new byte[128];
+    private byte[] _rep;
     private int _length = HeaderSize;
+
+    public WriteBatch()
+        : this(128 - HeaderSize)
+    {
+    }
+
+    /// <summary>A batch with room for about <paramref name="expectedBytes"/> of keys and values without growing.</summary>
+    public WriteBatch(int expectedBytes) => _rep = new byte[HeaderSize + Math.Max(0, expectedBytes) + 16];
 
     /// <summary>Number of operations in the batch.</summary>
     public int Count { get; private set; }

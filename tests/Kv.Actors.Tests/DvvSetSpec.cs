@@ -168,4 +168,23 @@ public sealed class DvvSetSpec
             return all.Values.Order().SequenceEqual(expected);
         }).QuickCheckThrowOnFailure();
     }
+
+    [Fact]
+    public void Overwrite_is_an_update_whose_context_is_the_whole_stored_set()
+    {
+        // The vnode's last_write_wins path takes the shortcut; it must give exactly the long way's set.
+        var states = States();
+        Prop.ForAll(states, Arb.From(Gen.Choose(0, 3)), (r, who) =>
+        {
+            string id = who < 3 ? Actors[who] : "new-actor";
+            foreach (var stored in r.Append(new DvvSet<string>(r[0].Entries, ["anon"])))
+            {
+                var longWay = Update(New(stored.Join(), "w"), stored, id);
+                var shortcut = DvvSet<string>.Overwrite(stored, "w", id);
+                if (!Same(longWay, shortcut) || shortcut.Values.Count(v => v == "w") != 1)
+                    return false;
+            }
+            return true;
+        }).QuickCheckThrowOnFailure();
+    }
 }

@@ -55,6 +55,29 @@ public sealed class DvvSet<T>
         return new DvvSet<T>(Event(synced.Entries, id, Single(client)), synced.Anonymous);
     }
 
+    /// <summary>
+    /// A write whose context is everything <paramref name="server"/> holds (last_write_wins): the
+    /// same set as <c>Update(New(server.Join(), value), server, id)</c>, without building the
+    /// version vector and the client set in between. Every dotted value is covered and goes; the new
+    /// value takes the next dot of <paramref name="id"/>; anonymous values (never covered) stay.
+    /// </summary>
+    public static DvvSet<T> Overwrite(DvvSet<T> server, T value, string id)
+    {
+        var covered = server.Entries;
+        for (int i = 0; i < covered.Length; i++)
+        {
+            if (!covered[i].Values.IsEmpty)
+            {
+                var b = ImmutableArray.CreateBuilder<Entry>(covered.Length);
+                for (int k = 0; k < covered.Length; k++)
+                    b.Add(covered[k].Values.IsEmpty ? covered[k] : covered[k] with { Values = [] });
+                covered = b.MoveToImmutable();
+                break;
+            }
+        }
+        return new DvvSet<T>(Event(covered, id, value), server.Anonymous);
+    }
+
     private static T Single(DvvSet<T> client) =>
         client.Anonymous.Length == 1 ? client.Anonymous[0] : throw new ArgumentException("a client write carries exactly one new value");
 

@@ -339,7 +339,7 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
         try
         {
             // The engine calls back on the thread that committed the group; the callback only tells this actor.
-            var batch = new WriteBatch().Put(key, encoded.Span);
+            var batch = new WriteBatch(key.Length + encoded.Length).Put(key, encoded.Span);
             if (ReapDue(obj) is { } due)
                 batch.Put(VnodeMetaKeys.Tombstone(key), VnodeMetaKeys.Stamp(due)); // found by the reaping sweep
             _engine!.Write(batch, durable, static (error, state) => ((WriteDone)state!).Report(error), done);
@@ -450,12 +450,13 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             var key = StorageKey(put.Namespace, put.Key);
             var current = Read(key);
             var stored = current ?? DvvSet<Sibling>.Empty;
-            // last_write_wins: the new value replaces everything stored, whatever the client's context.
-            var context = put.LastWriteWins ? stored.Join() : put.Context;
             // A key this identity has not written (or whose object is gone: reaped) gets a new epoch,
             // so its counters never start again under an actor some context may already hold (kv679).
             string actor = KeyEpochs.Continuing(VnodeId, current, put.Context) ?? KeyEpochs.Actor(VnodeId, _epochs!.Next());
-            var updated = DvvSet<Sibling>.Update(DvvSet<Sibling>.New(context, put.Value), stored, actor);
+            // last_write_wins: the new value replaces everything stored, whatever the client's context.
+            var updated = put.LastWriteWins
+                ? DvvSet<Sibling>.Overwrite(stored, put.Value, actor)
+                : DvvSet<Sibling>.Update(DvvSet<Sibling>.New(put.Context, put.Value), stored, actor);
             if (updated.Size > put.MaxSiblings)
             {
                 // Riak's guard against sibling explosion: refuse, store nothing.
