@@ -43,14 +43,33 @@ public sealed class VnodeTrees
     /// <summary>The tree a storage key belongs in, or null (a malformed key, or one that is not this vnode's).</summary>
     public (int Pref, int N, int Segment)? Place(byte[] storageKey)
     {
-        if (VnodeActor.SplitStorageKey(storageKey) is not { Ns.Length: > 0, Key.Length: > 0 } split)
+        // Split in place (2-byte namespace length, namespace, key): this runs on every write.
+        if (storageKey.Length < 2 || BinaryPrimitives.ReadUInt16BigEndian(storageKey) is var nsLength && storageKey.Length < 2 + nsLength)
             return null;
-        int n = Math.Clamp(_nValOf(Encoding.UTF8.GetString(split.Ns)), 1, _maxNVal);
-        int pref = KeyHash.PartitionOf(split.Ns, split.Key, _ringSize);
+        var ns = storageKey.AsSpan(2, nsLength);
+        var key = storageKey.AsSpan(2 + nsLength);
+        if (ns.IsEmpty || key.IsEmpty)
+            return null;
+        int n = Math.Clamp(NValOf(ns), 1, _maxNVal);
+        int pref = KeyHash.PartitionOf(ns, key, _ringSize);
         int distance = ((_partition - pref) % _ringSize + _ringSize) % _ringSize;
         if (distance >= n)
             return null;
         return (pref, n, HashTree.SegmentOf(HashTree.KeyHashOf(storageKey)));
+    }
+
+    // The last namespace looked up, by its bytes: a vnode's writes mostly go to one or a few.
+    private byte[] _lastNs = [];
+    private int _lastNVal;
+
+    private int NValOf(ReadOnlySpan<byte> ns)
+    {
+        if (!ns.SequenceEqual(_lastNs))
+        {
+            _lastNVal = _nValOf(Encoding.UTF8.GetString(ns));
+            _lastNs = ns.ToArray();
+        }
+        return _lastNVal;
     }
 
     /// <summary>A write: the key's old object (null: it was absent) out of its tree, the new one (null: removed) in.</summary>
@@ -66,15 +85,21 @@ public sealed class VnodeTrees
             tree.Toggle(place.Segment, ItemHash(storageKey, after), adding: true);
     }
 
+    [ThreadStatic]
+    private static XxHash64? _hasher;
+
     /// <summary>The hash of a key with its object's clock: equal on replicas that hold the same versions.</summary>
     public static ulong ItemHash(byte[] storageKey, DvvSet<Sibling> obj)
     {
-        var hash = new XxHash64();
+        // One hasher per thread, reset for each item: every write hashes its key twice (before, after).
+        var hash = _hasher ??= new XxHash64();
+        hash.Reset();
         hash.Append(storageKey);
         Span<byte> number = stackalloc byte[8];
+        Span<byte> id = stackalloc byte[256];
         foreach (var entry in obj.Entries)
         {
-            hash.Append(Encoding.UTF8.GetBytes(entry.Id));
+            hash.Append(Encoding.UTF8.GetMaxByteCount(entry.Id.Length) <= id.Length ? id[..Encoding.UTF8.GetBytes(entry.Id, id)] : Encoding.UTF8.GetBytes(entry.Id));
             BinaryPrimitives.WriteInt64LittleEndian(number, entry.Counter);
             hash.Append(number);
             BinaryPrimitives.WriteInt64LittleEndian(number, entry.Values.Length);

@@ -28,7 +28,7 @@ public sealed partial class RequestRouter
         Receive<PaxosOperation.Done>(_ => { }); // operations this router ran itself: nothing queued here
     }
 
-    private bool IsConsistent(byte[] ns) => _options.PropsOf(Encoding.UTF8.GetString(ns)).Consistent;
+    private bool IsConsistent(byte[] ns) => _options.PropsOf(NameOf(ns)).Consistent;
 
     private void OnCas(KvCas cas)
     {

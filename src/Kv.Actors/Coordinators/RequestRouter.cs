@@ -89,6 +89,24 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         return props;
     }
 
+    // The last few namespace names decoded, by their bytes: requests name a handful of namespaces,
+    // and decoding one per check was a string per request (three for a put). Used on the actor's thread only.
+    private readonly (byte[] Bytes, string Name)[] _names = new (byte[], string)[4];
+    private int _nextName;
+
+    private string NameOf(byte[] ns)
+    {
+        foreach (var (bytes, name) in _names)
+        {
+            if (bytes is not null && bytes.AsSpan().SequenceEqual(ns))
+                return name;
+        }
+        string decoded = Encoding.UTF8.GetString(ns);
+        _names[_nextName] = (ns.ToArray(), decoded);
+        _nextName = (_nextName + 1) % _names.Length;
+        return decoded;
+    }
+
     /// <summary>Checks the key and namespace and returns the effective settings, or null and why not.</summary>
     private NamespaceProps? Check(byte[] ns, byte[] key, RequestOptions options, out RequestFailed? failure)
     {
@@ -114,7 +132,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
             failure = new RequestFailed("this node does not serve yet: it is not an Up member of the cluster, or has not had the cluster's ring since it became one", FailureCode.Unavailable);
             return null;
         }
-        string name = Encoding.UTF8.GetString(ns);
+        string name = NameOf(ns);
         if (_options.StrictNamespaces && !_options.Namespaces.ContainsKey(name))
         {
             failure = new RequestFailed($"unknown namespace '{name}' (declare it under kv.namespaces; declared: {string.Join(", ", _options.Namespaces.Keys.Order(StringComparer.Ordinal))})", FailureCode.UnknownNamespace);
@@ -251,7 +269,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
             Fail(badTtl);
             return;
         }
-        string name = Encoding.UTF8.GetString(put.Namespace);
+        string name = NameOf(put.Namespace);
         if (_options.PropsOf(name).Datatype is var datatype && datatype != Crdt.Datatype.None)
         {
             Fail(DataTypeRouting.PutRefusal(name, datatype));
@@ -331,7 +349,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
         var props = Prepare(update.Namespace, update.Key, update.Options);
         if (props is null)
             return;
-        string name = Encoding.UTF8.GetString(update.Namespace);
+        string name = NameOf(update.Namespace);
         if (DataTypeRouting.Refusal(name, props.Datatype, update.Op) is { } refusal)
         {
             Fail(refusal);

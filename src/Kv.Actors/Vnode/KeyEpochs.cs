@@ -73,13 +73,13 @@ internal sealed class KeyEpochs
     {
         if (stored is null)
             return null;
-        string prefix = vnodeId + ".";
         DvvSet<Sibling>.Entry? best = null;
         long bestEpoch = -1;
         foreach (var e in stored.Entries)
         {
-            if (!e.Id.StartsWith(prefix, StringComparison.Ordinal)
-                || !long.TryParse(e.Id.AsSpan(prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long epoch))
+            // "<vnodeId>.<epoch>", matched without building the prefix (this runs on every write).
+            if (e.Id.Length <= vnodeId.Length + 1 || e.Id[vnodeId.Length] != '.' || !e.Id.StartsWith(vnodeId, StringComparison.Ordinal)
+                || !long.TryParse(e.Id.AsSpan(vnodeId.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long epoch))
                 continue;
             if (epoch > bestEpoch)
                 (best, bestEpoch) = (e, epoch);
