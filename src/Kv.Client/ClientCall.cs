@@ -10,7 +10,7 @@ namespace Kv.Client;
 /// preference list order, healthy nodes first), moving to the next when the attempt times out, the
 /// client marks that node down while a read waits on it, or the node answers that it cannot serve yet. The
 /// reply becomes a client result (<see cref="Replies.Map"/>) or a <see cref="KvFailure"/>; running
-/// never throws. No actor per request: the ask's temporary ref receives the reply.
+/// never throws. No actor per request: a temporary ref (<see cref="ReplyPromise"/>) receives the reply.
 /// </summary>
 internal sealed partial class ClientCall
 {
@@ -83,7 +83,7 @@ internal sealed partial class ClientCall
                 // The last candidate is waited for in any case: there is no other.
                 var target = _admin ? node.Admin : node.Router;
                 bool abandonOnDown = !last && _message is not (KvPut or KvDelete or KvUpdate or Kv.Actors.Consistent.KvCas);
-                reply = await target.Ask<object>(node.Wrap(_message), timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
+                reply = await ReplyPromise.Ask(node.System, target, node.Wrap(_message), timeout, abandonOnDown ? node.DownToken : CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is AskTimeoutException or OperationCanceledException)
             {

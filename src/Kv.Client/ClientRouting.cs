@@ -92,12 +92,16 @@ internal sealed class ClientNode
 
     public ClientNode(ActorSystem system, string address, ClientSession session)
     {
+        System = system;
         Router = KvPaths.On(system, address, KvPaths.Router);
         Admin = KvPaths.On(system, address, KvPaths.Admin);
         _session = session;
     }
 
     private readonly ClientSession _session;
+
+    /// <summary>The client's actor system (requests' reply refs live there).</summary>
+    public ActorSystem System { get; }
 
     public IActorRef Router { get; }
 

@@ -128,9 +128,12 @@ public sealed partial class KvClient : IAsyncDisposable
     /// not agree on its signing secret yet (the user store gossips it within seconds; the oldest
     /// wins), so a token issued then may be refused by every node once they agree.
     /// </summary>
-    private async Task<T> RenewingAsync<T>(Func<Task<T>> send, Func<T, bool> tokenRefused)
+    private async Task<T> RenewingAsync<T>(Func<Task<T>> send, Func<T, bool> tokenRefused) =>
+        await RenewingAsync(await send().ConfigureAwait(false), send, tokenRefused).ConfigureAwait(false);
+
+    // The same, for a first reply already in hand (the request path awaits its first send directly).
+    private async Task<T> RenewingAsync<T>(T reply, Func<Task<T>> send, Func<T, bool> tokenRefused)
     {
-        var reply = await send().ConfigureAwait(false);
         for (int attempt = 0; attempt < 6 && tokenRefused(reply) && _routing.Session is { Token.Length: > 0, Refresh: { } refresh }; attempt++)
         {
             await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
@@ -152,7 +155,9 @@ public sealed partial class KvClient : IAsyncDisposable
     {
         if (call.Error is not null)
             throw call.Error;
-        var reply = await RenewingAsync(() => call.RunAsync(_routing.Current, Options), r => r is KvFailure { Error: KvAuthenticationException }).ConfigureAwait(false);
+        var reply = await call.RunAsync(_routing.Current, Options).ConfigureAwait(false);
+        if (reply is KvFailure { Error: KvAuthenticationException }) // a session token expired: renew it and send again
+            reply = await RenewingAsync(reply, () => call.RunAsync(_routing.Current, Options), r => r is KvFailure { Error: KvAuthenticationException }).ConfigureAwait(false);
         return reply switch
         {
             KvFailure f => throw f.Error,

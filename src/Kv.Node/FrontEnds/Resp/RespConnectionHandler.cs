@@ -78,13 +78,22 @@ public sealed class RespConnectionHandler(FrontEndContext ctx, ILoggerFactory lo
             if (batch.Count > 0)
             {
                 Interlocked.Add(ref _commands, batch.Count);
-                var replies = await _commandsImpl.RunBatchAsync(session, batch).ConfigureAwait(false);
                 int errors = 0;
-                foreach (var reply in replies)
+                if (batch.Count == 1)
                 {
+                    // Unpipelined: one command, no list of replies.
+                    var reply = await _commandsImpl.RunAsync(session, batch[0]).ConfigureAwait(false);
                     reply.Write(output, session.Protocol);
-                    if (reply.IsError)
-                        errors++;
+                    errors = reply.IsError ? 1 : 0;
+                }
+                else
+                {
+                    foreach (var reply in await _commandsImpl.RunBatchAsync(session, batch).ConfigureAwait(false))
+                    {
+                        reply.Write(output, session.Protocol);
+                        if (reply.IsError)
+                            errors++;
+                    }
                 }
                 if (errors > 0)
                     Interlocked.Add(ref _errors, errors);

@@ -1,0 +1,101 @@
+using Akka.Actor;
+using Akka.Dispatch.SysMsg;
+
+namespace Kv.Client;
+
+/// <summary>
+/// The reply slot of one request attempt: a temporary actor ref (registered, so a remote node can
+/// answer it) whose first message completes <see cref="Task"/>. It does what Akka's <c>Ask</c> does
+/// for the client, with less per request: no timer and cancellation source per attempt. Attempts
+/// that outlive their deadline are found by one shared sweep, a few times a second, and end with
+/// <see cref="AskTimeoutException"/>; a cancelled <c>abandon</c> token ends one with
+/// <see cref="OperationCanceledException"/>. Either way the ref is unregistered and later replies
+/// are dropped.
+/// </summary>
+internal sealed class ReplyPromise : MinimalActorRef
+{
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromMilliseconds(50);
+    private static readonly Queue<ReplyPromise> Waiting = new();
+    private static readonly Timer Sweeper = new(_ => Sweep(), null, SweepEvery, SweepEvery);
+
+    private readonly TaskCompletionSource<object> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly IActorRefProvider _provider;
+    private readonly ActorPath _path;
+    private readonly long _deadline;
+    private readonly TimeSpan _timeout;
+    private CancellationTokenRegistration _abandon;
+    private int _done;
+
+    private ReplyPromise(IActorRefProvider provider, ActorPath path, TimeSpan timeout) =>
+        (_provider, _path, _timeout, _deadline) = (provider, path, timeout, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
+
+    public override ActorPath Path => _path;
+
+    public override IActorRefProvider Provider => _provider;
+
+    public override bool IsTerminated => Volatile.Read(ref _done) != 0;
+
+    /// <summary>The reply, or an <see cref="AskTimeoutException"/> after the timeout, or an <see cref="OperationCanceledException"/> when abandoned.</summary>
+    public Task<object> Task => _reply.Task;
+
+    /// <summary>Sends <paramref name="message"/> to <paramref name="target"/> with a new promise as its sender.</summary>
+    public static Task<object> Ask(ActorSystem system, ICanTell target, object message, TimeSpan timeout, CancellationToken abandon)
+    {
+        var provider = ((ExtendedActorSystem)system).Provider;
+        var path = provider.TempPath();
+        var promise = new ReplyPromise(provider, path, timeout);
+        provider.RegisterTempActor(promise, path);
+        if (abandon.CanBeCanceled)
+            promise._abandon = abandon.Register(static p => ((ReplyPromise)p!).End(null, canceled: true), promise);
+        lock (Waiting)
+            Waiting.Enqueue(promise);
+        GC.KeepAlive(Sweeper);
+        target.Tell(message, promise);
+        return promise.Task;
+    }
+
+    protected override void TellInternal(object message, IActorRef sender) => End(message, canceled: false);
+
+    public override void SendSystemMessage(ISystemMessage message)
+    {
+    }
+
+    private void End(object? reply, bool canceled)
+    {
+        if (Interlocked.Exchange(ref _done, 1) != 0)
+            return;
+        _provider.UnregisterTempActor(_path);
+        _abandon.Dispose();
+        if (canceled)
+            _reply.TrySetCanceled();
+        else if (reply is null)
+            _reply.TrySetException(new AskTimeoutException($"no reply within {_timeout.TotalMilliseconds:0} ms"));
+        else
+            _reply.TrySetResult(reply);
+    }
+
+    // Drops the promises that ended, ends those past their deadline, keeps the rest in their order.
+    private static void Sweep()
+    {
+        long now = Environment.TickCount64;
+        List<ReplyPromise>? late = null;
+        lock (Waiting)
+        {
+            for (int n = Waiting.Count; n > 0; n--)
+            {
+                var p = Waiting.Dequeue();
+                if (p.IsTerminated)
+                    continue;
+                if (p._deadline <= now)
+                    (late ??= []).Add(p);
+                else
+                    Waiting.Enqueue(p);
+            }
+        }
+        if (late is not null)
+        {
+            foreach (var p in late)
+                p.End(null, canceled: false);
+        }
+    }
+}
