@@ -334,6 +334,49 @@ public sealed class CommitLogSpec : IDisposable
     }
 
     [Fact]
+    public void On_disk_a_flushed_append_is_in_the_file_when_it_returns_even_when_another_engine_wrote_it()
+    {
+        // Engines append concurrently and one of them writes the buffered records of all (FlushTo):
+        // whoever returns from a flushed append must find its record in the file, where a process
+        // killed right then leaves it. The copy of the segments stands for what the killed process leaves.
+        string dir = TestPaths.NewTempDir();
+        string copy = dir + "-killed";
+        try
+        {
+            var log = new CommitLog(dir, segmentBytes: 1 << 20, maxSegments: 64);
+            var written = new Dictionary<ulong, List<string>>();
+            var threads = Enumerable.Range(1, 4).Select(t =>
+            {
+                var mine = written[(ulong)t] = [];
+                return new Thread(() =>
+                {
+                    for (int n = 0; n < 2000; n++)
+                    {
+                        string record = $"engine {t} record {n}";
+                        log.Append((ulong)t, Encoding.ASCII.GetBytes(record), flush: true);
+                        mine.Add(record);
+                    }
+                });
+            }).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            Directory.CreateDirectory(copy);
+            foreach (string path in Directory.GetFiles(dir, "*.clog"))
+                File.Copy(path, System.IO.Path.Combine(copy, System.IO.Path.GetFileName(path)));
+            using var reopened = new CommitLog(copy, segmentBytes: 1 << 20, maxSegments: 64);
+            foreach ((ulong id, List<string> records) in written)
+                Assert.Equal(records, reopened.TakeRecovered(id).Select(b => Encoding.ASCII.GetString(b)));
+            log.Dispose();
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            if (Directory.Exists(copy))
+                Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    [Fact]
     public void On_disk_clean_segments_are_written_over_and_replay_yields_the_newest_records_in_order_and_nothing_old()
     {
         string dir = TestPaths.NewTempDir();

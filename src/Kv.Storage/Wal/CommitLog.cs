@@ -39,6 +39,8 @@ public sealed class CommitLog : IDisposable
     private LogWriter _writer;
     private long _segment;
     private long _appended;
+    private readonly object _flushLock = new();
+    private long _flushed; // appended records written to the file (not necessarily synced); under the append lock
     private long _synced;
     private bool _syncing; // a sync round is running or due (the sync thread's signal, under _syncLock)
     private bool _closing; // Dispose began: the sync thread ends once no waiter is left
@@ -364,10 +366,6 @@ public sealed class CommitLog : IDisposable
                         pressure = Roll();
                     }
                     _writer.AddRecord(record.AsSpan(0, batch.Length + 8));
-                    if (flush)
-                    {
-                        _writer.Flush();
-                    }
                 }
                 catch (Exception e)
                 {
@@ -383,11 +381,46 @@ public sealed class CommitLog : IDisposable
         {
             ArrayPool<byte>.Shared.Return(record);
         }
+        if (flush)
+        {
+            FlushTo(position);
+        }
         if (pressure is { Count: > 0 })
         {
             FlushRequested?.Invoke(pressure);
         }
         return position;
+    }
+
+    /// <summary>
+    /// Writes the buffered records up to <paramref name="position"/> to the file (the OS has them:
+    /// they survive the process, not the machine). One thread writes for all: the engines that
+    /// appended meanwhile wait for it and then mostly find their record written, so a burst of
+    /// small groups from many engines costs one write, not one each under the append lock.
+    /// </summary>
+    private void FlushTo(long position)
+    {
+        lock (_flushLock)
+        {
+            if (Volatile.Read(ref _flushed) >= position)
+            {
+                return;
+            }
+            lock (_appendLock)
+            {
+                ThrowIfFailed();
+                try
+                {
+                    _writer.Flush();
+                }
+                catch (Exception e)
+                {
+                    _error = e; // the segment may now hold part of a record: refuse everything after it
+                    throw;
+                }
+                Volatile.Write(ref _flushed, _appended);
+            }
+        }
     }
 
     /// <summary>Seals the active segment durably and starts the next one. Under the append lock.</summary>
