@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using Kv.Storage.IO;
@@ -273,20 +274,33 @@ internal sealed class TableReader : IDisposable
         {
             throw new StorageCorruptionException(Name, handle.Offset, $"block of {handle.Size} bytes runs past the end of the file");
         }
-        var buf = new byte[handle.Size + TableFormat.BlockTrailerSize];
-        ReadExactly(handle.Offset, buf);
         int n = (int)handle.Size;
-        uint stored = Crc32C.Unmask(BinaryPrimitives.ReadUInt32LittleEndian(buf.AsSpan(n + 1)));
-        if (stored != Crc32C.Compute(buf.AsSpan(0, n + 1)))
+        int total = n + TableFormat.BlockTrailerSize;
+        byte[] read = ArrayPool<byte>.Shared.Rent(total);
+        try
         {
-            throw new StorageCorruptionException(Name, handle.Offset, "block checksum mismatch");
+            var buf = read.AsSpan(0, total);
+            ReadExactly(handle.Offset, buf);
+            uint stored = Crc32C.Unmask(BinaryPrimitives.ReadUInt32LittleEndian(buf[(n + 1)..]));
+            if (stored != Crc32C.Compute(buf[..(n + 1)]))
+            {
+                throw new StorageCorruptionException(Name, handle.Offset, "block checksum mismatch");
+            }
+            if (buf[n] != TableFormat.NoCompression)
+            {
+                throw new StorageCorruptionException(Name, handle.Offset, $"unknown block compression type {buf[n]}");
+            }
+            // The block goes to the cache and lives for a while: on the pinned object heap it is never
+            // copied from generation to generation (a busy node read a block per write; promoting them
+            // was most of each gen0 collection's pause). Only checked bytes are kept.
+            byte[] block = GC.AllocateUninitializedArray<byte>(n, pinned: true);
+            buf[..n].CopyTo(block);
+            return block;
         }
-        if (buf[n] != TableFormat.NoCompression)
+        finally
         {
-            throw new StorageCorruptionException(Name, handle.Offset, $"unknown block compression type {buf[n]}");
+            ArrayPool<byte>.Shared.Return(read);
         }
-        Array.Resize(ref buf, n);
-        return buf;
     }
 
     private void ReadExactly(long offset, Span<byte> dst)
