@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Dispatch.SysMsg;
+using Kv.Actors.Coordinators;
 
 namespace Kv.Client;
 
@@ -7,33 +8,34 @@ namespace Kv.Client;
 /// The reply slot of one request attempt: a temporary actor ref (registered, so a remote node can
 /// answer it) whose first message completes <see cref="Task"/>. It does what Akka's <c>Ask</c> does
 /// for the client, with less per request: no timer and cancellation source per attempt. Attempts
-/// that outlive their deadline are found by one shared sweep, a few times a second, and end with
-/// <see cref="AskTimeoutException"/>; a cancelled <c>abandon</c> token ends one with
+/// that outlive their deadline are found by the shared sweep (<see cref="RequestDeadlines"/>) and
+/// end with <see cref="AskTimeoutException"/>; a cancelled <c>abandon</c> token ends one with
 /// <see cref="OperationCanceledException"/>. Either way the ref is unregistered and later replies
 /// are dropped.
 /// </summary>
-internal sealed class ReplyPromise : MinimalActorRef
+internal sealed class ReplyPromise : MinimalActorRef, IExpiring
 {
-    private static readonly TimeSpan SweepEvery = TimeSpan.FromMilliseconds(50);
-    private static readonly Queue<ReplyPromise> Waiting = new();
-    private static readonly Timer Sweeper = new(_ => Sweep(), null, SweepEvery, SweepEvery);
-
     private readonly TaskCompletionSource<object> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _path;
-    private readonly long _deadline;
     private readonly TimeSpan _timeout;
     private CancellationTokenRegistration _abandon;
     private int _done;
 
     private ReplyPromise(IActorRefProvider provider, ActorPath path, TimeSpan timeout) =>
-        (_provider, _path, _timeout, _deadline) = (provider, path, timeout, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
+        (_provider, _path, _timeout, Deadline) = (provider, path, timeout, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
 
     public override ActorPath Path => _path;
 
     public override IActorRefProvider Provider => _provider;
 
     public override bool IsTerminated => Volatile.Read(ref _done) != 0;
+
+    public bool Ended => IsTerminated;
+
+    public long Deadline { get; }
+
+    public void Expire() => End(null, canceled: false);
 
     /// <summary>The reply, or an <see cref="AskTimeoutException"/> after the timeout, or an <see cref="OperationCanceledException"/> when abandoned.</summary>
     public Task<object> Task => _reply.Task;
@@ -47,9 +49,7 @@ internal sealed class ReplyPromise : MinimalActorRef
         provider.RegisterTempActor(promise, path);
         if (abandon.CanBeCanceled)
             promise._abandon = abandon.Register(static p => ((ReplyPromise)p!).End(null, canceled: true), promise);
-        lock (Waiting)
-            Waiting.Enqueue(promise);
-        GC.KeepAlive(Sweeper);
+        RequestDeadlines.Watch(promise);
         target.Tell(message, promise);
         return promise.Task;
     }
@@ -72,30 +72,5 @@ internal sealed class ReplyPromise : MinimalActorRef
             _reply.TrySetException(new AskTimeoutException($"no reply within {_timeout.TotalMilliseconds:0} ms"));
         else
             _reply.TrySetResult(reply);
-    }
-
-    // Drops the promises that ended, ends those past their deadline, keeps the rest in their order.
-    private static void Sweep()
-    {
-        long now = Environment.TickCount64;
-        List<ReplyPromise>? late = null;
-        lock (Waiting)
-        {
-            for (int n = Waiting.Count; n > 0; n--)
-            {
-                var p = Waiting.Dequeue();
-                if (p.IsTerminated)
-                    continue;
-                if (p._deadline <= now)
-                    (late ??= []).Add(p);
-                else
-                    Waiting.Enqueue(p);
-            }
-        }
-        if (late is not null)
-        {
-            foreach (var p in late)
-                p.End(null, canceled: false);
-        }
     }
 }

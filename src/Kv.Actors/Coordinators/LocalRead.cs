@@ -14,16 +14,15 @@ namespace Kv.Actors.Coordinators;
 /// answered through the network as a coordinator would be; it ends once every replica has
 /// answered, or at the namespace timeout (then it answers as a coordinator does and repairs).
 /// </summary>
-internal sealed class LocalRead : MinimalActorRef
+internal sealed class LocalRead : MinimalActorRef, IExpiring
 {
     private readonly ReadQuorum _read;
     private readonly IActorRef _replyTo;
     private readonly ActorSystem _system;
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _path;
-    private ICancelable? _timeout;
     private readonly object _gate = new();
-    private bool _ended;
+    private volatile bool _ended;
 
     private sealed class Timeout
     {
@@ -32,6 +31,13 @@ internal sealed class LocalRead : MinimalActorRef
 
     private LocalRead(ReadQuorum read, IActorRef replyTo, ActorSystem system, IActorRefProvider provider, ActorPath path) =>
         (_read, _replyTo, _system, _provider, _path) = (read, replyTo, system, provider, path);
+
+    /// <summary>When the namespace timeout ends it (<see cref="RequestDeadlines"/>).</summary>
+    public long Deadline { get; private set; }
+
+    public bool Ended => _ended;
+
+    public void Expire() => TellInternal(Timeout.Instance, ActorRefs.NoSender!);
 
     public override ActorPath Path => _path;
 
@@ -45,7 +51,8 @@ internal sealed class LocalRead : MinimalActorRef
         var path = provider.TempPath();
         var self = new LocalRead(read, replyTo, system, provider, path);
         provider.RegisterTempActor(self, path);
-        self._timeout = system.Scheduler.ScheduleTellOnceCancelable(props.Timeout, self, Timeout.Instance, ActorRefs.NoSender);
+        self.Deadline = Environment.TickCount64 + (long)props.Timeout.TotalMilliseconds;
+        RequestDeadlines.Watch(self); // (not a scheduled message: see RequestDeadlines)
         foreach (var replica in replicas)
             replica.Vnode.Tell(read.RequestFor(replica), self);
     }
@@ -82,7 +89,6 @@ internal sealed class LocalRead : MinimalActorRef
     private void End()
     {
         _ended = true;
-        _timeout?.Cancel();
         _provider.UnregisterTempActor(_path);
         _read.Repair(_system);
     }

@@ -9,20 +9,19 @@ namespace Kv.Actors.Coordinators;
 /// its key lives, or a one-node cluster), run without an actor per request, as
 /// <see cref="LocalRead"/> runs a read: a temporary ref is the sender of the vnode messages and
 /// runs the same rules as a <see cref="PutCoordinator"/> (<see cref="WriteQuorum"/>) as the answers
-/// arrive, one at a time. It ends when no further answer is expected, or at the namespace timeout.
+/// arrive, one at a time. It ends once it has answered (or no further answer is expected), or at the namespace timeout.
 /// </summary>
-internal sealed class LocalWrite : MinimalActorRef
+internal sealed class LocalWrite : MinimalActorRef, IExpiring
 {
-    private readonly WriteQuorum _write;
+    private WriteQuorum? _write; // (both let go when it ends: a vnode's commit callback holds this ref until its fsync)
     private readonly byte[] _ns;
     private readonly byte[] _key;
-    private readonly IActorRef _replyTo;
+    private IActorRef? _replyTo;
     private readonly IActorRef _router;
     private readonly IActorRefProvider _provider;
     private readonly ActorPath _path;
     private readonly object _gate = new();
-    private ICancelable? _timeout;
-    private bool _ended;
+    private volatile bool _ended;
 
     private sealed class Timeout
     {
@@ -31,6 +30,13 @@ internal sealed class LocalWrite : MinimalActorRef
 
     private LocalWrite(WriteQuorum write, byte[] ns, byte[] key, IActorRef replyTo, IActorRef router, IActorRefProvider provider, ActorPath path) =>
         (_write, _ns, _key, _replyTo, _router, _provider, _path) = (write, ns, key, replyTo, router, provider, path);
+
+    /// <summary>When the namespace timeout ends it (<see cref="RequestDeadlines"/>).</summary>
+    public long Deadline { get; private set; }
+
+    public bool Ended => _ended;
+
+    public void Expire() => TellInternal(Timeout.Instance, ActorRefs.NoSender!);
 
     public override ActorPath Path => _path;
 
@@ -47,7 +53,8 @@ internal sealed class LocalWrite : MinimalActorRef
         var path = provider.TempPath();
         var self = new LocalWrite(write, ns, key, replyTo, router, provider, path);
         provider.RegisterTempActor(self, path);
-        self._timeout = system.Scheduler.ScheduleTellOnceCancelable(props.Timeout, self, Timeout.Instance, ActorRefs.NoSender);
+        self.Deadline = Environment.TickCount64 + (long)props.Timeout.TotalMilliseconds;
+        RequestDeadlines.Watch(self); // (not a scheduled message: see RequestDeadlines)
         write.Start(self);
     }
 
@@ -57,22 +64,27 @@ internal sealed class LocalWrite : MinimalActorRef
         {
             if (_ended)
                 return;
+            var write = _write!;
+            var replyTo = _replyTo!;
             switch (message)
             {
                 case Vnode.VnodePutReply reply:
-                    _write.Take(reply, this, out var answer, out bool stop);
+                    write.Take(reply, this, out var answer, out bool stop);
                     if (answer is not null)
                     {
-                        if (_write.TombstoneWritten)
+                        if (write.TombstoneWritten)
                             _router.Tell(new TombstoneWritten(_ns, _key), this);
-                        _replyTo.Tell(answer, this);
+                        replyTo.Tell(answer, this);
                     }
-                    if (stop)
+                    // Answered: later replies change nothing (they are only counted until then), so
+                    // the write ends now rather than hold its state until the last durable ack,
+                    // which in interval sync mode comes with the next fsync, up to a second later.
+                    if (stop || write.Finished)
                         End();
                     break;
                 case Timeout:
-                    if (_write.TimedOut() is { } late)
-                        _replyTo.Tell(late, this);
+                    if (write.TimedOut() is { } late)
+                        replyTo.Tell(late, this);
                     End();
                     break;
             }
@@ -86,7 +98,8 @@ internal sealed class LocalWrite : MinimalActorRef
     private void End()
     {
         _ended = true;
-        _timeout?.Cancel();
+        _write = null;
+        _replyTo = null;
         _provider.UnregisterTempActor(_path);
     }
 }

@@ -52,11 +52,11 @@ public sealed record NamespaceProps
         Check(PR >= 0 && PR <= R, "pr", PR, "must be 0..r");
         Check(PW >= 0 && PW <= W, "pw", PW, "must be 0..w");
         Check(!(AllowMult && LastWriteWins), "last_write_wins", LastWriteWins, "cannot be on together with allow_mult");
-        if (Datatype != Kv.Actors.Crdt.Datatype.None) // (the messages are built only where they may be needed: this runs per request)
-        {
-            Check(!LastWriteWins, "last_write_wins", LastWriteWins, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (its updates merge)");
-            Check(!Consistent, "consistent", Consistent, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (only with datatype none)");
-        }
+        // (These messages are built only when the check fails: this runs per request.)
+        if (Datatype != Kv.Actors.Crdt.Datatype.None && LastWriteWins)
+            Check(false, "last_write_wins", LastWriteWins, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (its updates merge)");
+        if (Datatype != Kv.Actors.Crdt.Datatype.None && Consistent)
+            Check(false, "consistent", Consistent, $"cannot be on in a namespace of datatype {Kv.Actors.Crdt.CrdtValues.Name(Datatype)} (only with datatype none)");
         Check(SiblingsWarn >= 1 && SiblingsMax >= SiblingsWarn, "max_siblings", SiblingsMax, "must be >= warn_siblings >= 1");
         Check(Timeout > TimeSpan.Zero, "timeout", Timeout, "must be positive");
         return this;

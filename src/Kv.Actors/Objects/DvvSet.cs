@@ -147,8 +147,23 @@ public sealed class DvvSet<T>
     public VersionVector Join() =>
         new(Entries.ToImmutableSortedDictionary(e => e.Id, e => e.Counter, StringComparer.Ordinal));
 
-    /// <summary>Every surviving value: anonymous ones, then per entry newest first.</summary>
-    public IReadOnlyList<T> Values => [.. Anonymous, .. Entries.SelectMany(e => e.Values)];
+    private T[]? _values;
+
+    /// <summary>Every surviving value: anonymous ones, then per entry newest first (collected once: the set is immutable).</summary>
+    public IReadOnlyList<T> Values => _values ??= Collect();
+
+    private T[] Collect()
+    {
+        var all = new T[Size];
+        Anonymous.CopyTo(all);
+        int at = Anonymous.Length;
+        foreach (var e in Entries)
+        {
+            e.Values.CopyTo(all, at);
+            at += e.Values.Length;
+        }
+        return all;
+    }
 
     /// <summary>Number of values (siblings).</summary>
     public int Size

@@ -476,17 +476,18 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
             // commit (dw): the other replicas commit theirs meanwhile instead of after this one.
             _dotsInFlight++;
             sender.Tell(new VnodePutReply(_partition, put.RequestId, updated, Durable: false, null) { Encoded = encoded }, Self);
+            long requestId = put.RequestId; // (the callback lives until the commit: it keeps the id, not the request)
             StartWrite(key, current, updated, encoded, durable: true, error =>
             {
                 _dotsInFlight--;
                 if (error is null)
                 {
-                    sender.Tell(new VnodePutReply(_partition, put.RequestId, null, Durable: true, null), Self);
+                    sender.Tell(new VnodePutReply(_partition, requestId, null, Durable: true, null), Self);
                     return;
                 }
                 RetireIdentity(); // the dot went out with the first answer: never issue it again
                 Log.Error(error, $"vnode {_partition}: coordinated put failed: {error.Message}");
-                sender.Tell(new VnodePutReply(_partition, put.RequestId, null, false, error.Message), Self);
+                sender.Tell(new VnodePutReply(_partition, requestId, null, false, error.Message), Self);
             });
         }
         catch (Exception e) when (e is StorageCorruptionException or FormatException or IOException or InvalidOperationException or ArgumentException)
