@@ -87,7 +87,7 @@ for ns in resp-hashes resp-sets resp-lists; do
 done
 start_kv() { # sync-mode dw
   local port resp; port=$(free_port); resp=$(free_port)
-  env DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x4000000}" dotnet "$KV_DLL" --data-dir "$WORK/kv-$1" --host 127.0.0.1 --port "$port" --kv.http.port=0 --kv.resp.port="$resp" \
+  env DOTNET_GCgen0size="${DOTNET_GCgen0size:-0x10000000}" dotnet "$KV_DLL" --data-dir "$WORK/kv-$1" --host 127.0.0.1 --port "$port" --kv.http.port=0 --kv.resp.port="$resp" \
     --kv.storage.sync-mode="$1" --kv.storage.sync-interval=1s \
     --kv.namespaces.resp.n-val=1 --kv.namespaces.resp.r=1 --kv.namespaces.resp.w=1 --kv.namespaces.resp.dw="$2" \
     "${TYPE_SPACES[@]/DW/$2}" \
