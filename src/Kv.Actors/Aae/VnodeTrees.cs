@@ -43,12 +43,8 @@ public sealed class VnodeTrees
     /// <summary>The tree a storage key belongs in, or null (a malformed key, or one that is not this vnode's).</summary>
     public (int Pref, int N, int Segment)? Place(byte[] storageKey)
     {
-        // Split in place (2-byte namespace length, namespace, key): this runs on every write.
-        if (storageKey.Length < 2 || BinaryPrimitives.ReadUInt16BigEndian(storageKey) is var nsLength && storageKey.Length < 2 + nsLength)
-            return null;
-        var ns = storageKey.AsSpan(2, nsLength);
-        var key = storageKey.AsSpan(2 + nsLength);
-        if (ns.IsEmpty || key.IsEmpty)
+        // Split in place: this runs on every write.
+        if (!VnodeActor.TrySplitStorageKey(storageKey, out var ns, out var key) || ns.IsEmpty || key.IsEmpty)
             return null;
         int n = Math.Clamp(NValOf(ns), 1, _maxNVal);
         int pref = KeyHash.PartitionOf(ns, key, _ringSize);

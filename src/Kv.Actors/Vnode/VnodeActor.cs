@@ -272,14 +272,21 @@ public sealed partial class VnodeActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>The (namespace, key) of a storage key, or null if it is malformed.</summary>
-    internal static (byte[] Ns, byte[] Key)? SplitStorageKey(byte[] storageKey)
+    internal static (byte[] Ns, byte[] Key)? SplitStorageKey(byte[] storageKey) =>
+        TrySplitStorageKey(storageKey, out var ns, out var key) ? (ns.ToArray(), key.ToArray()) : null;
+
+    /// <summary>The namespace and key of a storage key, in place (no copies: for hot paths); false when malformed.</summary>
+    internal static bool TrySplitStorageKey(byte[] storageKey, out ReadOnlySpan<byte> ns, out ReadOnlySpan<byte> key)
     {
+        ns = key = default;
         if (storageKey.Length < 2)
-            return null;
+            return false;
         int nsLength = BinaryPrimitives.ReadUInt16BigEndian(storageKey);
         if (storageKey.Length < 2 + nsLength)
-            return null;
-        return (storageKey[2..(2 + nsLength)], storageKey[(2 + nsLength)..]);
+            return false;
+        ns = storageKey.AsSpan(2, nsLength);
+        key = storageKey.AsSpan(2 + nsLength);
+        return true;
     }
 
     private DvvSet<Sibling>? Read(byte[] storageKey)
