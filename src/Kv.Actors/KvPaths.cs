@@ -31,6 +31,42 @@ public static class KvPaths
     public static ActorSelection Vnode(ActorSystem system, string node, int partition) =>
         system.ActorSelection(node + "/user/" + VnodeManager + "/" + VnodeName(partition));
 
+    /// <summary>
+    /// Whatever vnode of <paramref name="partition"/> runs on this node now, as <see cref="Vnode"/>
+    /// finds it but without walking the tree per message: the ref found is kept while its actor
+    /// lives, and looked up again (by a walk of the live tree, not through Akka's per-thread cache)
+    /// once it stopped. Until a new one runs, messages go through the selection, as before.
+    /// </summary>
+    public static ICanTell LocalVnode(ActorSystem system, int partition) => new LocalVnodeTarget(system, partition);
+
+    private sealed class LocalVnodeTarget(ActorSystem system, int partition) : ICanTell
+    {
+        private readonly string[] _names = [VnodeManager, VnodeName(partition)];
+        private readonly ActorSelection _selection = system.ActorSelection("/user/" + VnodeManager + "/" + VnodeName(partition));
+        private IInternalActorRef? _current;
+
+        // IsTerminated is read, not watched: a Terminated message would leave a window in which
+        // messages still went to the stopped vnode (its dead letters) while it was on its way.
+#pragma warning disable CS0618
+        public void Tell(object message, IActorRef sender)
+        {
+            var target = Volatile.Read(ref _current);
+            if (target is null || target.IsTerminated)
+            {
+                target = (IInternalActorRef)((ExtendedActorSystem)system).Guardian.GetChild(_names);
+                if (target.IsNobody() || target.IsTerminated)
+                {
+                    Volatile.Write(ref _current, null);
+                    _selection.Tell(message, sender);
+                    return;
+                }
+                Volatile.Write(ref _current, target);
+            }
+            target.Tell(message, sender);
+        }
+#pragma warning restore CS0618
+    }
+
     // Not Provider.ResolveActorRef(string): that goes through the same per-thread cache. (The
     // actors reached by a ref live as long as their node's actor system.)
     private static IActorRef Resolve(ActorSystem system, string path) =>

@@ -72,7 +72,7 @@ public sealed class ClientRouting
 
     /// <summary>Nodes to try for a key, in order.</summary>
     public IReadOnlyList<string> CandidatesFor(ReadOnlySpan<byte> ns, ReadOnlySpan<byte> key) =>
-        Ring is null ? Nodes : _byPartition[KeyHash.PartitionOf(ns, key, Ring.Size)];
+        Ring is null || Nodes.Count == 1 ? Nodes : _byPartition[KeyHash.PartitionOf(ns, key, Ring.Size)]; // (one node: no key to hash)
 
     internal ClientNode Node(string node) => _nodes[node];
 

@@ -5,7 +5,7 @@ using Kv.Actors.Coordinators;
 namespace Kv.Client;
 
 /// <summary>
-/// The reply slot of one request attempt: a temporary actor ref (registered, so a remote node can
+/// The reply slot of one request attempt: a temporary actor ref (<see cref="TemporaryRef"/>: registered once its path is sent, so a remote node can
 /// answer it) whose first message completes <see cref="Task"/>. It does what Akka's <c>Ask</c> does
 /// for the client, with less per request: no timer and cancellation source per attempt. Attempts
 /// that outlive their deadline are found by the shared sweep (<see cref="RequestDeadlines"/>) and
@@ -13,21 +13,16 @@ namespace Kv.Client;
 /// <see cref="OperationCanceledException"/>. Either way the ref is unregistered and later replies
 /// are dropped.
 /// </summary>
-internal sealed class ReplyPromise : MinimalActorRef, IExpiring
+internal sealed class ReplyPromise : TemporaryRef, IExpiring
 {
     private readonly TaskCompletionSource<object> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
     private readonly TimeSpan _timeout;
     private CancellationTokenRegistration _abandon;
     private int _done;
 
-    private ReplyPromise(IActorRefProvider provider, ActorPath path, TimeSpan timeout) =>
-        (_provider, _path, _timeout, Deadline) = (provider, path, timeout, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
-
-    public override ActorPath Path => _path;
-
-    public override IActorRefProvider Provider => _provider;
+    private ReplyPromise(IActorRefProvider provider, TimeSpan timeout)
+        : base(provider) =>
+        (_timeout, Deadline) = (timeout, Environment.TickCount64 + (long)timeout.TotalMilliseconds);
 
     public override bool IsTerminated => Volatile.Read(ref _done) != 0;
 
@@ -43,10 +38,7 @@ internal sealed class ReplyPromise : MinimalActorRef, IExpiring
     /// <summary>Sends <paramref name="message"/> to <paramref name="target"/> with a new promise as its sender.</summary>
     public static Task<object> Ask(ActorSystem system, ICanTell target, object message, TimeSpan timeout, CancellationToken abandon)
     {
-        var provider = ((ExtendedActorSystem)system).Provider;
-        var path = provider.TempPath();
-        var promise = new ReplyPromise(provider, path, timeout);
-        provider.RegisterTempActor(promise, path);
+        var promise = new ReplyPromise(((ExtendedActorSystem)system).Provider, timeout);
         if (abandon.CanBeCanceled)
             promise._abandon = abandon.Register(static p => ((ReplyPromise)p!).End(null, canceled: true), promise);
         RequestDeadlines.Watch(promise);
@@ -64,7 +56,7 @@ internal sealed class ReplyPromise : MinimalActorRef, IExpiring
     {
         if (Interlocked.Exchange(ref _done, 1) != 0)
             return;
-        _provider.UnregisterTempActor(_path);
+        Close();
         _abandon.Dispose();
         if (canceled)
             _reply.TrySetCanceled();

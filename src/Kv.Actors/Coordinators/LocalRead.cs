@@ -6,21 +6,19 @@ namespace Kv.Actors.Coordinators;
 /// <summary>
 /// A read whose replicas are all vnodes of this node (a namespace with n_val = 1 coordinated where
 /// its key lives, or a one-node cluster), run without an actor per request: a temporary ref (as
-/// Akka's ask makes one) is the sender of the vnode requests and runs the same rules as a
+/// Akka's ask makes one, <see cref="TemporaryRef"/>) is the sender of the vnode requests and runs the same rules as a
 /// <see cref="GetCoordinator"/> (<see cref="ReadQuorum"/>) as the answers arrive, on the threads
 /// that send them, one at a time. Creating and stopping a coordinator actor (its cell, mailbox,
-/// handlers and the router's children) cost more than the read itself. It is registered as a
-/// temporary actor until it ends, so a vnode that forwards the request elsewhere (a handoff) is
-/// answered through the network as a coordinator would be; it ends once every replica has
+/// handlers and the router's children) cost more than the read itself. A vnode that forwards
+/// the request elsewhere (a handoff) sends its path, which registers it as a temporary actor until
+/// it ends, so it is answered through the network as a coordinator would be; it ends once every replica has
 /// answered, or at the namespace timeout (then it answers as a coordinator does and repairs).
 /// </summary>
-internal sealed class LocalRead : MinimalActorRef, IExpiring
+internal sealed class LocalRead : TemporaryRef, IExpiring
 {
     private readonly ReadQuorum _read;
     private readonly IActorRef _replyTo;
     private readonly ActorSystem _system;
-    private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
     private readonly object _gate = new();
     private volatile bool _ended;
 
@@ -29,8 +27,9 @@ internal sealed class LocalRead : MinimalActorRef, IExpiring
         public static readonly Timeout Instance = new();
     }
 
-    private LocalRead(ReadQuorum read, IActorRef replyTo, ActorSystem system, IActorRefProvider provider, ActorPath path) =>
-        (_read, _replyTo, _system, _provider, _path) = (read, replyTo, system, provider, path);
+    private LocalRead(ReadQuorum read, IActorRef replyTo, ActorSystem system)
+        : base(((ExtendedActorSystem)system).Provider) =>
+        (_read, _replyTo, _system) = (read, replyTo, system);
 
     /// <summary>When the namespace timeout ends it (<see cref="RequestDeadlines"/>).</summary>
     public long Deadline { get; private set; }
@@ -39,18 +38,11 @@ internal sealed class LocalRead : MinimalActorRef, IExpiring
 
     public void Expire() => TellInternal(Timeout.Instance, ActorRefs.NoSender!);
 
-    public override ActorPath Path => _path;
-
-    public override IActorRefProvider Provider => _provider;
-
     /// <summary>Starts a read (see <see cref="GetCoordinator"/> for the parameters).</summary>
     public static void Start(ActorSystem system, byte[] ns, byte[] key, IReadOnlyList<ReplicaRef> replicas, NamespaceProps props, IActorRef replyTo, long ttlToleranceMs, bool exists)
     {
         var read = new ReadQuorum(ns, key, replicas, props, ttlToleranceMs, exists, system);
-        var provider = ((ExtendedActorSystem)system).Provider;
-        var path = provider.TempPath();
-        var self = new LocalRead(read, replyTo, system, provider, path);
-        provider.RegisterTempActor(self, path);
+        var self = new LocalRead(read, replyTo, system);
         self.Deadline = Environment.TickCount64 + (long)props.Timeout.TotalMilliseconds;
         RequestDeadlines.Watch(self); // (not a scheduled message: see RequestDeadlines)
         foreach (var replica in replicas)
@@ -89,7 +81,7 @@ internal sealed class LocalRead : MinimalActorRef, IExpiring
     private void End()
     {
         _ended = true;
-        _provider.UnregisterTempActor(_path);
+        Close();
         _read.Repair(_system);
     }
 

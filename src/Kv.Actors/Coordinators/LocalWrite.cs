@@ -11,15 +11,13 @@ namespace Kv.Actors.Coordinators;
 /// runs the same rules as a <see cref="PutCoordinator"/> (<see cref="WriteQuorum"/>) as the answers
 /// arrive, one at a time. It ends once it has answered (or no further answer is expected), or at the namespace timeout.
 /// </summary>
-internal sealed class LocalWrite : MinimalActorRef, IExpiring
+internal sealed class LocalWrite : TemporaryRef, IExpiring
 {
     private WriteQuorum? _write; // (both let go when it ends: a vnode's commit callback holds this ref until its fsync)
     private readonly byte[] _ns;
     private readonly byte[] _key;
     private IActorRef? _replyTo;
     private readonly IActorRef _router;
-    private readonly IActorRefProvider _provider;
-    private readonly ActorPath _path;
     private readonly object _gate = new();
     private volatile bool _ended;
 
@@ -28,8 +26,9 @@ internal sealed class LocalWrite : MinimalActorRef, IExpiring
         public static readonly Timeout Instance = new();
     }
 
-    private LocalWrite(WriteQuorum write, byte[] ns, byte[] key, IActorRef replyTo, IActorRef router, IActorRefProvider provider, ActorPath path) =>
-        (_write, _ns, _key, _replyTo, _router, _provider, _path) = (write, ns, key, replyTo, router, provider, path);
+    private LocalWrite(WriteQuorum write, byte[] ns, byte[] key, IActorRef replyTo, IActorRef router, IActorRefProvider provider)
+        : base(provider) =>
+        (_write, _ns, _key, _replyTo, _router) = (write, ns, key, replyTo, router);
 
     /// <summary>When the namespace timeout ends it (<see cref="RequestDeadlines"/>).</summary>
     public long Deadline { get; private set; }
@@ -38,10 +37,6 @@ internal sealed class LocalWrite : MinimalActorRef, IExpiring
 
     public void Expire() => TellInternal(Timeout.Instance, ActorRefs.NoSender!);
 
-    public override ActorPath Path => _path;
-
-    public override IActorRefProvider Provider => _provider;
-
     public override bool IsTerminated => _ended;
 
     /// <summary>Starts a write (see <see cref="PutCoordinator"/> for the parameters); <paramref name="router"/> hears of a delete that succeeded.</summary>
@@ -49,10 +44,7 @@ internal sealed class LocalWrite : MinimalActorRef, IExpiring
         IActorRef replyTo, bool returnBody, long ttlToleranceMs)
     {
         var write = new WriteQuorum(ns, key, context, value, replicas, props, returnBody, ttlToleranceMs, system);
-        var provider = ((ExtendedActorSystem)system).Provider;
-        var path = provider.TempPath();
-        var self = new LocalWrite(write, ns, key, replyTo, router, provider, path);
-        provider.RegisterTempActor(self, path);
+        var self = new LocalWrite(write, ns, key, replyTo, router, ((ExtendedActorSystem)system).Provider);
         self.Deadline = Environment.TickCount64 + (long)props.Timeout.TotalMilliseconds;
         RequestDeadlines.Watch(self); // (not a scheduled message: see RequestDeadlines)
         write.Start(self);
@@ -100,6 +92,6 @@ internal sealed class LocalWrite : MinimalActorRef, IExpiring
         _ended = true;
         _write = null;
         _replyTo = null;
-        _provider.UnregisterTempActor(_path);
+        Close();
     }
 }

@@ -22,7 +22,7 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
     private readonly KvNodeOptions _options;
     private readonly string _self;
     private readonly KvStats _stats;
-    private readonly Dictionary<(string Node, int Partition), ActorSelection> _vnodeRefs = [];
+    private readonly Dictionary<(string Node, int Partition), ICanTell> _vnodeRefs = [];
 
     private sealed record ReapDue(byte[] Namespace, byte[] Key);
 
@@ -209,12 +209,13 @@ public sealed partial class RequestRouter : RingFollower, IWithTimers
 
     // Building a vnode's selection (path built and parsed) per request cost CPU on a busy node: one
     // per (node, partition), kept. A selection names a path, not an incarnation: it reaches the
-    // vnode running there when the message arrives (see KvPaths.Vnode).
-    private ActorSelection VnodeRef(string node, int partition)
+    // vnode running there when the message arrives (see KvPaths.Vnode). A vnode of this node is
+    // told through the ref it runs under now, found again when it stopped (KvPaths.LocalVnode).
+    private ICanTell VnodeRef(string node, int partition)
     {
-        if (!_vnodeRefs.TryGetValue((node, partition), out var selection))
-            _vnodeRefs[(node, partition)] = selection = KvPaths.Vnode(Context.System, node, partition);
-        return selection;
+        if (!_vnodeRefs.TryGetValue((node, partition), out var target))
+            _vnodeRefs[(node, partition)] = target = node == _self ? KvPaths.LocalVnode(Context.System, partition) : KvPaths.Vnode(Context.System, node, partition);
+        return target;
     }
 
     // The unreachable list is short (usually empty): a scan, no set built per request.

@@ -25,17 +25,24 @@ public sealed record RequestOptions
     public static readonly RequestOptions None = new();
 
     /// <summary>The namespace's settings with these overrides applied, validated.</summary>
-    public NamespaceProps Apply(NamespaceProps props, string ns) => (props with
+    public NamespaceProps Apply(NamespaceProps props, string ns)
     {
-        R = R ?? props.R,
-        W = W ?? props.W,
-        DW = DW ?? Math.Min(props.DW, W ?? props.W),
-        PR = PR ?? Math.Min(props.PR, R ?? props.R),
-        PW = PW ?? Math.Min(props.PW, W ?? props.W),
-        Timeout = Timeout ?? props.Timeout,
-        NotFoundOk = NotFoundOk ?? props.NotFoundOk,
-        BasicQuorum = BasicQuorum ?? props.BasicQuorum,
-    }).Validate(ns);
+        // No override and nothing to clamp (the usual request): the namespace's own settings, not a copy per request.
+        if (R is null && W is null && DW is null && PR is null && PW is null && Timeout is null && NotFoundOk is null && BasicQuorum is null
+            && props.DW <= props.W && props.PR <= props.R && props.PW <= props.W)
+            return props.Validate(ns);
+        return (props with
+        {
+            R = R ?? props.R,
+            W = W ?? props.W,
+            DW = DW ?? Math.Min(props.DW, W ?? props.W),
+            PR = PR ?? Math.Min(props.PR, R ?? props.R),
+            PW = PW ?? Math.Min(props.PW, W ?? props.W),
+            Timeout = Timeout ?? props.Timeout,
+            NotFoundOk = NotFoundOk ?? props.NotFoundOk,
+            BasicQuorum = BasicQuorum ?? props.BasicQuorum,
+        }).Validate(ns);
+    }
 }
 
 /// <summary>Store a value under (namespace, key); Context is the causal context of an earlier read (empty for a blind write).</summary>

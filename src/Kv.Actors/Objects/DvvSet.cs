@@ -144,8 +144,13 @@ public sealed class DvvSet<T>
     private static ImmutableArray<T> Take(ImmutableArray<T> values, long n) => n >= values.Length ? values : ImmutableArray.Create(values, 0, (int)n);
 
     /// <summary>The causal context of the set (what a read returns to the client).</summary>
-    public VersionVector Join() =>
-        new(Entries.ToImmutableSortedDictionary(e => e.Id, e => e.Counter, StringComparer.Ordinal));
+    public VersionVector Join() => Entries.Length switch
+    {
+        0 => VersionVector.Empty,
+        // The usual object (one writer): one node added, not a builder and an iterator.
+        1 => new(VersionVector.Empty.Counters.Add(Entries[0].Id, Entries[0].Counter)),
+        _ => new(Entries.ToImmutableSortedDictionary(e => e.Id, e => e.Counter, StringComparer.Ordinal)),
+    };
 
     private T[]? _values;
 
