@@ -44,7 +44,7 @@ public sealed record KvNodeOptions
     public long CommitLogTotalBytes { get; init; } = 256L << 20;
 
     /// <summary>Least time between two commit-log fsyncs; durable writes arriving meanwhile share the next one.</summary>
-    public TimeSpan CommitLogGroupWindow { get; init; } = TimeSpan.FromMilliseconds(1);
+    public TimeSpan CommitLogGroupWindow { get; init; } = TimeSpan.Zero;
 
     /// <summary>How often the ring is gossiped and the claimant (the cluster leader) checks membership.</summary>
     public TimeSpan RingTick { get; init; } = TimeSpan.FromSeconds(1);
