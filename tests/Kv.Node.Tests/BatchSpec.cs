@@ -313,7 +313,9 @@ public sealed class BatchSpec(BatchCluster cluster, ITestOutputHelper output) : 
             // Fallbacks stand in (sloppy quorum) once the live nodes see it unreachable or on its way
             // out (a terminated actor system leaves the cluster first: leaving, exiting, removed; a
             // leaving node still serves, so it must be seen exiting or later).
-            await AwaitAsync(() => own.Nodes.Take(2).All(n => ClusterExt.Get(n.System).State is var state
+            // (The live nodes: not the first two, which may include the stopped one, whose own view
+            // of itself froze once its cluster publisher stopped.)
+            await AwaitAsync(() => own.Nodes.Where((_, i) => i != stop).All(n => ClusterExt.Get(n.System).State is var state
                     && (state.Unreachable.Any(m => m.Address.ToString() == node.Self)
                         || !state.Members.Any(m => m.Address.ToString() == node.Self && m.Status is not (Akka.Cluster.MemberStatus.Exiting or Akka.Cluster.MemberStatus.Down or Akka.Cluster.MemberStatus.Removed)))),
                 "the live nodes see the stopped node unreachable or exiting");
