@@ -7,6 +7,8 @@
 # keyspaces, which a GET of a missing key also looks in for WRONGTYPE), as Redis and Garnet keep one.
 # Each case runs RUNS times; medians of requests/s and the ratios Kv / Redis and Kv / Garnet are printed,
 # with the error replies each server counted over all its runs (INFO stats total_error_replies).
+# Each server's CPU time (user + system, from /proc) over its unpipelined runs is printed per request:
+# the server's cost of a request, apart from redis-benchmark's, which shares the machine with it.
 # Every server first takes the same load for WARMUP seconds (default 20, 0 for none), unmeasured:
 # a just-started .NET process (Kv, Garnet) is still compiling its hot paths then, a C binary is not.
 # Kv runs with the GC settings its own launchers give a node (NodeEnvironment: DOTNET_GCgen0size).
@@ -51,13 +53,20 @@ warm_up() { # port: the same load, unmeasured, until WARMUP seconds have passed
   local until=$(( $(date +%s) + WARMUP ))
   while [ "$(date +%s)" -lt "$until" ]; do bench "$1" 1 >/dev/null; bench "$1" 16 >/dev/null; done
 }
-measure() { # name port
-  local name=$1 port=$2 before
+CLK=$(getconf CLK_TCK)
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; } # utime + stime, after the (comm) field
+measure() { # name port (the server is the last process started)
+  local name=$1 port=$2 before pid=${PIDS[-1]} t0
   warm_up "$port"
   before=$(errors "$port")
   for p in 1 16; do
     local sets=() gets=()
+    t0=$(cpu_ticks "$pid")
     for _ in $(seq 1 "$RUNS"); do read -r s g < <(bench "$port" "$p"); sets+=("$s"); gets+=("$g"); done
+    if [ "$p" = 1 ]; then
+      RESULT[$name,cpu]=$(awk -v t="$(( $(cpu_ticks "$pid") - t0 ))" -v clk="$CLK" -v n="$(( RUNS * 2 * N ))" 'BEGIN{printf "%.1f", t / clk * 1e6 / n}')
+      echo "  $name: ${RESULT[$name,cpu]} us of server CPU per request (user + system, unpipelined SET and GET)"
+    fi
     RESULT[$name,set,$p]=$(printf '%s\n' "${sets[@]}" | median)
     RESULT[$name,get,$p]=$(printf '%s\n' "${gets[@]}" | median)
     echo "  $name -P $p: SET ${RESULT[$name,set,$p]}/s GET ${RESULT[$name,get,$p]}/s (medians of $RUNS)"
@@ -108,6 +117,10 @@ start_redis always; measure redis-always "$PORT"; stop_last
 start_kv per-write 1; measure kv-per-write "$PORT"; stop_last
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "n/a" }'; }
+echo "== server CPU per request, unpipelined (us, user + system)"
+line="Redis everysec ${RESULT[redis-everysec,cpu]}"
+[ -n "$GARNET" ] && line="$line, Garnet ${RESULT[garnet,cpu]}"
+echo "$line, Kv interval ${RESULT[kv-interval,cpu]}; Redis always ${RESULT[redis-always,cpu]}, Kv per-write ${RESULT[kv-per-write,cpu]}"
 echo "== ratios (Kv / other, requests per second)"
 for p in 1 16; do
   for op in set get; do
